@@ -1,0 +1,40 @@
+//! dustwatch: watches an LND node's channels for dust, fee exposure and force-close risk,
+//! and plans what to do about it. It never moves funds.
+//!
+//! # Layout
+//!
+//! ```text
+//! LND gRPC ──► lnd::client ──► lnd::convert ──► NodeSnapshot ─┐
+//! lncli JSON ─► snapshot::lncli ─────────────────► NodeSnapshot ─┤
+//! sim (simulated LND) speaks the same gRPC as LND                │
+//!                                                                ▼
+//!                      dust (BOLT 3 math, pure) ◄── analyze (pure) ──► plan::Plan
+//!                                                                │
+//!                          sink::plan_file · sink::alerts · sink::metrics
+//! ```
+//!
+//! * [`model`]: the domain types every producer fills and the analyzer reads; no protobuf types.
+//! * [`dust`]: BOLT 3 trimming, commitment fees, fee exposure, fee-spike what-ifs, force-close cost.
+//! * [`analyze`]: pure `analyze(&NodeSnapshot, &Settings, previous) -> Plan`.
+//! * [`plan`]: the plan document (schema v1), its diff against the previous plan.
+//! * [`snapshot`]: offline snapshots read from `lncli` JSON.
+//! * [`lnd`]: the gRPC client (pinned TLS, macaroon), generated code quarantined in `lnd::pb`,
+//!   and the proto → model conversion.
+//! * [`sim`]: a simulated LND speaking the real lnrpc wire format, for the demo and tests.
+//! * [`sink`]: plan files, alert events, metrics.
+//! * [`daemon`]: the poll loop (interval, channel events, backoff, reload, shutdown, sd_notify).
+//! * [`config`], [`cli`], [`logging`]: the edges `main` wires together.
+#![forbid(unsafe_code)]
+
+pub mod analyze;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod dust;
+pub mod lnd;
+pub mod logging;
+pub mod model;
+pub mod plan;
+pub mod sim;
+pub mod sink;
+pub mod snapshot;
