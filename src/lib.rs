@@ -23,6 +23,7 @@
 //! * [`sim`]: a simulated LND speaking the real lnrpc wire format, for the demo and tests.
 //! * [`sink`]: plan files, alert events, metrics.
 //! * [`daemon`]: the poll loop (interval, channel events, backoff, reload, shutdown, sd_notify).
+//! * [`settings`]: the validated configuration with its defaults; [`config`] loads it.
 //! * [`config`], [`cli`], [`logging`]: the edges `main` wires together.
 #![forbid(unsafe_code)]
 
@@ -36,5 +37,6 @@ pub mod logging;
 pub mod model;
 pub mod plan;
 pub mod sim;
+pub mod settings;
 pub mod sink;
 pub mod snapshot;

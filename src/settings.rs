@@ -1,0 +1,283 @@
+//! Validated settings: the typed form of `dustwatch.toml`, with every default in one place.
+//!
+//! `config` layers defaults < TOML file < environment into these structs; everything else reads
+//! only these. Each section denies unknown keys, so a typo in the file is an error, not a
+//! silently ignored setting. Defaults here are the ones `config/dustwatch.toml` documents.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub lnd: LndSettings,
+    pub poll: PollSettings,
+    pub analysis: AnalysisSettings,
+    pub output: OutputSettings,
+    pub log: LogSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// How to reach LND's gRPC interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LndSettings {
+    pub host: String,
+    pub port: u16,
+    /// LND's `tls.cert`; pinned exactly (it is self-signed and marked CA:TRUE).
+    pub tls_cert_path: PathBuf,
+    /// A read-only macaroon is all dustwatch needs; it never asks for more.
+    pub macaroon_path: PathBuf,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// gRPC receive limit; big nodes' ListChannels answers exceed tonic's 4 MiB default.
+    pub max_message_bytes: usize,
+}
+
+impl Default for LndSettings {
+    fn default() -> Self {
+        LndSettings {
+            host: "localhost".into(),
+            port: 10009,
+            tls_cert_path: PathBuf::from("/var/lib/lnd/tls.cert"),
+            macaroon_path: PathBuf::from(
+                "/var/lib/lnd/data/chain/bitcoin/mainnet/readonly.macaroon",
+            ),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_message_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// When to take snapshots and how to back off while LND is unavailable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PollSettings {
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// After a channel event, wait this long for more events before running a cycle.
+    #[serde(with = "humantime_serde")]
+    pub event_debounce: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_initial: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
+    /// How long a running cycle may take to finish after SIGTERM before it is abandoned.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        PollSettings {
+            interval: Duration::from_secs(60),
+            event_debounce: Duration::from_secs(5),
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Thresholds and weights of the dust engine and the analyzer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisSettings {
+    /// The node's `channel-max-fee-exposure` (lnd.conf); used when LND does not report its own.
+    pub max_fee_exposure_sat: u64,
+    /// LND's `max-commit-fee-rate-anchors` in sat/kw (10 sat/vB = 2,500 sat/kw by default).
+    pub anchor_commit_feerate_cap_per_kw: u64,
+    /// Feerate multipliers for the fee-spike what-if.
+    pub fee_spike_multipliers: Vec<f64>,
+    /// Dust limit assumed when the source did not report constraints (old `lncli` output).
+    pub fallback_dust_limit_sat: u64,
+    /// `fee_exposure_near_limit` once exposure reaches this share of the limit.
+    pub exposure_warn_ratio: f64,
+    /// HTLCs expiring within this many blocks are a warning …
+    pub htlc_expiry_warn_blocks: u32,
+    /// … and within this many an error (LND goes on-chain shortly before expiry).
+    pub htlc_expiry_critical_blocks: u32,
+    pub health: HealthSettings,
+    pub rebalance: RebalanceSettings,
+    pub close: CloseSettings,
+    pub splice: SpliceSettings,
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        AnalysisSettings {
+            max_fee_exposure_sat: 500_000,
+            anchor_commit_feerate_cap_per_kw: 2_500,
+            fee_spike_multipliers: vec![2.0, 5.0, 10.0],
+            fallback_dust_limit_sat: 354,
+            exposure_warn_ratio: 0.8,
+            htlc_expiry_warn_blocks: 144,
+            htlc_expiry_critical_blocks: 40,
+            health: HealthSettings::default(),
+            rebalance: RebalanceSettings::default(),
+            close: CloseSettings::default(),
+            splice: SpliceSettings::default(),
+        }
+    }
+}
+
+/// Channel health scoring (design.md section 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    pub balance_weight: f64,
+    pub dust_weight: f64,
+    pub utilization_weight: f64,
+    /// Score above which a channel is `healthy`.
+    pub healthy_above: f64,
+    /// Score above which a channel needs attention rather than being `unhealthy`.
+    pub attention_above: f64,
+    pub imbalanced_below: f64,
+    pub high_dust_ratio: f64,
+    pub underutilized_below: f64,
+    pub overutilized_above: f64,
+    /// Daily flow (sent + received) as a share of capacity that counts as fully utilized.
+    pub target_daily_turnover: f64,
+    /// Peer uptime / lifetime below which a channel has `low_uptime`.
+    pub low_uptime_below: f64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        HealthSettings {
+            balance_weight: 0.4,
+            dust_weight: 0.3,
+            utilization_weight: 0.3,
+            healthy_above: 0.7,
+            attention_above: 0.4,
+            imbalanced_below: 0.2,
+            high_dust_ratio: 0.1,
+            underutilized_below: 0.3,
+            overutilized_above: 0.9,
+            target_daily_turnover: 0.1,
+            low_uptime_below: 0.8,
+        }
+    }
+}
+
+/// Circular rebalancing recommendations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RebalanceSettings {
+    /// Local share of capacity that rebalancing aims for.
+    pub target_local_ratio: f64,
+    /// Fee budget when the snapshot has no fee policy for the channel.
+    pub max_fee_ppm: u64,
+    /// Amounts below this are not worth a rebalance.
+    pub min_amount_sat: u64,
+}
+
+impl Default for RebalanceSettings {
+    fn default() -> Self {
+        RebalanceSettings {
+            target_local_ratio: 0.5,
+            max_fee_ppm: 500,
+            min_amount_sat: 50_000,
+        }
+    }
+}
+
+/// Close recommendations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloseSettings {
+    /// A channel older than this with no flow at all is a close candidate.
+    pub idle_days: u64,
+    /// A local balance smaller than this many cooperative-close fees is uneconomical.
+    pub uneconomical_balance_fee_multiple: u64,
+}
+
+impl Default for CloseSettings {
+    fn default() -> Self {
+        CloseSettings {
+            idle_days: 30,
+            uneconomical_balance_fee_multiple: 3,
+        }
+    }
+}
+
+/// Capacity-change (splice, or Loop on LND) recommendations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpliceSettings {
+    /// Utilization above which a channel is busy enough to deserve more capacity.
+    pub busy_utilization_above: f64,
+    /// Utilization below which a large channel's capacity is idle.
+    pub idle_utilization_below: f64,
+    /// Channels at least this large are candidates for a capacity reduction.
+    pub large_capacity_sat: u64,
+}
+
+impl Default for SpliceSettings {
+    fn default() -> Self {
+        SpliceSettings {
+            busy_utilization_above: 0.8,
+            idle_utilization_below: 0.05,
+            large_capacity_sat: 5_000_000,
+        }
+    }
+}
+
+/// Plan files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputSettings {
+    pub plan_dir: PathBuf,
+    /// Timestamped plan files to keep besides `latest.json`.
+    pub keep_plans: usize,
+}
+
+impl Default for OutputSettings {
+    fn default() -> Self {
+        OutputSettings {
+            plan_dir: PathBuf::from("/var/lib/dustwatch/plans"),
+            keep_plans: 48,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+    Journald,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter (`info`, `dustwatch=debug`); `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The Prometheus endpoint (off unless `listen` is set).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// e.g. `127.0.0.1:9489`; `None` keeps the endpoint off.
+    pub listen: Option<String>,
+}
