@@ -36,7 +36,7 @@ pub mod lnd;
 pub mod logging;
 pub mod model;
 pub mod plan;
-pub mod sim;
 pub mod settings;
+pub mod sim;
 pub mod sink;
 pub mod snapshot;

@@ -46,7 +46,10 @@ pub enum CommitmentType {
 impl CommitmentType {
     /// True for every format with two 330 sat anchor outputs and zero-fee HTLC transactions.
     pub fn has_anchors(self) -> bool {
-        !matches!(self, CommitmentType::Legacy | CommitmentType::StaticRemoteKey)
+        !matches!(
+            self,
+            CommitmentType::Legacy | CommitmentType::StaticRemoteKey
+        )
     }
 }
 
@@ -264,7 +267,9 @@ impl NodeSnapshot {
     pub fn normalize(&mut self) {
         self.channels.sort_by_key(|c| c.chan_id);
         for channel in &mut self.channels {
-            channel.pending_htlcs.sort_by_key(|h| (h.htlc_index, h.incoming));
+            channel
+                .pending_htlcs
+                .sort_by_key(|h| (h.htlc_index, h.incoming));
         }
         self.pending_channels
             .sort_by(|a, b| a.channel_point.cmp(&b.channel_point));
