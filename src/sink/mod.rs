@@ -1,1 +1,7 @@
-//! (filled in by its issue)
+//! Sinks: where a finished plan goes. Each sink is an I/O edge that takes what the pure
+//! analyzer produced and makes it visible to the operator; none of them feeds back into the
+//! analysis.
+//!
+//! * [`plan_file`]: versioned JSON plan files on disk (atomic writes, `latest.json`, retention).
+
+pub mod plan_file;
