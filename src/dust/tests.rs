@@ -53,7 +53,9 @@ pub(super) fn channel(
         commit_fee_sat,
         commit_weight: 0,
         fee_per_kw,
-        unsettled_balance_sat: pending_htlcs.iter().map(|h| h.amount_sat).sum(),
+        unsettled_balance_sat: pending_htlcs
+            .iter()
+            .fold(0u64, |sum, h| sum.saturating_add(h.amount_sat)),
         total_satoshis_sent: 0,
         total_satoshis_received: 0,
         num_updates: 0,
