@@ -45,8 +45,12 @@ pub struct CommitmentDust {
     pub feerate_per_kw: u64,
     /// Thresholds from the OWNER's point of view (see [`TrimThresholds`]).
     pub thresholds: TrimThresholds,
-    /// The uncapped BOLT 3 base fee (LND's `CommitFee` for this commitment).
+    /// The uncapped BOLT 3 base fee (LND's `CommitFee` for this commitment; what LND's fee
+    /// exposure counts and what BOLT 3's vectors call the base fee).
     pub base_fee_sat: u64,
+    /// The part of the base fee the initiator can actually pay: `base_fee_sat` capped at its
+    /// balance (BOLT 3 "Fee Payment": if it cannot pay, its whole output goes to fees).
+    pub base_fee_paid_sat: u64,
     pub trimmed_htlc_count: u32,
     pub trimmed_htlc_sat: u64,
     pub untrimmed_htlc_count: u32,
@@ -249,6 +253,7 @@ fn from_built(
         feerate_per_kw,
         thresholds: built.thresholds,
         base_fee_sat: built.base_fee_sat,
+        base_fee_paid_sat: built.base_fee_paid_msat / 1000,
         trimmed_htlc_count: built.trimmed_htlc_count,
         trimmed_htlc_sat,
         untrimmed_htlc_count: built.untrimmed_htlc_count,

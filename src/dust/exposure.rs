@@ -5,6 +5,11 @@
 //! fee, and refuses an HTLC or a fee update that would push either commitment's sum above
 //! `channel-max-fee-exposure` (strictly greater). The fee it adds is the commitment's
 //! `CommitFee`, which is the uncapped BOLT 3 base fee, without anchors.
+//!
+//! dustwatch reports each commitment's `trimmed HTLC sum + base fee` and the headroom left by
+//! the larger of the two. LND's check for one more HTLC adds the LARGER of the two
+//! commitments' fees to each dust sum, and uses the highest feerate of any unrevoked
+//! commitment; while a fee update is in flight its sum can be slightly above ours.
 
 use serde::Serialize;
 

@@ -145,6 +145,7 @@ fn static_remote_key_local_initiator_both_commitments() {
         (2, 3_050, 1)
     );
     assert_eq!(l.base_fee_sat, 2_240);
+    assert_eq!(l.base_fee_paid_sat, 2_240);
     assert_eq!(l.to_local_sat, 597_760);
     assert_eq!(l.to_remote_sat, 391_950);
     assert!(!l.to_local_trimmed && !l.to_remote_trimmed);
@@ -460,6 +461,7 @@ fn fee_spike_moves_trim_thresholds_without_anchors() {
     assert_eq!(d.fee_spike[0].remote_fee_exposure_sat, 7_530);
     assert!(!d.fee_spike[0].exceeds_limit);
     assert_eq!(d.fee_spike[1].local_fee_exposure_sat, 17_100);
+    assert_eq!(d.fee_spike[1].remote_fee_exposure_sat, 17_100);
     assert!(d.fee_spike[1].exceeds_limit);
     assert!(d.fee_spike[2].exceeds_limit);
 }
@@ -541,4 +543,19 @@ fn commitment_dust_matches_channel_dust() {
         commitment_dust(&ch, Side::Remote, ch.fee_per_kw, &params),
         d.remote
     );
+}
+
+#[test]
+fn fee_greater_than_initiator_balance_takes_all_of_it() {
+    // At 10,000,000 sat/kw every HTLC is trimmed and the base fee (7,240,000) exceeds our gross
+    // 600,000: we pay what we have, our output disappears, only the peer's 391,950 remains.
+    let ch = srk_local_initiator();
+    let c = commitment_dust(&ch, Side::Local, 10_000_000, &DustParams::default());
+    assert_eq!(c.untrimmed_htlc_count, 0);
+    assert_eq!(c.base_fee_sat, 7_240_000);
+    assert_eq!(c.base_fee_paid_sat, 600_000);
+    assert!(c.to_local_trimmed);
+    assert_eq!(c.to_local_sat, 0);
+    assert_eq!(c.fees_to_miners_sat, 1_000_000 - 391_950);
+    assert_eq!(c.fee_exposure_sat, 8_050 + 7_240_000);
 }
