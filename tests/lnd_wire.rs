@@ -598,3 +598,74 @@ fn mutated_enum_number_is_caught() {
         "{diffs:#?}"
     );
 }
+
+// ------------------------------------------------------------------ LND's bytes into the model
+
+/// LND's own (deliberately odd) answers go through `convert::snapshot` without a panic: every
+/// channel is kept, negative amounts become 0 with a warning naming the channel.
+#[test]
+fn fixtures_convert_into_a_snapshot() {
+    use dustwatch::lnd::convert::{snapshot, SnapshotParts};
+    use dustwatch::model::{CommitmentType, PendingKind, SnapshotSource};
+
+    let Some(dir) = fixture_dir() else { return };
+    fn load<T: Message + Default>(dir: &Path, stem: &str) -> T {
+        let bytes = std::fs::read(dir.join(format!("{stem}.bin"))).expect("fixture");
+        T::decode(bytes.as_slice()).expect("fixture decodes")
+    }
+    let channels: pb::ListChannelsResponse = load(&dir, "ListChannelsResponse");
+    let edge: pb::ChannelEdge = load(&dir, "ChannelEdge");
+    let first_id = channels.channels[0].chan_id;
+
+    let snap = snapshot(SnapshotParts {
+        taken_at_unix: 1_700_000_000,
+        source: SnapshotSource {
+            kind: "lnd_grpc".into(),
+            detail: "fixtures".into(),
+        },
+        info: load(&dir, "GetInfoResponse"),
+        channels: channels.clone(),
+        pending: Some(load(&dir, "PendingChannelsResponse")),
+        fee_report: Some(load(&dir, "FeeReportResponse")),
+        wallet: Some(load(&dir, "WalletBalanceResponse")),
+        debug_info: None,
+        edges: BTreeMap::from([(first_id, edge)]),
+    });
+
+    assert_eq!(snap.channels.len(), channels.channels.len());
+    assert_eq!(snap.node.identity_pubkey, "identity_pubkey-0");
+    assert_eq!(snap.node.block_height, Some(6001));
+    let mut raw_sorted = channels.channels.clone();
+    raw_sorted.sort_by_key(|c| c.chan_id);
+    for (converted, raw) in snap.channels.iter().zip(&raw_sorted) {
+        assert_eq!(converted.chan_id, raw.chan_id);
+        assert_eq!(
+            converted.commitment_type,
+            CommitmentType::SimpleTaprootOverlay
+        );
+        assert_eq!(converted.capacity_sat, 0, "negative capacity is clamped");
+        assert_eq!(converted.pending_htlcs.len(), 2);
+        assert_eq!(converted.pending_htlcs[0].hash_lock, "03030303");
+        // The fixture's FeeReport ids differ from the channels', so the policy is found by
+        // channel point; the edge does not list our node, so it gives no policy.
+        assert!(converted.local_policy.is_some(), "channel {}", raw.chan_id);
+        assert_eq!(converted.remote_policy, None);
+        assert!(snap
+            .warnings
+            .iter()
+            .any(|w| w.chan_id == Some(raw.chan_id) && w.message.contains("capacity is negative")));
+    }
+    assert!(snap
+        .warnings
+        .iter()
+        .any(|w| w.chan_id == Some(first_id) && w.message.contains("neither is our node")));
+    assert_eq!(snap.pending_channels.len(), 8);
+    assert_eq!(
+        snap.pending_channels
+            .iter()
+            .filter(|p| p.kind == PendingKind::ForceClosing)
+            .count(),
+        2
+    );
+    assert_eq!(snap.wallet.map(|w| w.confirmed_sat), Some(2_001_006_003));
+}
