@@ -196,26 +196,15 @@ pub fn snapshot_from_strs(
     Ok(snapshot)
 }
 
-/// Parses one file and checks that its top level is an object.
+/// Parses one file (syntax only; [`root`] checks its shape).
 fn parse_document(text: &LncliText<'_>) -> Result<Value, LncliError> {
-    let value: Value = serde_json::from_str(text.json).map_err(|e| LncliError::Syntax {
+    serde_json::from_str(text.json).map_err(|e| LncliError::Syntax {
         file: text.name.to_owned(),
         detail: e.to_string(),
-    })?;
-    if !value.is_object() {
-        return Err(LncliError::shape(
-            text.name,
-            FieldError::new(
-                JsonPath::root(),
-                "a JSON object (the output of lncli)",
-                crate::snapshot::json::describe(&value),
-            ),
-        ));
-    }
-    Ok(value)
+    })
 }
 
-/// The top-level object of a parsed document (checked by [`parse_document`]).
+/// The top-level object of a parsed document, or an error saying what is there instead.
 fn root<'a>(text: &LncliText<'_>, value: &'a Value) -> Result<Obj<'a>, LncliError> {
     Obj::new(
         value,

@@ -346,8 +346,9 @@ fn htlc(value: &Value, path: JsonPath, notes: &mut Vec<Note>) -> Result<Htlc, Fi
         htlc_index: count(&h, "htlc_index", notes)?,
         forwarding_channel: count(&h, "forwarding_channel", notes)?,
         forwarding_htlc_index: count(&h, "forwarding_htlc_index", notes)?,
-        // Absent before LND 0.18, whose `pending_htlcs` listed only HTLCs of our current
-        // commitment: those are locked in.
+        // Added in LND 0.19 (true once the HTLC is on the peer's commitment too). Older LND
+        // does not say; its `pending_htlcs` are those of our current commitment, which is
+        // where dust is computed, so they are taken as locked in.
         locked_in: h.boolean("locked_in")?.unwrap_or(true),
     })
 }
