@@ -1,0 +1,235 @@
+//! `lncli feereport` → each channel's `local_policy`.
+//!
+//! Rows are matched to channels by short channel id (`chan_id`, printed as a decimal by every
+//! `lncli` that has it), else by `channel_point` (old `feereport` had no `chan_id`). FeeReport
+//! says nothing about HTLC limits or time-lock delta, so those stay `None`.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::channels::short_channel_id;
+use super::{parse_document, root, warning, LncliError, LncliText};
+use crate::model::{ChanId, Channel, RoutingPolicy, SnapshotWarning};
+use crate::snapshot::json::{to_i32, to_i64, Bounds, FieldError, JsonPath, Note, Obj};
+
+/// BOLT 7 carries `fee_base_msat` and `fee_proportional_millionths` as u32.
+const OUTBOUND_FEE: Bounds = Bounds {
+    min: 0,
+    max: u32::MAX as i128,
+    max_reason: "the u32 fee fields of a BOLT 7 channel_update",
+};
+
+struct Row {
+    chan_id: Option<ChanId>,
+    channel_point: Option<String>,
+    policy: RoutingPolicy,
+}
+
+pub(super) fn apply(
+    text: &LncliText<'_>,
+    channels: &mut [Channel],
+    warnings: &mut Vec<SnapshotWarning>,
+) -> Result<(), LncliError> {
+    let value = parse_document(text)?;
+    let top = root(text, &value)?;
+    let items = top
+        .array("channel_fees")
+        .and_then(|items| {
+            items.ok_or_else(|| {
+                FieldError::missing(top.path().key("channel_fees"), "an array of fee rows")
+            })
+        })
+        .map_err(|e| LncliError::shape(text.name, e))?;
+
+    let mut by_id: HashMap<ChanId, RoutingPolicy> = HashMap::new();
+    let mut by_point: HashMap<String, RoutingPolicy> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let path = top.path().key("channel_fees").index(index);
+        let mut notes = Vec::new();
+        match row(item, path.clone(), &mut notes) {
+            Ok(row) => {
+                for note in notes {
+                    warnings.push(warning(row.chan_id, text.name, note));
+                }
+                if let Some(id) = row.chan_id {
+                    by_id.entry(id).or_insert(row.policy);
+                }
+                if let Some(point) = row.channel_point {
+                    by_point.entry(point).or_insert(row.policy);
+                }
+            }
+            Err(error) => warnings.push(warning(
+                None,
+                text.name,
+                format!("`{path}` skipped: {error}"),
+            )),
+        }
+    }
+
+    for channel in channels.iter_mut() {
+        let policy = by_id
+            .get(&channel.chan_id)
+            .or_else(|| by_point.get(&channel.channel_point));
+        match policy {
+            Some(policy) => channel.local_policy = Some(*policy),
+            None => warnings.push(warning(
+                Some(channel.chan_id),
+                text.name,
+                format!(
+                    "has no fee row for channel {} ({}); its routing policy is unknown",
+                    channel.chan_id, channel.channel_point
+                ),
+            )),
+        }
+    }
+    Ok(())
+}
+
+fn row(value: &Value, path: JsonPath, notes: &mut Vec<Note>) -> Result<Row, FieldError> {
+    let obj = Obj::new(value, path, "a fee row object")?;
+    let chan_id = if obj.has("chan_id") || obj.has("scid") || obj.has("scid_str") {
+        Some(short_channel_id(&obj)?)
+    } else {
+        None
+    };
+    let channel_point = obj.string("channel_point")?.map(str::to_owned);
+    if chan_id.is_none() && channel_point.is_none() {
+        return Err(FieldError::missing(
+            obj.path().key("chan_id"),
+            "a chan_id or a channel_point to match the row to a channel",
+        ));
+    }
+    let policy = RoutingPolicy {
+        fee_base_msat: to_i64(obj.required_integer("base_fee_msat", OUTBOUND_FEE, notes)?),
+        fee_rate_ppm: to_i64(obj.required_integer("fee_per_mil", OUTBOUND_FEE, notes)?),
+        inbound_fee_base_msat: obj
+            .integer("inbound_base_fee_msat", Bounds::I32, notes)?
+            .map_or(0, to_i32),
+        inbound_fee_rate_ppm: obj
+            .integer("inbound_fee_per_mil", Bounds::I32, notes)?
+            .map_or(0, to_i32),
+        min_htlc_msat: None,
+        max_htlc_msat: None,
+        time_lock_delta: None,
+        disabled: false,
+    };
+    Ok(Row {
+        chan_id,
+        channel_point,
+        policy,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CommitmentType, Initiator};
+
+    fn channel(id: ChanId, point: &str) -> Channel {
+        Channel {
+            chan_id: id,
+            channel_point: point.to_owned(),
+            remote_pubkey: String::new(),
+            peer_alias: String::new(),
+            active: true,
+            private: false,
+            initiator: Initiator::Local,
+            commitment_type: CommitmentType::Anchors,
+            capacity_sat: 1,
+            local_balance_sat: 0,
+            remote_balance_sat: 0,
+            commit_fee_sat: 0,
+            commit_weight: 0,
+            fee_per_kw: 0,
+            unsettled_balance_sat: 0,
+            total_satoshis_sent: 0,
+            total_satoshis_received: 0,
+            num_updates: 0,
+            lifetime_secs: 0,
+            uptime_secs: 0,
+            local_chan_reserve_sat: 0,
+            remote_chan_reserve_sat: 0,
+            push_amount_sat: 0,
+            local_constraints: None,
+            remote_constraints: None,
+            pending_htlcs: Vec::new(),
+            local_policy: None,
+            remote_policy: None,
+        }
+    }
+
+    fn apply_to(json: &str, channels: &mut [Channel]) -> Result<Vec<SnapshotWarning>, LncliError> {
+        let mut warnings = Vec::new();
+        let text = LncliText {
+            name: "fr.json",
+            json,
+        };
+        apply(&text, channels, &mut warnings).map(|()| warnings)
+    }
+
+    #[test]
+    fn matches_by_chan_id_then_channel_point() {
+        let mut channels = [channel(1, "a:0"), channel(2, "b:1"), channel(3, "c:0")];
+        let warnings = apply_to(
+            r#"{"channel_fees": [
+                {"chan_id": "1", "channel_point": "zzz:9", "base_fee_msat": "1000", "fee_per_mil": "100",
+                 "fee_rate": 0.0001, "inbound_base_fee_msat": -200, "inbound_fee_per_mil": -50},
+                {"channel_point": "b:1", "base_fee_msat": "0", "fee_per_mil": "2500", "fee_rate": 0.0025}
+            ]}"#,
+            &mut channels,
+        )
+        .unwrap();
+        let p1 = channels[0].local_policy.unwrap();
+        assert_eq!((p1.fee_base_msat, p1.fee_rate_ppm), (1000, 100));
+        assert_eq!(
+            (p1.inbound_fee_base_msat, p1.inbound_fee_rate_ppm),
+            (-200, -50)
+        );
+        assert_eq!(p1.min_htlc_msat, None);
+        assert_eq!(channels[1].local_policy.unwrap().fee_rate_ppm, 2500);
+        assert_eq!(channels[2].local_policy, None);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].chan_id, Some(3));
+    }
+
+    #[test]
+    fn bad_rows_are_skipped_negative_fees_clamped() {
+        let mut channels = [channel(1, "a:0"), channel(2, "b:0")];
+        let warnings = apply_to(
+            r#"{"channel_fees": [
+                {"chan_id": "1", "base_fee_msat": "-5", "fee_per_mil": "10"},
+                {"chan_id": "2", "base_fee_msat": [], "fee_per_mil": "10"},
+                {"base_fee_msat": "1", "fee_per_mil": "1"}
+            ]}"#,
+            &mut channels,
+        )
+        .unwrap();
+        assert_eq!(channels[0].local_policy.unwrap().fee_base_msat, 0);
+        assert_eq!(channels[1].local_policy, None);
+        let text: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert!(
+            text.iter()
+                .any(|m| m.contains("channel_fees[0].base_fee_msat")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m.contains("channel_fees[1].base_fee_msat")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|m| m.contains("channel_fees[2].chan_id")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn missing_list_is_an_error() {
+        let err = apply_to("{}", &mut []).unwrap_err();
+        assert!(
+            err.to_string().starts_with("fr.json: at `channel_fees`"),
+            "{err}"
+        );
+    }
+}
