@@ -70,7 +70,10 @@ fn node_problems(node: &NodeState) -> Vec<String> {
             problems.push(format!("channel {}: uptime > lifetime", ch.chan_id));
         }
         if ch.commitment_type.has_anchors() && ch.fee_per_kw > 2_500 {
-            problems.push(format!("channel {}: anchor feerate above LND's cap", ch.chan_id));
+            problems.push(format!(
+                "channel {}: anchor feerate above LND's cap",
+                ch.chan_id
+            ));
         }
         if ch.fee_per_kw < 253 {
             problems.push(format!("channel {}: feerate below the floor", ch.chan_id));
@@ -184,13 +187,23 @@ fn a_generated_node_is_believable() {
         CommitmentType::SimpleTaproot,
         CommitmentType::SimpleTaprootFinal,
     ] {
-        assert!(types.contains(&format!("{ct:?}")), "no {ct:?} channel in {types:?}");
+        assert!(
+            types.contains(&format!("{ct:?}")),
+            "no {ct:?} channel in {types:?}"
+        );
     }
     let height = node.block_height;
-    let htlcs: Vec<_> = node.channels.iter().flat_map(|c| &c.pending_htlcs).collect();
+    let htlcs: Vec<_> = node
+        .channels
+        .iter()
+        .flat_map(|c| &c.pending_htlcs)
+        .collect();
     assert!(htlcs.len() > 100, "{} HTLCs", htlcs.len());
     assert!(htlcs.iter().any(|h| h.incoming) && htlcs.iter().any(|h| !h.incoming));
-    assert!(htlcs.iter().any(|h| h.expiration_height <= height + 12), "no HTLC near expiry");
+    assert!(
+        htlcs.iter().any(|h| h.expiration_height <= height + 12),
+        "no HTLC near expiry"
+    );
     let trimmed: u32 = node
         .channels
         .iter()
@@ -200,14 +213,23 @@ fn a_generated_node_is_believable() {
     assert!(node.channels.iter().any(|c| !c.active));
     assert!(node.channels.iter().any(|c| c.private));
     assert!(node.channels.iter().any(|c| c.local_balance_sat == 0));
-    assert!(node.channels.iter().any(|c| c.capacity_sat > 16_777_215), "no wumbo channel");
+    assert!(
+        node.channels.iter().any(|c| c.capacity_sat > 16_777_215),
+        "no wumbo channel"
+    );
     let limits: BTreeSet<u64> = node
         .channels
         .iter()
         .filter_map(|c| c.remote_constraints.map(|r| r.dust_limit_sat))
         .collect();
-    assert!(limits.contains(&354) && limits.contains(&1000), "{limits:?}");
-    assert!(node.channels.iter().all(|c| c.local_policy.is_some() && c.remote_policy.is_some()));
+    assert!(
+        limits.contains(&354) && limits.contains(&1000),
+        "{limits:?}"
+    );
+    assert!(node
+        .channels
+        .iter()
+        .all(|c| c.local_policy.is_some() && c.remote_policy.is_some()));
     assert!(node.channels.iter().any(|c| c.total_satoshis_sent > 0));
     let stages: BTreeSet<&str> = node
         .pending
@@ -221,7 +243,9 @@ fn a_generated_node_is_believable() {
     assert_eq!(stages.len(), 3, "{stages:?}");
     assert!(node.fees_earned_sat(30 * 86_400) > 0);
     assert_eq!(
-        node.config.get("channel-max-fee-exposure").map(String::as_str),
+        node.config
+            .get("channel-max-fee-exposure")
+            .map(String::as_str),
         Some("500000")
     );
 }
@@ -241,16 +265,25 @@ fn ticks_move_the_node() {
     let sum = |n: &NodeState| n.channels.iter().map(|c| c.local_balance_sat).sum::<u64>();
     assert_ne!(sum(after), sum(&before), "balances shift");
     assert!(
-        events.iter().any(|e| matches!(e, ChannelEvent::Active { .. } | ChannelEvent::Inactive { .. })),
+        events.iter().any(|e| matches!(
+            e,
+            ChannelEvent::Active { .. } | ChannelEvent::Inactive { .. }
+        )),
         "peers come and go: {events:?}"
     );
-    assert!(events.iter().any(|e| matches!(e, ChannelEvent::Open(_))), "pending opens confirm");
+    assert!(
+        events.iter().any(|e| matches!(e, ChannelEvent::Open(_))),
+        "pending opens confirm"
+    );
     // Every opened channel is then listed.
     for e in &events {
         if let ChannelEvent::Open(ch) = e {
             if after.channel(ch.chan_id).is_none() {
                 assert!(
-                    after.pending.iter().any(|p| p.channel_point == ch.channel_point),
+                    after
+                        .pending
+                        .iter()
+                        .any(|p| p.channel_point == ch.channel_point),
                     "opened channel {} vanished",
                     ch.chan_id
                 );
@@ -267,11 +300,21 @@ async fn every_rpc_answers_like_lnd() {
     let state = node.state();
     let mut lnd = authed(&node).await;
 
-    let info = lnd.get_info(pb::GetInfoRequest {}).await.unwrap().into_inner();
+    let info = lnd
+        .get_info(pb::GetInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(info.identity_pubkey, state.identity_pubkey);
     assert_eq!(info.block_height, state.block_height);
-    assert_eq!(info.num_active_channels as usize, state.num_active_channels());
-    assert_eq!(info.num_inactive_channels as usize, state.num_inactive_channels());
+    assert_eq!(
+        info.num_active_channels as usize,
+        state.num_active_channels()
+    );
+    assert_eq!(
+        info.num_inactive_channels as usize,
+        state.num_inactive_channels()
+    );
     assert_eq!(info.num_pending_channels as usize, state.num_pending_open());
     assert!(info.synced_to_chain);
 
@@ -307,7 +350,10 @@ async fn every_rpc_answers_like_lnd() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(pending.pending_open_channels.len(), state.num_pending_open());
+    assert_eq!(
+        pending.pending_open_channels.len(),
+        state.num_pending_open()
+    );
     assert!(!pending.pending_force_closing_channels.is_empty());
     assert_eq!(pending.total_limbo_balance as u64, state.total_limbo_sat());
 
@@ -326,7 +372,11 @@ async fn every_rpc_answers_like_lnd() {
         .into_inner();
     assert_eq!(wallet.confirmed_balance as u64, state.wallet.confirmed_sat);
 
-    let fees = lnd.fee_report(pb::FeeReportRequest {}).await.unwrap().into_inner();
+    let fees = lnd
+        .fee_report(pb::FeeReportRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(fees.channel_fees.len(), 40);
     assert!(fees.month_fee_sum >= fees.week_fee_sum && fees.week_fee_sum >= fees.day_fee_sum);
 
@@ -358,7 +408,10 @@ async fn every_rpc_answers_like_lnd() {
         .unwrap()
         .into_inner();
     assert_eq!(
-        debug.config.get("channel-max-fee-exposure").map(String::as_str),
+        debug
+            .config
+            .get("channel-max-fee-exposure")
+            .map(String::as_str),
         Some("500000")
     );
     node.set_debug_config("channel-max-fee-exposure", None);
@@ -369,7 +422,10 @@ async fn every_rpc_answers_like_lnd() {
         .unwrap()
         .into_inner();
     assert!(!debug.config.contains_key("channel-max-fee-exposure"));
-    assert_eq!(debug.config.get("dust-threshold").map(String::as_str), Some("250000"));
+    assert_eq!(
+        debug.config.get("dust-threshold").map(String::as_str),
+        Some("250000")
+    );
 
     // The State service needs no macaroon.
     let mut state_client = StateClient::new(channel_to(&node).await);
@@ -386,13 +442,24 @@ async fn every_rpc_answers_like_lnd() {
 async fn ticks_show_up_on_the_wire() {
     let (node, _dir) = start(20, 8).await;
     let mut lnd = authed(&node).await;
-    let before = lnd.get_info(pb::GetInfoRequest {}).await.unwrap().into_inner();
+    let before = lnd
+        .get_info(pb::GetInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     for _ in 0..200 {
         node.tick();
     }
-    let after = lnd.get_info(pb::GetInfoRequest {}).await.unwrap().into_inner();
+    let after = lnd
+        .get_info(pb::GetInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(after.block_height > before.block_height);
-    assert_eq!(after.best_header_timestamp, before.best_header_timestamp + 200 * 60);
+    assert_eq!(
+        after.best_header_timestamp,
+        before.best_header_timestamp + 200 * 60
+    );
     assert_eq!(after.block_height, node.state().block_height);
 }
 
@@ -409,7 +476,10 @@ async fn the_default_webpki_verifier_refuses_lnds_ca_certificate() {
                 .ca_certificate(tonic::transport::Certificate::from_pem(node.cert_pem())),
         )
         .unwrap();
-    let err = endpoint.connect().await.expect_err("webpki must refuse a CA as end entity");
+    let err = endpoint
+        .connect()
+        .await
+        .expect_err("webpki must refuse a CA as end entity");
     let chain = format!("{err:?}");
     assert!(chain.contains("CaUsedAsEndEntity"), "{chain}");
     // Pinned, it works.
@@ -424,7 +494,10 @@ async fn a_different_certificate_is_refused_by_the_pin() {
     let err = connect(node.addr(), other.cert_pem().as_bytes())
         .await
         .expect_err("pinned to another node's certificate");
-    assert!(format!("{err:?}").contains("ApplicationVerificationFailure"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("ApplicationVerificationFailure"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -437,7 +510,9 @@ async fn macaroon_failures_use_lnds_messages() {
     );
     let mut wrong = client(&node, Some("00".repeat(64))).await;
     assert_unknown(
-        wrong.list_channels(pb::ListChannelsRequest::default()).await,
+        wrong
+            .list_channels(pb::ListChannelsRequest::default())
+            .await,
         "verification failed: signature mismatch after caveat verification",
     );
     let mut not_hex = client(&node, Some("xyz".into())).await;
@@ -447,7 +522,8 @@ async fn macaroon_failures_use_lnds_messages() {
     );
     // Streams are guarded too.
     assert_unknown(
-        none.subscribe_channel_events(pb::ChannelEventSubscription {}).await,
+        none.subscribe_channel_events(pb::ChannelEventSubscription {})
+            .await,
         "expected 1 macaroon, got 0",
     );
 
@@ -491,14 +567,20 @@ async fn a_client_without_alpn_h2_is_refused_at_the_handshake() {
         .connect(name.clone(), tcp)
         .await
         .expect_err("no ALPN must be refused");
-    assert!(format!("{err:?}").contains("NoApplicationProtocol"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("NoApplicationProtocol"),
+        "{err:?}"
+    );
 
     let tcp = tokio::net::TcpStream::connect(node.addr()).await.unwrap();
     let err = tls(vec![b"http/1.1".to_vec()])
         .connect(name.clone(), tcp)
         .await
         .expect_err("ALPN without h2 must be refused");
-    assert!(format!("{err:?}").contains("NoApplicationProtocol"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("NoApplicationProtocol"),
+        "{err:?}"
+    );
 
     // Control: the same client offering h2 completes the handshake and negotiates it.
     let tcp = tokio::net::TcpStream::connect(node.addr()).await.unwrap();
@@ -513,7 +595,11 @@ async fn a_locked_wallet_refuses_calls_until_it_unlocks() {
     let mut lnd = authed(&node).await;
     let mut state = StateClient::new(channel_to(&node).await);
     node.lock_wallet_for(Duration::from_secs(30));
-    let got = state.get_state(pb::GetStateRequest {}).await.unwrap().into_inner();
+    let got = state
+        .get_state(pb::GetStateRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(got.state, pb::WalletState::Locked as i32);
     assert_unknown(
         lnd.get_info(pb::GetInfoRequest {}).await,
@@ -530,14 +616,22 @@ async fn a_locked_wallet_refuses_calls_until_it_unlocks() {
     lnd.get_info(pb::GetInfoRequest {}).await.unwrap();
 
     node.starting_up_for(Duration::from_secs(10));
-    let got = state.get_state(pb::GetStateRequest {}).await.unwrap().into_inner();
+    let got = state
+        .get_state(pb::GetStateRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(got.state, pb::WalletState::Unlocked as i32);
     assert_unknown(
         lnd.list_channels(pb::ListChannelsRequest::default()).await,
         "the RPC server is in the process of starting up, but not yet ready to accept calls",
     );
     node.set_rpc_state(RpcState::WaitingToStart, None);
-    let got = state.get_state(pb::GetStateRequest {}).await.unwrap().into_inner();
+    let got = state
+        .get_state(pb::GetStateRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(got.state, pb::WalletState::WaitingToStart as i32);
     assert_unknown(
         lnd.get_info(pb::GetInfoRequest {}).await,
@@ -554,15 +648,15 @@ async fn slow_answers_follow_tokio_time() {
     node.set_delay(Duration::from_secs(30));
     let timed_out =
         tokio::time::timeout(Duration::from_secs(5), lnd.get_info(pb::GetInfoRequest {})).await;
-    assert!(timed_out.is_err(), "a 30 s answer does not arrive within 5 s");
+    assert!(
+        timed_out.is_err(),
+        "a 30 s answer does not arrive within 5 s"
+    );
 
     let started = tokio::time::Instant::now();
-    let answer = tokio::time::timeout(
-        Duration::from_secs(60),
-        lnd.get_info(pb::GetInfoRequest {}),
-    )
-    .await
-    .expect("arrives within 60 s");
+    let answer = tokio::time::timeout(Duration::from_secs(60), lnd.get_info(pb::GetInfoRequest {}))
+        .await
+        .expect("arrives within 60 s");
     answer.unwrap();
     assert!(started.elapsed() >= Duration::from_secs(30));
 
@@ -603,7 +697,10 @@ async fn a_stopped_node_is_unavailable_and_comes_back_on_the_same_port() {
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     // The open stream is cut, like a dying LND's.
     assert!(!matches!(events.message().await, Ok(Some(_))));
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "port closed");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "port closed"
+    );
 
     node.restart().await.unwrap();
     assert_eq!(node.addr(), addr);
@@ -643,7 +740,10 @@ async fn a_list_channels_answer_beyond_four_mib_needs_a_bigger_receive_limit() {
     let (node, _dir) = start(0, 13).await;
     let size = node.grow_list_channels_past(4 * 1024 * 1024 + 64 * 1024);
     let count = node.with_state(|n| n.channels.len());
-    assert!(size > 4 * 1024 * 1024 && count >= 5_000, "{size} bytes, {count} channels");
+    assert!(
+        size > 4 * 1024 * 1024 && count >= 5_000,
+        "{size} bytes, {count} channels"
+    );
 
     let mut default_limit = authed(&node).await;
     let status = default_limit
@@ -652,7 +752,9 @@ async fn a_list_channels_answer_beyond_four_mib_needs_a_bigger_receive_limit() {
         .unwrap_err();
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
 
-    let mut big = authed(&node).await.max_decoding_message_size(200 * 1024 * 1024);
+    let mut big = authed(&node)
+        .await
+        .max_decoding_message_size(200 * 1024 * 1024);
     let list = big
         .list_channels(pb::ListChannelsRequest::default())
         .await
@@ -746,15 +848,27 @@ async fn standalone_mode_ticks_on_its_interval_and_stops_on_shutdown() {
         }
     };
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let channel = pinned_endpoint(addr, &cert).unwrap().connect().await.unwrap();
+    let channel = pinned_endpoint(addr, &cert)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let hex = hex::encode(std::fs::read(&macaroon_path).unwrap());
     let mut lnd = LightningClient::with_interceptor(channel, MacaroonAuth(Some(hex)));
-    let before = lnd.get_info(pb::GetInfoRequest {}).await.unwrap().into_inner();
+    let before = lnd
+        .get_info(pb::GetInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     let mut after = before.clone();
     for _ in 0..10 {
         tokio::time::advance(Duration::from_secs(5)).await;
         // A round trip lets the runner take its due tick before the next advance.
-        after = lnd.get_info(pb::GetInfoRequest {}).await.unwrap().into_inner();
+        after = lnd
+            .get_info(pb::GetInfoRequest {})
+            .await
+            .unwrap()
+            .into_inner();
     }
     // Ten intervals of five seconds: ten ticks of one simulated minute (plus, at most, the
     // interval's immediate first tick if it came after `before`).
@@ -763,4 +877,89 @@ async fn standalone_mode_ticks_on_its_interval_and_stops_on_shutdown() {
     stop_tx.send(()).unwrap();
     runner.await.unwrap().unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// The whole read path: the simulator's answers, converted by `lnd::convert`, give back the
+/// node the simulator holds, and the dust engine finds LND's commit fee on every channel.
+#[tokio::test]
+async fn the_wire_answers_convert_back_to_the_simulated_node() {
+    use dustwatch::lnd::convert;
+    use dustwatch::model::{ExposureLimitSource, SnapshotSource};
+    let (node, _dir) = start(60, 16).await;
+    for _ in 0..30 {
+        node.tick();
+    }
+    let state = node.state();
+    let mut lnd = authed(&node).await;
+    let channels = lnd
+        .list_channels(pb::ListChannelsRequest {
+            peer_alias_lookup: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut edges = std::collections::BTreeMap::new();
+    for ch in &channels.channels {
+        let edge = lnd
+            .get_chan_info(pb::ChanInfoRequest {
+                chan_id: ch.chan_id,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        edges.insert(ch.chan_id, edge);
+    }
+    let snapshot = convert::snapshot(convert::SnapshotParts {
+        taken_at_unix: state.now_unix,
+        source: SnapshotSource {
+            kind: "simulator".into(),
+            detail: node.addr().to_string(),
+        },
+        info: lnd
+            .get_info(pb::GetInfoRequest {})
+            .await
+            .unwrap()
+            .into_inner(),
+        channels,
+        pending: Some(
+            lnd.pending_channels(pb::PendingChannelsRequest::default())
+                .await
+                .unwrap()
+                .into_inner(),
+        ),
+        fee_report: Some(
+            lnd.fee_report(pb::FeeReportRequest {})
+                .await
+                .unwrap()
+                .into_inner(),
+        ),
+        wallet: Some(
+            lnd.wallet_balance(pb::WalletBalanceRequest::default())
+                .await
+                .unwrap()
+                .into_inner(),
+        ),
+        debug_info: Some(
+            lnd.get_debug_info(pb::GetDebugInfoRequest {})
+                .await
+                .unwrap()
+                .into_inner(),
+        ),
+        edges,
+    });
+    assert!(snapshot.warnings.is_empty(), "{:?}", snapshot.warnings);
+    assert_eq!(snapshot.node.block_height, Some(state.block_height));
+    assert_eq!(snapshot.wallet, Some(state.wallet));
+    let limit = snapshot.node_exposure_limit.expect("GetDebugInfo limit");
+    assert_eq!(limit.sat, 500_000);
+    assert_eq!(limit.source, ExposureLimitSource::LndChannelMaxFeeExposure);
+    assert_eq!(snapshot.pending_channels.len(), state.pending.len());
+    assert_eq!(snapshot.channels, state.channels);
+    let p = DustParams::from_settings(&AnalysisSettings::default(), Some(limit));
+    for ch in &snapshot.channels {
+        let report = dust::channel_dust(ch, snapshot.node.block_height, &p);
+        assert_eq!(report.commit_fee_mismatch, None, "channel {}", ch.chan_id);
+    }
 }

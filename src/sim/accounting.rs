@@ -336,8 +336,7 @@ pub fn check_consistency(ch: &Channel, params: &DustParams) -> Vec<String> {
             engine.base_fee_sat
         ));
     }
-    let weight =
-        dust::commitment_base_weight(ch.commitment_type) + HTLC_OUTPUT_WEIGHT * untrimmed;
+    let weight = dust::commitment_base_weight(ch.commitment_type) + HTLC_OUTPUT_WEIGHT * untrimmed;
     if ch.commit_weight != weight {
         problems.push(format!(
             "channel {id}: commit_weight {} but expected {weight}",
@@ -443,17 +442,28 @@ mod tests {
         let p = params();
         let mut ch = channel(CommitmentType::StaticRemoteKey, Initiator::Local, 10_000);
         settle(&mut ch, &p).unwrap();
-        let (local, remote, fee) = (ch.local_balance_sat, ch.remote_balance_sat, ch.commit_fee_sat);
+        let (local, remote, fee) = (
+            ch.local_balance_sat,
+            ch.remote_balance_sat,
+            ch.commit_fee_sat,
+        );
         // Incoming 5,000 sat: below 354 + 703 × 10 = 7,384, so trimmed on our commitment.
         add_htlc(&mut ch, htlc(true, 5_000, 0), &p).unwrap();
         assert_eq!(ch.remote_balance_sat, remote - 5_000);
-        assert_eq!(ch.local_balance_sat, local, "a trimmed HTLC adds no output weight");
+        assert_eq!(
+            ch.local_balance_sat, local,
+            "a trimmed HTLC adds no output weight"
+        );
         assert_eq!(ch.commit_fee_sat, fee + 5_000);
         assert!(check_consistency(&ch, &p).is_empty());
         // Outgoing 100,000 sat: untrimmed, so our balance pays the amount and 172 weight.
         add_htlc(&mut ch, htlc(false, 100_000, 0), &p).unwrap();
         assert_eq!(ch.local_balance_sat, local - 100_000 - 1_720);
-        assert!(check_consistency(&ch, &p).is_empty(), "{:?}", check_consistency(&ch, &p));
+        assert!(
+            check_consistency(&ch, &p).is_empty(),
+            "{:?}",
+            check_consistency(&ch, &p)
+        );
         // Settling the outgoing one pays the peer; failing the incoming one refunds the peer.
         let pos = ch.pending_htlcs.iter().position(|h| !h.incoming).unwrap();
         remove_htlc(&mut ch, pos, Resolution::Settled, &p).unwrap();
@@ -474,11 +484,17 @@ mod tests {
         let before = ch.clone();
         // We would drop below our 10,000 sat reserve.
         let err = add_htlc(&mut ch, htlc(false, 45_000, 0), &p).unwrap_err();
-        assert!(matches!(err, AccountingError::OffererOverdrawn { .. }), "{err}");
+        assert!(
+            matches!(err, AccountingError::OffererOverdrawn { .. }),
+            "{err}"
+        );
         assert_eq!(ch, before);
         // The initiator (remote) cannot pay a 5,000,000 sat/kw commitment.
         let err = set_feerate(&mut ch, 5_000_000, &p).unwrap_err();
-        assert!(matches!(err, AccountingError::InitiatorOverdrawn { .. }), "{err}");
+        assert!(
+            matches!(err, AccountingError::InitiatorOverdrawn { .. }),
+            "{err}"
+        );
         assert_eq!(ch, before);
     }
 
@@ -490,7 +506,10 @@ mod tests {
         assert!(check_consistency(&ch, &p).is_empty());
         ch.commit_fee_sat += 1;
         let problems = check_consistency(&ch, &p);
-        assert!(problems.iter().any(|m| m.contains("commit_fee")), "{problems:?}");
+        assert!(
+            problems.iter().any(|m| m.contains("commit_fee")),
+            "{problems:?}"
+        );
     }
 
     #[test]

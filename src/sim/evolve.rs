@@ -11,8 +11,8 @@ use rand::Rng;
 
 use super::accounting::{self, Resolution};
 use super::scenario::{
-    block_hash, closing_from_channel, commitment_feerate, hex_bytes, log_uniform,
-    random_htlc, random_htlc_amount, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
+    block_hash, closing_from_channel, commitment_feerate, hex_bytes, log_uniform, random_htlc,
+    random_htlc_amount, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
 };
 use super::state::{ChannelEvent, CloseSummary, CloseType, PendingStage};
 use crate::model::{Channel, Htlc, Initiator};
@@ -22,9 +22,6 @@ pub const TICK_SECS: i64 = 60;
 
 /// Most HTLCs a simulated channel carries at once (LND allows 483; busy nodes see dozens).
 const MAX_HTLCS_PER_CHANNEL: usize = 40;
-
-/// Our outgoing HTLC goes to chain this many blocks before it expires (LND's broadcast delta).
-const FORCE_CLOSE_DELTA_BLOCKS: u32 = 0;
 
 /// A month, for pruning the fee log.
 const MONTH_SECS: i64 = 30 * 86_400;
@@ -135,7 +132,13 @@ impl Simulation {
         }
     }
 
-    fn remove_htlc(&mut self, chan_id: u64, index: u64, incoming: bool, how: Resolution) -> Option<Htlc> {
+    fn remove_htlc(
+        &mut self,
+        chan_id: u64,
+        index: u64,
+        incoming: bool,
+        how: Resolution,
+    ) -> Option<Htlc> {
         let pos = self.channel_pos(chan_id)?;
         let ch = &mut self.node.channels[pos];
         let at = ch
@@ -183,8 +186,13 @@ impl Simulation {
                     }
                     let amount = random_htlc_amount(&mut self.rng, ch.capacity_sat);
                     let index = next_htlc_index(ch, incoming);
-                    let htlc =
-                        random_htlc(&mut self.rng, incoming, amount, self.node.block_height, index);
+                    let htlc = random_htlc(
+                        &mut self.rng,
+                        incoming,
+                        amount,
+                        self.node.block_height,
+                        index,
+                    );
                     let _ = accounting::add_htlc(&mut self.node.channels[a], htlc, &self.dust);
                 }
             }
@@ -268,7 +276,9 @@ impl Simulation {
     }
 
     /// An outgoing HTLC at its expiry height takes the channel to chain (local force close);
-    /// an incoming one at expiry is failed back (its sender has given up on it).
+    /// an incoming one at expiry is failed back (its sender has given up on it). LND goes to
+    /// chain a few blocks earlier (its broadcast delta); the simulator lets HTLCs get that
+    /// close so that expiry warnings downstream have something to see.
     fn expire_htlcs(&mut self, events: &mut Vec<ChannelEvent>) {
         let height = self.node.block_height;
         let mut to_close = Vec::new();
@@ -285,7 +295,7 @@ impl Simulation {
             if ch
                 .pending_htlcs
                 .iter()
-                .any(|h| !h.incoming && h.expiration_height <= height + FORCE_CLOSE_DELTA_BLOCKS)
+                .any(|h| !h.incoming && h.expiration_height <= height)
             {
                 to_close.push(ch.chan_id);
             }
@@ -296,7 +306,12 @@ impl Simulation {
     }
 
     /// Moves an open channel to waiting-close.
-    fn close_channel(&mut self, chan_id: u64, close_type: CloseType, events: &mut Vec<ChannelEvent>) {
+    fn close_channel(
+        &mut self,
+        chan_id: u64,
+        close_type: CloseType,
+        events: &mut Vec<ChannelEvent>,
+    ) {
         let Some(pos) = self.channel_pos(chan_id) else {
             return;
         };
@@ -363,7 +378,8 @@ impl Simulation {
                         remote_pubkey: p.remote_pubkey.clone(),
                         capacity_sat: p.capacity_sat,
                         close_height: height,
-                        settled_balance_sat: p.local_balance_sat - time_locked.min(p.local_balance_sat),
+                        settled_balance_sat: p.local_balance_sat
+                            - time_locked.min(p.local_balance_sat),
                         time_locked_balance_sat: time_locked,
                         close_type,
                         open_initiator: p.initiator,
@@ -420,7 +436,10 @@ impl Simulation {
         ch.lifetime_secs = 0;
         ch.uptime_secs = 0;
         if accounting::settle(&mut ch, &self.dust).is_err() {
-            tracing::warn!(chan_id = ch.chan_id, "simulator: a confirmed channel did not settle");
+            tracing::warn!(
+                chan_id = ch.chan_id,
+                "simulator: a confirmed channel did not settle"
+            );
         }
         ch
     }

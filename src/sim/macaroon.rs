@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn missing_or_duplicated_macaroon_uses_lnds_count_message() {
-        assert_eq!(check(&md(&[]), b"x").unwrap_err(), "expected 1 macaroon, got 0");
+        assert_eq!(
+            check(&md(&[]), b"x").unwrap_err(),
+            "expected 1 macaroon, got 0"
+        );
         assert_eq!(
             check(&md(&["00", "00"]), b"x").unwrap_err(),
             "expected 1 macaroon, got 2"

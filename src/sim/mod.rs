@@ -133,7 +133,10 @@ impl SimNode {
         let node_config = &mut sim.node.config;
         node_config.insert("rpclisten".into(), addr.to_string());
         node_config.insert("lnddir".into(), config.data_dir.display().to_string());
-        node_config.insert("tlscertpath".into(), identity.cert_path.display().to_string());
+        node_config.insert(
+            "tlscertpath".into(),
+            identity.cert_path.display().to_string(),
+        );
         node_config.insert("tlskeypath".into(), identity.key_path.display().to_string());
         let (events, _) = broadcast::channel(service::EVENT_BUFFER);
         let (_, stopped) = watch::channel(false);
@@ -299,7 +302,10 @@ impl SimHandle {
         let mut sim = lock(&self.shared.sim);
         for _ in 0..count {
             let ch = sim.new_open_channel(None);
-            let pos = sim.node.channels.partition_point(|c| c.chan_id < ch.chan_id);
+            let pos = sim
+                .node
+                .channels
+                .partition_point(|c| c.chan_id < ch.chan_id);
             sim.node.channels.insert(pos, ch);
         }
     }
@@ -315,9 +321,7 @@ impl SimHandle {
             if size > bytes {
                 return size;
             }
-            let per_channel = self
-                .with_state(|n| size / n.channels.len().max(1))
-                .max(200);
+            let per_channel = self.with_state(|n| size / n.channels.len().max(1)).max(200);
             self.add_channels((bytes - size) / per_channel + 1);
         }
     }

@@ -159,10 +159,18 @@ impl Simulation {
         let local_dust = pick(rng, &[(354u64, 80), (546, 10), (573, 10)]);
         let remote_dust = pick(
             rng,
-            &[(354u64, 55), (546, 12), (573, 12), (600, 6), (660, 5), (1000, 10)],
+            &[
+                (354u64, 55),
+                (546, 12),
+                (573, 12),
+                (600, 6),
+                (660, 5),
+                (1000, 10),
+            ],
         );
         let reserve = |dust_limit: u64| (capacity_sat / 100).max(dust_limit);
-        let csv_for_capacity = 144 + (1_872 * capacity_sat.min(MAX_NON_WUMBO_SAT) / MAX_NON_WUMBO_SAT) as u32;
+        let csv_for_capacity =
+            144 + (1_872 * capacity_sat.min(MAX_NON_WUMBO_SAT) / MAX_NON_WUMBO_SAT) as u32;
         let local_constraints = Constraints {
             csv_delay: csv_for_capacity,
             chan_reserve_sat: reserve(local_dust),
@@ -172,7 +180,10 @@ impl Simulation {
             max_accepted_htlcs: 483,
         };
         let remote_constraints = Constraints {
-            csv_delay: pick(rng, &[(144u32, 40), (720, 20), (csv_for_capacity, 30), (2016, 10)]),
+            csv_delay: pick(
+                rng,
+                &[(144u32, 40), (720, 20), (csv_for_capacity, 30), (2016, 10)],
+            ),
             chan_reserve_sat: reserve(remote_dust),
             dust_limit_sat: remote_dust,
             max_pending_amt_msat: (capacity_sat - reserve(remote_dust)) * 1000,
@@ -190,7 +201,9 @@ impl Simulation {
 
         // Lifetime counts since LND's last start (or the channel's open, if later).
         let age_secs = i64::from(age_blocks) * 600;
-        let lifetime_secs = (self.node.now_unix - self.node.started_unix).min(age_secs).max(0) as u64;
+        let lifetime_secs = (self.node.now_unix - self.node.started_unix)
+            .min(age_secs)
+            .max(0) as u64;
         let uptime_ratio = if !active {
             rng.random_range(0.1..0.9)
         } else if rng.random_bool(0.05) {
@@ -247,8 +260,23 @@ impl Simulation {
             remote_policy,
         };
         if capacity.is_none() {
-            let count = pick(rng, &[(0usize, 70), (1, 8), (2, 7), (3, 5), (5, 5), (8, 3), (20, 2)]);
-            let count = if count >= 5 { rng.random_range(count..count * 2) } else { count };
+            let count = pick(
+                rng,
+                &[
+                    (0usize, 70),
+                    (1, 8),
+                    (2, 7),
+                    (3, 5),
+                    (5, 5),
+                    (8, 3),
+                    (20, 2),
+                ],
+            );
+            let count = if count >= 5 {
+                rng.random_range(count..count * 2)
+            } else {
+                count
+            };
             let block_height = self.node.block_height;
             for i in 0..count {
                 let incoming = self.rng.random_bool(0.5);
@@ -290,7 +318,11 @@ impl Simulation {
         };
         let rng = &mut self.rng;
         let local_ratio: f64 = if fresh {
-            if ch.initiator == Initiator::Local { 1.0 } else { 0.0 }
+            if ch.initiator == Initiator::Local {
+                1.0
+            } else {
+                0.0
+            }
         } else {
             match pick(rng, &[(0u8, 15), (1, 15), (2, 70)]) {
                 0 if ch.initiator == Initiator::Remote => 0.0,
@@ -561,7 +593,10 @@ fn random_policy(rng: &mut StdRng, capacity_sat: u64, active: bool) -> RoutingPo
         log_uniform(rng, 1, 2_500) as i64
     };
     let (inbound_fee_base_msat, inbound_fee_rate_ppm) = if rng.random_bool(0.1) {
-        (0, -(rng.random_range(1..=fee_rate_ppm.clamp(1, 200)) as i32))
+        (
+            0,
+            -(rng.random_range(1..=fee_rate_ppm.clamp(1, 200)) as i32),
+        )
     } else {
         (0, 0)
     };
@@ -620,8 +655,8 @@ pub(super) fn block_hash(rng: &mut StdRng) -> String {
 
 fn peer_alias(rng: &mut StdRng) -> String {
     const FIRST: [&str; 12] = [
-        "silent", "amber", "rapid", "lunar", "stone", "north", "quiet", "bright", "iron",
-        "coral", "misty", "solar",
+        "silent", "amber", "rapid", "lunar", "stone", "north", "quiet", "bright", "iron", "coral",
+        "misty", "solar",
     ];
     const SECOND: [&str; 12] = [
         "otter", "relay", "harbor", "falcon", "bridge", "node", "wharf", "lantern", "mill",

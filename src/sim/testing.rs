@@ -100,10 +100,7 @@ pub enum ConnectError {
 /// An endpoint for `addr` that pins `cert_pem` (SNI `localhost`, ALPN h2 as tonic offers it).
 /// No HTTP/2 keepalive pings (LND's policy forbids them while idle) and no client-side
 /// timers, so tests with paused tokio time decide every timeout themselves.
-pub fn pinned_endpoint(
-    addr: std::net::SocketAddr,
-    cert_pem: &[u8],
-) -> Result<Endpoint, SimError> {
+pub fn pinned_endpoint(addr: std::net::SocketAddr, cert_pem: &[u8]) -> Result<Endpoint, SimError> {
     let verifier = Arc::new(PinnedCert::from_pem(cert_pem)?);
     Endpoint::from_shared(format!("https://{addr}"))
         .map_err(|e| SimError::Tls(format!("endpoint for {addr}: {e}")))?

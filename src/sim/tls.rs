@@ -80,14 +80,20 @@ impl TlsIdentity {
             source,
         })?;
         let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| {
-            SimError::Tls(format!("{}: not a PEM certificate: {e}", cert_path.display()))
+            SimError::Tls(format!(
+                "{}: not a PEM certificate: {e}",
+                cert_path.display()
+            ))
         })?;
         let key_pem = fs::read(&key_path).map_err(|source| SimError::Io {
             path: key_path.clone(),
             source,
         })?;
         let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-            SimError::Tls(format!("{}: not a PEM private key: {e}", key_path.display()))
+            SimError::Tls(format!(
+                "{}: not a PEM private key: {e}",
+                key_path.display()
+            ))
         })?;
         Ok(TlsIdentity {
             cert_path,
@@ -123,9 +129,9 @@ fn generate_lnd_like_cert() -> Result<(String, String), SimError> {
     params
         .subject_alt_names
         .push(SanType::IpAddress([127, 0, 0, 1].into()));
-    params.subject_alt_names.push(SanType::IpAddress(
-        std::net::Ipv6Addr::LOCALHOST.into(),
-    ));
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
@@ -217,7 +223,10 @@ pub struct SimConn {
 }
 
 impl SimConn {
-    pub fn new(inner: tokio_rustls::server::TlsStream<TcpStream>, kill: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        inner: tokio_rustls::server::TlsStream<TcpStream>,
+        kill: watch::Receiver<bool>,
+    ) -> Self {
         let mut kill = kill;
         SimConn {
             inner,
@@ -309,7 +318,10 @@ mod tests {
             })
             .collect();
         assert!(names.contains(&"localhost".to_string()), "{names:?}");
-        assert!(names.contains(&format!("{:?}", &[127u8, 0, 0, 1][..])), "{names:?}");
+        assert!(
+            names.contains(&format!("{:?}", &[127u8, 0, 0, 1][..])),
+            "{names:?}"
+        );
         assert_eq!(
             cert.public_key().algorithm.algorithm,
             x509_parser::oid_registry::OID_KEY_TYPE_EC_PUBLIC_KEY

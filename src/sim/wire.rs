@@ -8,7 +8,9 @@
 use crate::lnd::pb;
 use crate::model::{Channel, CommitmentType, Constraints, Htlc, Initiator, RoutingPolicy};
 
-use super::state::{ChannelEvent, CloseSummary, CloseType, NodeState, PendingChannel, PendingStage};
+use super::state::{
+    ChannelEvent, CloseSummary, CloseType, NodeState, PendingChannel, PendingStage,
+};
 
 /// `lnrpc.CommitmentType` numbers (TAPROOT and SIMPLE_TAPROOT_FINAL share 7).
 pub fn commitment_type(ct: CommitmentType) -> i32 {
@@ -235,9 +237,10 @@ fn pending_channel(p: &PendingChannel) -> pb::pending_channels_response::Pending
         num_forwarding_packages: 0,
         chan_status_flags: match p.stage {
             PendingStage::Opening { .. } => "ChanStatusDefault".to_string(),
-            PendingStage::WaitingClose { close_type: CloseType::Cooperative, .. } => {
-                "ChanStatusCoopBroadcasted|ChanStatusLocalCloseInitiator".to_string()
-            }
+            PendingStage::WaitingClose {
+                close_type: CloseType::Cooperative,
+                ..
+            } => "ChanStatusCoopBroadcasted|ChanStatusLocalCloseInitiator".to_string(),
             _ => "ChanStatusCommitBroadcasted|ChanStatusLocalCloseInitiator".to_string(),
         },
         private: p.private,
@@ -257,43 +260,48 @@ pub fn pending_channels(node: &NodeState) -> pb::PendingChannelsResponse {
     for p in &node.pending {
         match &p.stage {
             PendingStage::Opening { confirmations_left } => {
-                response.pending_open_channels.push(pcr::PendingOpenChannel {
-                    channel: Some(pending_channel(p)),
-                    // LND gives up on a funding transaction after 2016 blocks.
-                    funding_expiry_blocks: 2016 - 6 + *confirmations_left as i32,
-                    commit_fee: sat(p.commit_fee_sat),
-                    commit_weight: sat(p.commit_weight),
-                    fee_per_kw: sat(p.fee_per_kw),
-                    confirmations_until_active: *confirmations_left,
-                    confirmation_height: 0,
-                })
+                response
+                    .pending_open_channels
+                    .push(pcr::PendingOpenChannel {
+                        channel: Some(pending_channel(p)),
+                        // LND gives up on a funding transaction after 2016 blocks.
+                        funding_expiry_blocks: 2016 - 6 + *confirmations_left as i32,
+                        commit_fee: sat(p.commit_fee_sat),
+                        commit_weight: sat(p.commit_weight),
+                        fee_per_kw: sat(p.fee_per_kw),
+                        confirmations_until_active: *confirmations_left,
+                        confirmation_height: 0,
+                    })
             }
             PendingStage::WaitingClose {
                 closing_txid,
                 confirmations_left,
                 ..
-            } => response.waiting_close_channels.push(pcr::WaitingCloseChannel {
-                channel: Some(pending_channel(p)),
-                limbo_balance: sat(p.limbo_balance_sat),
-                commitments: Some(pcr::Commitments {
-                    local_txid: closing_txid.clone(),
-                    remote_txid: String::new(),
-                    remote_pending_txid: String::new(),
-                    local_commit_fee_sat: p.commit_fee_sat,
-                    remote_commit_fee_sat: p.commit_fee_sat,
-                    remote_pending_commit_fee_sat: 0,
+            } => response
+                .waiting_close_channels
+                .push(pcr::WaitingCloseChannel {
+                    channel: Some(pending_channel(p)),
+                    limbo_balance: sat(p.limbo_balance_sat),
+                    commitments: Some(pcr::Commitments {
+                        local_txid: closing_txid.clone(),
+                        remote_txid: String::new(),
+                        remote_pending_txid: String::new(),
+                        local_commit_fee_sat: p.commit_fee_sat,
+                        remote_commit_fee_sat: p.commit_fee_sat,
+                        remote_pending_commit_fee_sat: 0,
+                    }),
+                    closing_txid: closing_txid.clone(),
+                    closing_tx_hex: String::new(),
+                    blocks_til_close_confirmed: *confirmations_left,
+                    close_height: 0,
                 }),
-                closing_txid: closing_txid.clone(),
-                closing_tx_hex: String::new(),
-                blocks_til_close_confirmed: *confirmations_left,
-                close_height: 0,
-            }),
             PendingStage::ForceClosing {
                 closing_txid,
                 maturity_height,
                 ..
             } => {
-                let blocks_til_maturity = i64::from(*maturity_height) - i64::from(node.block_height);
+                let blocks_til_maturity =
+                    i64::from(*maturity_height) - i64::from(node.block_height);
                 response
                     .pending_force_closing_channels
                     .push(pcr::ForceClosedChannel {
@@ -347,9 +355,19 @@ pub fn channel_edge(node: &NodeState, ch: &Channel) -> pb::ChannelEdge {
     let theirs = ch.remote_policy.as_ref().map(|p| policy(p, last_update));
     let we_are_node1 = node.identity_pubkey <= ch.remote_pubkey;
     let (node1_pub, node2_pub, node1_policy, node2_policy) = if we_are_node1 {
-        (node.identity_pubkey.clone(), ch.remote_pubkey.clone(), ours, theirs)
+        (
+            node.identity_pubkey.clone(),
+            ch.remote_pubkey.clone(),
+            ours,
+            theirs,
+        )
     } else {
-        (ch.remote_pubkey.clone(), node.identity_pubkey.clone(), theirs, ours)
+        (
+            ch.remote_pubkey.clone(),
+            node.identity_pubkey.clone(),
+            theirs,
+            ours,
+        )
     };
     pb::ChannelEdge {
         channel_id: ch.chan_id,
@@ -441,7 +459,9 @@ fn close_summary(s: &CloseSummary) -> pb::ChannelCloseSummary {
 pub fn channel_event(event: &ChannelEvent) -> pb::ChannelEventUpdate {
     use pb::channel_event_update::{Channel as Payload, UpdateType};
     let (payload, kind) = match event {
-        ChannelEvent::PendingOpen { channel_point: point } => {
+        ChannelEvent::PendingOpen {
+            channel_point: point,
+        } => {
             let cp = channel_point(point);
             let txid = match cp.funding_txid {
                 Some(pb::channel_point::FundingTxid::FundingTxidBytes(b)) => b,
@@ -458,9 +478,10 @@ pub fn channel_event(event: &ChannelEvent) -> pb::ChannelEventUpdate {
             )
         }
         ChannelEvent::Open(ch) => (Payload::OpenChannel(channel(ch)), UpdateType::OpenChannel),
-        ChannelEvent::Active { channel_point: p } => {
-            (Payload::ActiveChannel(channel_point(p)), UpdateType::ActiveChannel)
-        }
+        ChannelEvent::Active { channel_point: p } => (
+            Payload::ActiveChannel(channel_point(p)),
+            UpdateType::ActiveChannel,
+        ),
         ChannelEvent::Inactive { channel_point: p } => (
             Payload::InactiveChannel(channel_point(p)),
             UpdateType::InactiveChannel,
