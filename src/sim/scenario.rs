@@ -298,6 +298,8 @@ impl Simulation {
                 );
                 ch.pending_htlcs.push(htlc);
             }
+            // Each HTLC took an add and a commitment signature at least.
+            ch.num_updates += 2 * count as u64;
         }
         self.split_balances(&mut ch, capacity.is_some());
         ch
