@@ -196,8 +196,9 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                 severity,
                 id,
                 format!(
-                    "{} pending HTLCs ({} sat) expire soon, the first (#{}) in {} blocks (threshold {within})",
+                    "{} pending {} ({} sat) expire soon, the first (#{}) in {} blocks (threshold {within})",
                     at_risk.len(),
+                    if at_risk.len() == 1 { "HTLC" } else { "HTLCs" },
                     group_thousands(sum),
                     soonest.map_or(0, |h| h.htlc_index),
                     soonest.and_then(|h| h.blocks_to_expiry).unwrap_or(0)

@@ -48,6 +48,14 @@ fn has_uneconomical_balance(view: &ChannelView<'_>, settings: &AnalysisSettings)
         && view.health.utilization < settings.health.underutilized_below
 }
 
+/// True when closing the channel is recommended: the other recommenders leave such a channel
+/// alone, so the plan never suggests rebalancing into or resizing a channel it says to close.
+pub fn is_candidate(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
+    has_low_uptime(view, settings)
+        || is_idle(view, settings)
+        || has_uneconomical_balance(view, settings)
+}
+
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
     views
         .iter()
@@ -124,11 +132,13 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
         complexity: Complexity::Low,
         prerequisites,
         rationale: format!(
-            "Close {} ({}): {}. A cooperative close costs {coop_fee} sat; a force close would cost {} sat \
+            "Close {} ({}): {}. A cooperative close costs {} sat (paid by {}); a force close would cost {} sat \
              ({} more) and lock our funds for {} blocks.",
             alias(&ch.peer_alias, ch.chan_id),
             ch.chan_id,
             reasons.join("; "),
+            group_thousands(coop_fee),
+            if we_pay { "us" } else { "the peer" },
             group_thousands(fc.total_sat),
             group_thousands(fc.extra_cost_vs_coop_sat),
             fc.csv_delay_blocks
@@ -170,6 +180,7 @@ mod tests {
     #[test]
     fn idle_channel_is_a_close_candidate_with_both_costs() {
         let mut ch = channel(8, 1_000_000, 600_000);
+        ch.total_satoshis_received = 0;
         ch.fee_per_kw = 1_000;
         settle_balances(&mut ch);
         let acts = run(&ch);
@@ -219,6 +230,7 @@ mod tests {
 
         let mut idle = channel(11, 1_000_000, 500_000);
         idle.initiator = Initiator::Remote;
+        idle.total_satoshis_received = 0;
         idle.pending_htlcs.push(htlc(0, true, 5_000, 800_500));
         idle.active = false;
         settle_balances(&mut idle);

@@ -230,6 +230,7 @@ mod tests {
         let mut ch = channel(1, 1_000_000, 499_528);
         ch.lifetime_secs = 86_400;
         ch.uptime_secs = 86_400;
+        ch.total_satoshis_received = 0;
         ch.total_satoshis_sent = 200_000;
         let h = assess(&ch, &dust_of(&ch, None), &s);
         assert_eq!(h.health_score, 1.0);

@@ -531,11 +531,7 @@ mod tests {
 
         // The imbalance is fixed: the rebalance is resolved.
         let mut fixed = mixed_node();
-        fixed.channels = fixed
-            .channels
-            .into_iter()
-            .filter(|c| c.chan_id == 3)
-            .collect();
+        fixed.channels.retain(|c| c.chan_id == 3);
         let third = analyze(&fixed, &settings, Some(&first));
         assert!(third
             .changes

@@ -178,6 +178,7 @@ fn max_htlc_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Optio
         .and_then(|p| p.min_htlc_msat)
         .unwrap_or(1_000);
     if !ch.active
+        || super::close::is_candidate(view, settings)
         || !depleted
         || advertised <= ch.local_balance_sat.saturating_mul(1_000)
         || new_max_msat < min_htlc.max(1_000)

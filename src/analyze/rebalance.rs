@@ -5,7 +5,7 @@
 //! back in through the sink. So it is never a per-channel action: each recommendation names
 //! both ends, and a source's surplus can feed several sinks.
 //!
-//! Matching is greedy and deterministic: sources and sinks sorted by amount (largest first,
+//! Channels the plan recommends closing take no part. Matching is greedy and deterministic: sources and sinks sorted by amount (largest first,
 //! ties by channel id); each source fills sinks in that order, skipping a sink with the same
 //! peer (a loop through one peer goes nowhere). A channel whose imbalance is mostly uncovered
 //! (at least half of it and at least `min_amount_sat` left) is reported as [`Unmatched`], for
@@ -16,6 +16,7 @@ use crate::model::ChanId;
 use crate::plan::{Action, ActionKind, Command, Complexity, LndSupport};
 use crate::settings::AnalysisSettings;
 
+use super::close;
 use super::health::local_ratio;
 use super::{group_thousands, new_action, ppm_of, ChannelView};
 
@@ -59,7 +60,10 @@ fn candidates<'v, 'a>(
     let target = r.target_local_ratio.clamp(0.0, 1.0);
     let mut sources = Vec::new();
     let mut sinks = Vec::new();
-    for view in views.iter().filter(|v| v.channel.active) {
+    for view in views
+        .iter()
+        .filter(|v| v.channel.active && !close::is_candidate(v, settings))
+    {
         let ch = view.channel;
         let usable = ch.local_balance_sat.saturating_add(ch.remote_balance_sat);
         if usable == 0 {

@@ -6,13 +6,13 @@
 //!   larger; Loop In when what is short is local liquidity rather than capacity;
 //! * `splice_out` → Loop Out from the channel (keeps it open), or close and reopen smaller.
 //!
-//! On-chain costs use the channel's commitment feerate, the only feerate a snapshot carries;
+//! Channels the plan recommends closing get no capacity change. On-chain costs use the channel's commitment feerate, the only feerate a snapshot carries;
 //! the formulas say so, because the mempool may disagree.
 
 use crate::plan::{Action, ActionKind, Alternative, Command, Complexity, LndSupport};
 use crate::settings::AnalysisSettings;
 
-use super::close::is_idle;
+use super::close::is_candidate;
 use super::health::local_ratio;
 use super::rebalance::alias;
 use super::{group_thousands, new_action, ppm_of, weight_fee, ChannelView};
@@ -38,7 +38,7 @@ fn round_down_100k(sat: u64) -> u64 {
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
     views
         .iter()
-        .filter(|v| v.channel.active)
+        .filter(|v| v.channel.active && !is_candidate(v, settings))
         .filter_map(|v| splice_in(v, settings).or_else(|| splice_out(v, settings)))
         .collect()
 }
@@ -179,9 +179,7 @@ fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Acti
 fn splice_out(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {
     let s = &settings.splice;
     let ch = view.channel;
-    if ch.capacity_sat < s.large_capacity_sat
-        || view.health.utilization >= s.idle_utilization_below
-        || is_idle(view, settings)
+    if ch.capacity_sat < s.large_capacity_sat || view.health.utilization >= s.idle_utilization_below
     {
         return None;
     }
@@ -327,7 +325,8 @@ mod tests {
         ch.total_satoshis_sent = 2_000_000; // 1/30 per day: neither busy nor idle
         assert!(run(&ch).is_empty());
         // Large and idle but with no flow at all for 30 days: closing is the recommendation.
-        let dead = channel(7, 10_000_000, 9_000_000);
+        let mut dead = channel(7, 10_000_000, 9_000_000);
+        dead.total_satoshis_received = 0;
         assert!(run(&dead).is_empty());
     }
 }

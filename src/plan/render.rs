@@ -23,7 +23,7 @@ fn table(out: &mut String, headers: &[(&str, Align)], rows: &[Vec<String>]) {
         }
     }
     let line = |out: &mut String, cells: Vec<&str>| {
-        out.push_str(" ");
+        out.push(' ');
         let last = cells.len().saturating_sub(1);
         for (i, cell) in cells.into_iter().enumerate() {
             let pad = widths[i].saturating_sub(cell.chars().count());
