@@ -269,6 +269,9 @@ pub struct DustStrategySettings {
     pub exposure_limit_margin: f64,
     /// … but never below this.
     pub exposure_limit_floor_sat: u64,
+    /// Below this much dust on our commitment, a working channel with no HTLC near expiry gets no
+    /// hold-off-force-close advice (such dust resolves within seconds).
+    pub hold_off_min_sat: u64,
     /// Suggest lowering the limit only when the fitting value is below this share of the current one
     /// (with the defaults, never for LND's default 500,000 sat: 100,000 is not below 20% of it).
     pub lower_limit_below_ratio: f64,
@@ -281,6 +284,7 @@ impl Default for DustStrategySettings {
             min_htlc_feerate_multiplier: 2.0,
             exposure_limit_margin: 1.25,
             exposure_limit_floor_sat: 100_000,
+            hold_off_min_sat: 1_000,
             lower_limit_below_ratio: 0.2,
         }
     }

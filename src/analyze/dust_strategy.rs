@@ -7,13 +7,17 @@
 //!   `min_htlc` above it, so forwards that would be dust on either commitment are not offered
 //!   on this channel at all;
 //! * `hold_off_force_close`: while trimmed HTLCs are pending on our commitment, a force close
-//!   burns them; wait for them to resolve (the action names the sat at stake);
+//!   burns them; wait for them to resolve (the action names the sat at stake). Raised when a
+//!   force close is plausible (peer offline, an HTLC near expiry) or the dust reaches
+//!   `dust_strategy.hold_off_min_sat`;
 //! * `set_max_fee_exposure`: the `channel-max-fee-exposure` value that fits the node: its worst
 //!   exposure now or under the configured fee spikes, with a margin, so LND neither fails HTLCs
 //!   in a fee spike nor allows far more dust than the node ever carries.
 
 use crate::dust::{trim_thresholds, DustParams, ExpiryLevel};
-use crate::model::{ChanId, ExposureLimitSource};
+use std::collections::HashSet;
+
+use crate::model::ExposureLimitSource;
 use crate::plan::{action_id, Action, ActionKind, Command, Complexity, Issue, LndSupport, Plan};
 use crate::settings::AnalysisSettings;
 
@@ -33,11 +37,16 @@ pub fn recommend(
     params: &DustParams,
     previous: Option<&Plan>,
 ) -> DustStrategyOutcome {
+    let seen_before = channels_with_outgoing_dust(previous);
     let mut actions: Vec<Action> = views
         .iter()
-        .filter_map(|v| raise_min_htlc(v, settings, previous))
+        .filter_map(|v| raise_min_htlc(v, settings, &seen_before))
         .collect();
-    actions.extend(views.iter().filter_map(hold_off_force_close));
+    actions.extend(
+        views
+            .iter()
+            .filter_map(|v| hold_off_force_close(v, settings)),
+    );
     let (limit_action, recommended_limit_sat) = exposure_limit(views, settings, params);
     actions.extend(limit_action);
     DustStrategyOutcome {
@@ -46,16 +55,22 @@ pub fn recommend(
     }
 }
 
-/// True when the previous plan saw outgoing trimmed HTLCs on this channel too.
-fn dust_seen_before(previous: Option<&Plan>, chan_id: ChanId) -> bool {
-    let id = chan_id.to_string();
+/// Channels on which the previous plan saw outgoing trimmed HTLCs (built once, so a large
+/// node does not search the previous plan per channel).
+fn channels_with_outgoing_dust(previous: Option<&Plan>) -> HashSet<&str> {
     previous
-        .and_then(|p| p.channels.iter().find(|c| c.chan_id == id))
-        .is_some_and(|c| {
-            c.htlcs
+        .map(|p| {
+            p.channels
                 .iter()
-                .any(|h| !h.incoming && (h.trimmed_on_local || h.trimmed_on_remote))
+                .filter(|c| {
+                    c.htlcs
+                        .iter()
+                        .any(|h| !h.incoming && (h.trimmed_on_local || h.trimmed_on_remote))
+                })
+                .map(|c| c.chan_id.as_str())
+                .collect()
         })
+        .unwrap_or_default()
 }
 
 /// Rounds up to a whole 100 sat.
@@ -66,7 +81,7 @@ fn round_up_100(sat: u64) -> u64 {
 fn raise_min_htlc(
     view: &ChannelView<'_>,
     settings: &AnalysisSettings,
-    previous: Option<&Plan>,
+    seen_before: &HashSet<&str>,
 ) -> Option<Action> {
     let ch = view.channel;
     let d = &view.dust;
@@ -79,7 +94,7 @@ fn raise_min_htlc(
         .collect();
     let count = u32::try_from(outgoing.len()).unwrap_or(u32::MAX);
     let recurring = count >= s.recurring_trimmed_htlcs.max(1)
-        || (count >= 1 && dust_seen_before(previous, ch.chan_id));
+        || (count >= 1 && seen_before.contains(ch.chan_id.to_string().as_str()));
     if !recurring {
         return None;
     }
@@ -128,6 +143,15 @@ fn raise_min_htlc(
     let current_text = current.map_or("unknown".to_string(), |c| {
         format!("{} msat", group_thousands(c))
     });
+    let prerequisites = if ch.local_policy.is_none() {
+        vec![
+            "the channel's current --base_fee_msat, --fee_rate_ppm and --time_lock_delta added to the \
+             command (the snapshot has no policy; LND before 0.18 resets omitted values)"
+                .to_string(),
+        ]
+    } else {
+        Vec::new()
+    };
     Some(Action {
         priority,
         amount_sat: Some(min_sat),
@@ -140,6 +164,7 @@ fn raise_min_htlc(
         ),
         dust_impact_sat: i64::try_from(dust_sat).unwrap_or(i64::MAX),
         complexity: Complexity::Low,
+        prerequisites,
         rationale: format!(
             "{} ({}) has {count} outgoing HTLCs ({} sat) that are dust on a commitment; HTLCs below {} sat are \
              trimmed at up to {m}× today's feerate, and min_htlc is {current_text}: raise it to {} msat.",
@@ -163,7 +188,7 @@ fn raise_min_htlc(
     })
 }
 
-fn hold_off_force_close(view: &ChannelView<'_>) -> Option<Action> {
+fn hold_off_force_close(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {
     let ch = view.channel;
     let d = &view.dust;
     let burnt = d.local.trimmed_htlc_sat;
@@ -184,6 +209,9 @@ fn hold_off_force_close(view: &ChannelView<'_>) -> Option<Action> {
         (2, _) => (9, " An HTLC is close to expiry: LND goes on-chain by itself if it is not resolved, so get the peer to settle or fail it."),
         (1, _) => (8, " An HTLC expires soon: if it is not resolved LND will go on-chain by itself."),
         (_, false) => (7, " The peer is offline, which is when a force close is most tempting."),
+        // On a working channel with nothing near expiry, a little dust resolves within
+        // seconds: advice about it would only flicker from one plan to the next.
+        _ if burnt < settings.dust_strategy.hold_off_min_sat => return None,
         _ => (3, ""),
     };
     Some(Action {
@@ -419,13 +447,18 @@ mod tests {
             .find(|a| a.kind == ActionKind::HoldOffForceClose)
             .unwrap();
         assert_eq!(a.priority, 9);
-        let out = run(&[dusty(3, 0, 2, 900_000)], None);
-        let a = out
-            .actions
-            .iter()
-            .find(|a| a.kind == ActionKind::HoldOffForceClose)
-            .unwrap();
-        assert_eq!(a.priority, 3);
+        // Nothing near expiry, peer online: 600 sat is below hold_off_min_sat, 1,200 is not.
+        let hold_off = |out: &DustStrategyOutcome| {
+            out.actions
+                .iter()
+                .find(|a| a.kind == ActionKind::HoldOffForceClose)
+                .map(|a| a.priority)
+        };
+        assert_eq!(hold_off(&run(&[dusty(3, 0, 2, 900_000)], None)), None);
+        assert_eq!(hold_off(&run(&[dusty(3, 0, 4, 900_000)], None)), Some(3));
+        let mut offline = dusty(3, 0, 2, 900_000);
+        offline.active = false;
+        assert_eq!(hold_off(&run(&[offline], None)), Some(7));
     }
 
     #[test]
