@@ -32,6 +32,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
 use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
+use crate::plan::render::group_thousands;
 use crate::plan::{
     action_id, chan_id_string, ratio, sort_actions, Action, ActionKind, AlertCounts, Changes,
     ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport, PendingCounts, Plan,
@@ -106,19 +107,6 @@ pub(crate) fn new_action(
         commands: Vec::new(),
         alternatives: Vec::new(),
     }
-}
-
-/// `12345` → `"12,345"`: amounts in rationales and tables read at a glance.
-pub fn group_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `ceil(amount · ppm / 1e6)` in sat, saturating.
@@ -431,14 +419,6 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(-5), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(1_000), "1,000");
-        assert_eq!(group_thousands(12_345_678), "12,345,678");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 
 use super::{ChannelPlan, HealthStatus, Plan};
-use crate::analyze::group_thousands;
 
 /// Column alignment in [`table`].
 #[derive(Clone, Copy)]
@@ -50,6 +49,19 @@ fn table(out: &mut String, headers: &[(&str, Align)], rows: &[Vec<String>]) {
     for row in rows {
         line(out, row.iter().map(String::as_str).collect());
     }
+}
+
+/// `12345` → `"12,345"`: amounts in rationales and tables read at a glance.
+pub fn group_thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn sat(v: u64) -> String {
@@ -299,6 +311,14 @@ pub fn render_table(plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1_000), "1,000");
+        assert_eq!(group_thousands(12_345_678), "12,345,678");
+    }
 
     #[test]
     fn table_aligns_columns_and_trims_trailing_space() {
