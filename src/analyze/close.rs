@@ -122,11 +122,15 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
         expected_benefit_sat: ch.local_balance_sat.saturating_sub(cost),
         cost_formula: if we_pay {
             format!(
-                "cooperative close ~700 weight × {} sat/kw / 1000 = {coop_fee} sat, paid by us as the initiator",
-                ch.fee_per_kw
+                "cooperative close ~700 weight × {} sat/kw / 1000 = {} sat, paid by us as the initiator",
+                ch.fee_per_kw,
+                group_thousands(coop_fee)
             )
         } else {
-            format!("0: the peer opened the channel and pays the cooperative close fee ({coop_fee} sat)")
+            format!(
+                "0: the peer opened the channel and pays the cooperative close fee ({} sat)",
+                group_thousands(coop_fee)
+            )
         },
         benefit_formula: "local balance − close cost: capital back on-chain to deploy elsewhere".to_string(),
         complexity: Complexity::Low,
