@@ -253,11 +253,19 @@ pub fn render_table(plan: &Plan) -> String {
     }
 
     out.push_str("\nCHANNELS NEEDING ATTENTION\n");
-    let attention: Vec<&ChannelPlan> = plan
+    // Most urgent first: implementation priority, then lowest score, then channel order
+    // (the sort is stable and channels are in id order).
+    let mut attention: Vec<&ChannelPlan> = plan
         .channels
         .iter()
         .filter(|c| needs_attention(c))
         .collect();
+    attention.sort_by(|a, b| {
+        b.recommendations
+            .implementation_priority
+            .cmp(&a.recommendations.implementation_priority)
+            .then(a.health.health_score.total_cmp(&b.health.health_score))
+    });
     if attention.is_empty() {
         out.push_str("  none\n");
     } else {
