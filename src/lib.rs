@@ -15,7 +15,8 @@
 //!
 //! * [`model`]: the domain types every producer fills and the analyzer reads; no protobuf types.
 //! * [`dust`]: BOLT 3 trimming, commitment fees, fee exposure, fee-spike what-ifs, force-close cost.
-//! * [`analyze`]: pure `analyze(&NodeSnapshot, &Settings, previous) -> Plan`.
+//! * [`analyze`]: pure `analyze(&NodeSnapshot, &AnalysisSettings, previous) -> Plan` (only the
+//!   `[analysis]` part of the settings reaches the pure core).
 //! * [`plan`]: the plan document (schema v1), its diff against the previous plan.
 //! * [`snapshot`]: offline snapshots read from `lncli` JSON.
 //! * [`lnd`]: the gRPC client (pinned TLS, macaroon), generated code quarantined in `lnd::pb`,
