@@ -1,3 +1,4 @@
 //! (filled in by its issue)
 
+pub mod error;
 pub mod tls;
