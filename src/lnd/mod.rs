@@ -1,4 +1,5 @@
 //! (filled in by its issue)
 
 pub mod error;
+pub mod macaroon;
 pub mod tls;
