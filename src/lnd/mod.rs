@@ -2,4 +2,5 @@
 
 pub mod error;
 pub mod macaroon;
+pub mod source;
 pub mod tls;
