@@ -2,9 +2,13 @@
 //!
 //! * [`pb`]: the generated `lnrpc` types and client/server stubs, quarantined here (and used by
 //!   `crate::sim`); they never leak into the rest of the crate.
+//! * [`convert`]: the only bridge from those wire types to [`crate::model`]. It never panics on
+//!   odd values from LND (negative amounts, unknown enum numbers from a newer LND): it clamps,
+//!   records a [`crate::model::SnapshotWarning`], and keeps every other channel.
 //!
 //! The wire layer is checked against bytes serialized by LND itself in `tests/lnd_wire.rs`.
 
+pub mod convert;
 pub mod pb;
 
 pub mod error;
