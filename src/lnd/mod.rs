@@ -15,3 +15,4 @@ pub mod error;
 pub mod macaroon;
 pub mod source;
 pub mod tls;
+pub mod client;
