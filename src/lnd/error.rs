@@ -279,12 +279,13 @@ fn is_client_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// True when the failure came from the connection rather than from LND's answer.
+///
+/// A status LND sent arrives in the response trailers and has no source error; tonic attaches
+/// one only when it builds the status itself from a local failure (a broken or reset HTTP/2
+/// connection, an I/O error). hyper's and h2's errors in that chain are not nameable without
+/// depending on those crates, so the presence of any source is the test.
 fn has_transport_cause(err: &(dyn std::error::Error + 'static)) -> bool {
-    chain(err).skip(1).any(|e| {
-        e.downcast_ref::<tonic::transport::Error>().is_some()
-            || e.downcast_ref::<tonic::ConnectError>().is_some()
-            || e.downcast_ref::<std::io::Error>().is_some()
-    })
+    err.source().is_some()
 }
 
 fn chain<'a>(
@@ -407,6 +408,10 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         let status = tonic::Status::from(io);
         assert!(classify("GetState", &status, &ctx()).is_transient());
+
+        // A status LND itself sent (no source) stays an LND error.
+        let status = tonic::Status::unknown("error reading a body from connection");
+        assert!(!classify("ListChannels", &status, &ctx()).is_transient());
 
         // A broken connection mid-call: Unknown around an io::Error.
         let mut status = tonic::Status::unknown("error reading a body from connection");

@@ -11,8 +11,8 @@
 pub mod convert;
 pub mod pb;
 
+pub mod client;
 pub mod error;
 pub mod macaroon;
 pub mod source;
 pub mod tls;
-pub mod client;
