@@ -189,6 +189,10 @@ async fn snapshot_over_pinned_tls_has_the_simulated_node() {
     );
     assert!(snapshot.channels.iter().all(|c| c.local_policy.is_some()));
     assert!(
+        snapshot.channels.iter().all(|c| !c.peer_alias.is_empty()),
+        "peer aliases looked up"
+    );
+    assert!(
         snapshot
             .warnings
             .iter()
@@ -352,7 +356,17 @@ async fn list_channels_beyond_four_mib_is_received() {
     })
     .expect("client");
     let err = small.fetch_snapshot().await.expect_err("over the limit");
-    assert!(err.to_string().contains("ListChannels"), "{err}");
+    assert!(
+        matches!(
+            err,
+            LndError::AnswerTooLarge {
+                call: "ListChannels",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("max_message_bytes"), "{err}");
 }
 
 #[tokio::test]

@@ -252,7 +252,11 @@ impl LndClient {
             ),
             policy.unary(
                 "ListChannels",
-                c2.list_channels(policy.request(pb::ListChannelsRequest::default()))
+                c2.list_channels(policy.request(pb::ListChannelsRequest {
+                    // Plans name peers by alias, as `lncli listchannels` does by default.
+                    peer_alias_lookup: true,
+                    ..Default::default()
+                }))
             ),
             optional(policy.unary(
                 "PendingChannels",
@@ -516,5 +520,42 @@ mod tests {
         let err = LndClient::new(&bad).expect_err("spaces are not a host");
         assert!(matches!(err, LndError::InvalidAddress { .. }), "{err:?}");
         assert!(err.to_string().contains("bad host name"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn optional_answers_degrade_only_when_lnd_cannot_or_may_not_answer() {
+        let unimplemented = LndError::Rpc {
+            call: "GetDebugInfo",
+            code: tonic::Code::Unimplemented,
+            message: "unknown method GetDebugInfo".into(),
+        };
+        let refused = LndError::BadMacaroon {
+            call: "WalletBalance",
+            macaroon_path: "/m".into(),
+            message: "permission denied".into(),
+        };
+        let down = LndError::Unreachable {
+            call: "FeeReport",
+            address: "a:1".into(),
+            message: "refused".into(),
+        };
+        assert!(matches!(
+            optional(async { Ok::<_, LndError>(7) }).await,
+            Ok(Ok(7))
+        ));
+        let mut notes = Vec::new();
+        for err in [unimplemented, refused] {
+            let answer = optional(async { Err::<u8, _>(err) })
+                .await
+                .expect("degrades");
+            assert_eq!(note_missing(answer, &mut notes), None);
+        }
+        assert_eq!(notes.len(), 2);
+        assert!(notes[0].message.contains("GetDebugInfo"), "{:?}", notes[0]);
+        assert!(notes[1].message.contains("WalletBalance"), "{:?}", notes[1]);
+        let err = optional(async { Err::<u8, _>(down) })
+            .await
+            .expect_err("fails the cycle");
+        assert!(err.is_transient());
     }
 }

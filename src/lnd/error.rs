@@ -123,6 +123,12 @@ pub enum LndError {
     #[error("LND did not answer {call} within {}", humantime::format_duration(*.after))]
     Timeout { call: &'static str, after: Duration },
 
+    /// LND's answer is bigger than this client accepts (`lnd.max_message_bytes`).
+    #[error(
+        "LND's answer to {call} is larger than lnd.max_message_bytes allows; raise it ({message})"
+    )]
+    AnswerTooLarge { call: &'static str, message: String },
+
     /// Any other gRPC failure; LND's own message is kept verbatim.
     #[error("LND failed {call} with {code:?}: {message}")]
     Rpc {
@@ -148,6 +154,7 @@ impl LndError {
             | LndError::InvalidAddress { .. }
             | LndError::TlsPinMismatch { .. }
             | LndError::BadMacaroon { .. }
+            | LndError::AnswerTooLarge { .. }
             | LndError::Rpc { .. } => false,
         }
     }
@@ -227,6 +234,15 @@ pub fn classify(call: &'static str, status: &tonic::Status, ctx: &ErrorContext) 
             after: ctx.request_timeout,
         },
         Code::Unavailable | Code::Cancelled | Code::Aborted => unreachable(call, status, ctx),
+        // tonic's own decoder refusing an answer above `max_decoding_message_size`.
+        Code::OutOfRange | Code::ResourceExhausted
+            if message.contains("message length too large") =>
+        {
+            LndError::AnswerTooLarge {
+                call,
+                message: status.message().to_string(),
+            }
+        }
         // A connection that breaks mid-call surfaces as `Unknown` around a transport error.
         Code::Unknown | Code::Internal if has_transport_cause(as_error) => {
             unreachable(call, status, ctx)
@@ -443,6 +459,26 @@ mod tests {
             "{err:?}"
         );
         assert!(err.is_transient());
+    }
+
+    #[test]
+    fn an_answer_over_the_receive_limit_names_the_setting() {
+        let status = tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 6436243 bytes, the limit is: 4194304 bytes",
+        );
+        let err = classify("ListChannels", &status, &ctx());
+        assert!(
+            matches!(
+                err,
+                LndError::AnswerTooLarge {
+                    call: "ListChannels",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(!err.is_transient());
+        assert!(err.to_string().contains("max_message_bytes"), "{err}");
     }
 
     #[test]
