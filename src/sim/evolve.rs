@@ -12,7 +12,7 @@ use rand::Rng;
 use super::accounting::{self, Resolution};
 use super::scenario::{
     block_hash, closing_from_channel, commitment_feerate, hex_bytes, log_uniform, random_htlc,
-    random_htlc_amount, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
+    random_htlc_amount, HtlcAge, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
 };
 use super::state::{ChannelEvent, CloseSummary, CloseType, PendingStage};
 use crate::model::{Channel, Htlc, Initiator};
@@ -22,6 +22,9 @@ pub const TICK_SECS: i64 = 60;
 
 /// Most HTLCs a simulated channel carries at once (LND allows 483; busy nodes see dozens).
 const MAX_HTLCS_PER_CHANNEL: usize = 40;
+
+/// A held HTLC is released (settled or failed) once it is this close to expiry.
+const STUCK_RELEASE_BLOCKS: u32 = 3;
 
 /// A month, for pruning the fee log.
 const MONTH_SECS: i64 = 30 * 86_400;
@@ -41,10 +44,15 @@ impl Simulation {
         if new_blocks > 0 {
             self.expire_htlcs(&mut events);
             self.progress_pending(new_blocks, &mut events);
+            self.forget_gone_stuck_htlcs();
         }
         self.maybe_open_or_close(&mut events);
         let month_ago = self.node.now_unix - MONTH_SECS;
-        self.node.fee_log.retain(|(at, _)| *at > month_ago);
+        let stale = self
+            .node
+            .fee_log
+            .partition_point(|(at, _)| *at <= month_ago);
+        self.node.fee_log.drain(..stale);
         events
     }
 
@@ -61,9 +69,13 @@ impl Simulation {
         blocks
     }
 
+    /// A noisy walk in log space that leans back towards the node's usual level, so the
+    /// mempool has busy and quiet spells without running off to a bound.
     fn drift_fee_estimate(&mut self) {
-        let factor: f64 = self.rng.random_range(0.93..1.075);
-        let next = (self.node.fee_estimate_per_kw as f64 * factor) as u64;
+        let current = (self.node.fee_estimate_per_kw as f64).ln();
+        let usual = (self.node.usual_fee_estimate_per_kw as f64).ln();
+        let noise: f64 = self.rng.random_range(-0.05..0.05);
+        let next = (current + 0.005 * (usual - current) + noise).exp() as u64;
         self.node.fee_estimate_per_kw = next.clamp(FEERATE_FLOOR_PER_KW, FEERATE_CEILING_PER_KW);
     }
 
@@ -86,6 +98,7 @@ impl Simulation {
     /// together); fees of settled forwards go to the fee log.
     fn resolve_htlcs(&mut self) {
         let mut resolutions: Vec<(u64, u64, bool, Resolution)> = Vec::new();
+        let height = self.node.block_height;
         for ch in &self.node.channels {
             if !ch.active {
                 continue;
@@ -95,7 +108,13 @@ impl Simulation {
                 if h.incoming && h.forwarding_channel != 0 {
                     continue;
                 }
-                if h.locked_in && self.rng.random_bool(0.15) {
+                let held = self.stuck.contains(&(ch.chan_id, h.incoming, h.htlc_index));
+                let p = match held {
+                    false => 0.06,
+                    true if h.expiration_height > height + STUCK_RELEASE_BLOCKS => continue,
+                    true => 0.3,
+                };
+                if h.locked_in && self.rng.random_bool(p) {
                     let how = if self.rng.random_bool(0.8) {
                         Resolution::Settled
                     } else {
@@ -119,7 +138,7 @@ impl Simulation {
                 ) {
                     if how == Resolution::Settled {
                         let fee_msat = upstream.amount_sat.saturating_sub(htlc.amount_sat) * 1000;
-                        self.node.fee_log.push((self.node.now_unix, fee_msat));
+                        self.node.record_fee(fee_msat);
                     }
                 }
             }
@@ -139,6 +158,7 @@ impl Simulation {
         incoming: bool,
         how: Resolution,
     ) -> Option<Htlc> {
+        self.stuck.remove(&(chan_id, incoming, index));
         let pos = self.channel_pos(chan_id)?;
         let ch = &mut self.node.channels[pos];
         let at = ch
@@ -163,7 +183,7 @@ impl Simulation {
         if active.is_empty() {
             return;
         }
-        let attempts = 1 + active.len() / 20;
+        let attempts = traffic_attempts_per_tick(active.len());
         for _ in 0..attempts {
             if !self.rng.random_bool(0.6) {
                 continue;
@@ -186,17 +206,34 @@ impl Simulation {
                     }
                     let amount = random_htlc_amount(&mut self.rng, ch.capacity_sat);
                     let index = next_htlc_index(ch, incoming);
-                    let htlc = random_htlc(
+                    let mut htlc = random_htlc(
                         &mut self.rng,
                         incoming,
                         amount,
                         self.node.block_height,
                         index,
+                        HtlcAge::Fresh,
                     );
-                    let _ = accounting::add_htlc(&mut self.node.channels[a], htlc, &self.dust);
+                    let held = self.maybe_hold(&mut htlc);
+                    let chan_id = self.node.channels[a].chan_id;
+                    if accounting::add_htlc(&mut self.node.channels[a], htlc, &self.dust).is_ok()
+                        && held
+                    {
+                        self.stuck.insert((chan_id, incoming, index));
+                    }
                 }
             }
         }
+    }
+
+    /// Now and then an HTLC is held (hodl invoice, slow downstream): it gets a short expiry
+    /// and will only resolve close to it. Returns whether this one is held.
+    fn maybe_hold(&mut self, htlc: &mut Htlc) -> bool {
+        if !self.rng.random_bool(0.003) {
+            return false;
+        }
+        htlc.expiration_height = self.node.block_height + self.rng.random_range(40..=200);
+        true
     }
 
     fn add_forward(&mut self, inbound: usize, outbound: usize) {
@@ -216,7 +253,15 @@ impl Simulation {
         let in_index = next_htlc_index(in_ch, true);
         let (in_id, out_id) = (in_ch.chan_id, out_ch.chan_id);
         let height = self.node.block_height;
-        let mut out_htlc = random_htlc(&mut self.rng, false, amount_out, height, out_index);
+        let mut out_htlc = random_htlc(
+            &mut self.rng,
+            false,
+            amount_out,
+            height,
+            out_index,
+            HtlcAge::Fresh,
+        );
+        let held = self.maybe_hold(&mut out_htlc);
         let mut in_htlc = out_htlc.clone();
         in_htlc.incoming = true;
         in_htlc.amount_sat = amount_in;
@@ -229,7 +274,11 @@ impl Simulation {
         if accounting::add_htlc(&mut self.node.channels[inbound], in_htlc, &self.dust).is_err() {
             return;
         }
-        if accounting::add_htlc(&mut self.node.channels[outbound], out_htlc, &self.dust).is_err() {
+        if accounting::add_htlc(&mut self.node.channels[outbound], out_htlc, &self.dust).is_ok() {
+            if held {
+                self.stuck.insert((out_id, false, out_index));
+            }
+        } else {
             // Could not forward: fail the incoming leg back.
             let ch = &mut self.node.channels[inbound];
             if let Some(at) = ch
@@ -245,10 +294,11 @@ impl Simulation {
     /// Peers disconnect and reconnect.
     fn flip_peers(&mut self, events: &mut Vec<ChannelEvent>) {
         for ch in &mut self.node.channels {
+            // A peer drops about once a day and is back within the hour, typically.
             let flip = if ch.active {
-                self.rng.random_bool(0.005)
+                self.rng.random_bool(0.0007)
             } else {
-                self.rng.random_bool(0.1)
+                self.rng.random_bool(0.03)
             };
             if !flip {
                 continue;
@@ -303,6 +353,21 @@ impl Simulation {
         for chan_id in to_close {
             self.close_channel(chan_id, CloseType::LocalForce, events);
         }
+    }
+
+    /// Held HTLCs that left by another way (expiry, channel close) are forgotten.
+    fn forget_gone_stuck_htlcs(&mut self) {
+        let channels = &self.node.channels;
+        self.stuck.retain(|&(chan_id, incoming, index)| {
+            channels
+                .binary_search_by_key(&chan_id, |c| c.chan_id)
+                .is_ok_and(|pos| {
+                    channels[pos]
+                        .pending_htlcs
+                        .iter()
+                        .any(|h| h.incoming == incoming && h.htlc_index == index)
+                })
+        });
     }
 
     /// Moves an open channel to waiting-close.
@@ -446,14 +511,14 @@ impl Simulation {
 
     /// Rarely, a new channel is opened to us or by us, or a channel is closed cooperatively.
     fn maybe_open_or_close(&mut self, events: &mut Vec<ChannelEvent>) {
-        if self.rng.random_bool(0.01) {
+        if self.rng.random_bool(0.003) {
             let p = self.new_pending_open();
             events.push(ChannelEvent::PendingOpen {
                 channel_point: p.channel_point.clone(),
             });
             self.node.pending.push(p);
         }
-        if !self.node.channels.is_empty() && self.rng.random_bool(0.003) {
+        if !self.node.channels.is_empty() && self.rng.random_bool(0.006) {
             let pos = self.rng.random_range(0..self.node.channels.len());
             let ch = &self.node.channels[pos];
             if ch.pending_htlcs.is_empty() && ch.active {
@@ -466,6 +531,12 @@ impl Simulation {
             self.node.wallet.unconfirmed_sat += extra;
         }
     }
+}
+
+/// Attempts per tick at a new payment, invoice or forward (each succeeds with some
+/// probability): busy enough that a demo node always has HTLCs in flight.
+pub(super) fn traffic_attempts_per_tick(active_channels: usize) -> usize {
+    1 + active_channels / 10
 }
 
 /// The next HTLC index for one direction: never reused while the channel lives.

@@ -314,14 +314,22 @@ impl SimHandle {
     /// (e.g. 4 MiB, tonic's default receive limit); returns the encoded size reached.
     pub fn grow_list_channels_past(&self, bytes: usize) -> usize {
         loop {
-            let size = self.with_state(|node| {
-                wire::list_channels(node, &crate::lnd::pb::ListChannelsRequest::default())
-                    .encoded_len()
+            let (size, channels) = self.with_state(|node| {
+                let request = crate::lnd::pb::ListChannelsRequest::default();
+                (
+                    wire::list_channels(node, &request).encoded_len(),
+                    node.channels.len(),
+                )
             });
             if size > bytes {
                 return size;
             }
-            let per_channel = self.with_state(|n| size / n.channels.len().max(1)).max(200);
+            if channels == 0 {
+                // Nothing to measure a channel's size by yet.
+                self.add_channels(100);
+                continue;
+            }
+            let per_channel = (size / channels).max(1);
             self.add_channels((bytes - size) / per_channel + 1);
         }
     }

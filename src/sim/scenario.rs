@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
 use super::accounting;
+use super::evolve;
 use super::state::{CloseType, NodeState, PendingChannel, PendingStage};
 use crate::dust::DustParams;
 use crate::model::{
@@ -61,6 +62,10 @@ pub struct Simulation {
     pub(super) dust: DustParams,
     /// Short channel ids already used (open, pending or closed), so new ones never collide.
     pub(super) used_chan_ids: BTreeSet<u64>,
+    /// HTLCs held back (a hodl invoice, a slow downstream peer): they do not resolve until
+    /// they are a few blocks from expiry, so a running node keeps showing near-expiry HTLCs.
+    /// Keyed by (chan_id, incoming, htlc_index).
+    pub(super) stuck: BTreeSet<(u64, bool, u64)>,
 }
 
 impl Simulation {
@@ -82,6 +87,7 @@ impl Simulation {
                 now_unix: config.start_unix,
                 started_unix: config.start_unix,
                 fee_estimate_per_kw,
+                usual_fee_estimate_per_kw: fee_estimate_per_kw,
                 channels: Vec::with_capacity(config.channels),
                 pending: Vec::new(),
                 wallet: WalletBalance::default(),
@@ -91,6 +97,7 @@ impl Simulation {
             rng,
             dust,
             used_chan_ids: BTreeSet::new(),
+            stuck: BTreeSet::new(),
         };
         sim.node.identity_pubkey = pubkey(&mut sim.rng);
         sim.node.alias = format!("dustwatch-sim-{}", &sim.node.identity_pubkey[2..8]);
@@ -108,7 +115,7 @@ impl Simulation {
         sim.node.channels.sort_by_key(|c| c.chan_id);
         sim.generate_pending(config.channels);
         sim.generate_wallet();
-        sim.generate_fee_history(config.channels);
+        sim.generate_fee_history();
         sim.node.config = node_config(config.max_fee_exposure_sat, &sim.node.alias);
         sim
     }
@@ -281,9 +288,18 @@ impl Simulation {
             for i in 0..count {
                 let incoming = self.rng.random_bool(0.5);
                 let amount_sat = random_htlc_amount(&mut self.rng, capacity_sat);
-                let htlc = random_htlc(&mut self.rng, incoming, amount_sat, block_height, i as u64);
+                let htlc = random_htlc(
+                    &mut self.rng,
+                    incoming,
+                    amount_sat,
+                    block_height,
+                    i as u64,
+                    HtlcAge::InFlight,
+                );
                 ch.pending_htlcs.push(htlc);
             }
+            // Each HTLC took an add and a commitment signature at least.
+            ch.num_updates += 2 * count as u64;
         }
         self.split_balances(&mut ch, capacity.is_some());
         ch
@@ -450,17 +466,33 @@ impl Simulation {
         };
     }
 
-    /// A month of routing fees, so FeeReport's day/week/month sums start believable.
-    fn generate_fee_history(&mut self, channels: usize) {
-        let entries = (channels * 20).min(20_000);
+    /// A month of hourly routing-fee totals at the rate ticks will earn them, so FeeReport's
+    /// day/week/month sums are believable from the start and stay so.
+    fn generate_fee_history(&mut self) {
+        let channels = &self.node.channels;
+        if channels.is_empty() {
+            return;
+        }
+        // Forwards per tick: attempts × P(attempt) × P(forward) × P(settled).
+        let active = channels.iter().filter(|c| c.active).count();
+        let per_hour = evolve::traffic_attempts_per_tick(active) as f64 * 0.6 * 0.6 * 0.8 * 60.0;
         let now = self.node.now_unix;
-        let mut log: Vec<(i64, u64)> = (0..entries)
-            .map(|_| {
-                let at = now - self.rng.random_range(0..30 * 86_400);
-                (at, log_uniform(&mut self.rng, 1, 50_000))
-            })
-            .collect();
-        log.sort_unstable();
+        let this_hour = now - now.rem_euclid(3_600);
+        let mut log = Vec::with_capacity(30 * 24);
+        for hours_ago in (1..30 * 24).rev() {
+            const SAMPLES: u32 = 8;
+            let mut sampled_msat = 0u64;
+            for _ in 0..SAMPLES {
+                let ch = &channels[self.rng.random_range(0..channels.len())];
+                let policy = ch.local_policy.unwrap_or_default();
+                let amount = random_htlc_amount(&mut self.rng, ch.capacity_sat);
+                sampled_msat += policy.fee_base_msat.max(0) as u64
+                    + amount * 1000 * policy.fee_rate_ppm.max(0) as u64 / 1_000_000;
+            }
+            let busy = self.rng.random_range(0.3..1.7);
+            let msat = (sampled_msat as f64 / f64::from(SAMPLES) * per_hour * busy) as u64;
+            log.push((this_hour - hours_ago * 3_600, msat));
+        }
         self.node.fee_log = log;
     }
 }
@@ -533,19 +565,32 @@ pub(super) fn closing_from_channel(ch: Channel, stage: PendingStage) -> PendingC
     }
 }
 
-/// One pending HTLC. Amounts come from [`random_htlc_amount`]; expiry is mostly days away,
-/// but some are within a dozen blocks (force-close risk).
+/// How long an HTLC has been around when it is generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HtlcAge {
+    /// Just offered: its expiry is a full route's CLTV away.
+    Fresh,
+    /// Found in flight at some instant: some have been stuck for a while and are within a
+    /// dozen blocks of expiry (force-close risk).
+    InFlight,
+}
+
+/// One pending HTLC. Amounts come from [`random_htlc_amount`].
 pub(super) fn random_htlc(
     rng: &mut StdRng,
     incoming: bool,
     amount_sat: u64,
     block_height: u32,
     htlc_index: u64,
+    age: HtlcAge,
 ) -> Htlc {
-    let blocks_left: u32 = match pick(rng, &[(0u8, 12), (1, 18), (2, 70)]) {
-        0 => rng.random_range(1..=12),
-        1 => rng.random_range(13..=144),
-        _ => rng.random_range(145..=2016),
+    let blocks_left: u32 = match age {
+        HtlcAge::Fresh => rng.random_range(40..=2016),
+        HtlcAge::InFlight => match pick(rng, &[(0u8, 12), (1, 18), (2, 70)]) {
+            0 => rng.random_range(1..=12),
+            1 => rng.random_range(13..=144),
+            _ => rng.random_range(145..=2016),
+        },
     };
     Htlc {
         incoming,

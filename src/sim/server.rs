@@ -98,9 +98,9 @@ async fn accept_loop(
         let (tcp, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                // Transient (e.g. too many open files): keep accepting, as servers do.
+                // Transient (e.g. too many open files): back off briefly and keep accepting.
                 tracing::debug!(error = %e, "simulator: accept failed");
-                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };

@@ -25,11 +25,14 @@ pub struct NodeState {
     pub started_unix: i64,
     /// The node's fee estimate for commitment transactions (sat/kw); channels follow it.
     pub fee_estimate_per_kw: u64,
+    /// The level the fee estimate drifts around.
+    pub usual_fee_estimate_per_kw: u64,
     /// Open channels, sorted by `chan_id`.
     pub channels: Vec<Channel>,
     pub pending: Vec<PendingChannel>,
     pub wallet: WalletBalance,
-    /// Routing fees earned, (unix seconds, msat), oldest first; kept for a month (FeeReport).
+    /// Routing fees earned per hour: (start of the hour, unix seconds; msat), oldest first,
+    /// kept for a month (FeeReport's day/week/month sums).
     pub fee_log: Vec<(i64, u64)>,
     /// The config map GetDebugInfo answers with (LND's long flag names).
     pub config: BTreeMap<String, String>,
@@ -160,7 +163,17 @@ impl NodeState {
             .find(|c| c.channel_point == channel_point)
     }
 
-    /// Routing fees earned (sat, rounded down) in the `window_secs` before now.
+    /// Records a routing fee earned now.
+    pub fn record_fee(&mut self, msat: u64) {
+        let hour = self.now_unix - self.now_unix.rem_euclid(3_600);
+        match self.fee_log.last_mut() {
+            Some((start, total)) if *start == hour => *total += msat,
+            _ => self.fee_log.push((hour, msat)),
+        }
+    }
+
+    /// Routing fees earned (sat, rounded down) in the `window_secs` before now, counted in
+    /// whole hours (the current hour included).
     pub fn fees_earned_sat(&self, window_secs: i64) -> u64 {
         let since = self.now_unix - window_secs;
         let msat: u64 = self

@@ -8,7 +8,8 @@
 //!   default webpki verifier rejects a CA certificate used as an end-entity certificate, which
 //!   is exactly the trap real LND sets for its clients.
 //! * An existing `tls.cert`/`tls.key` pair in the data dir is reused (LND does the same), so a
-//!   restarted simulator keeps the certificate clients pinned.
+//!   restarted simulator keeps the certificate clients pinned. The key is written as PKCS#8
+//!   PEM (LND writes SEC1 `EC PRIVATE KEY`); only the server ever reads it, and it reads both.
 //! * LND v0.21 (through grpc-go) refuses TLS clients that do not offer ALPN `h2`. rustls alone
 //!   would accept such a client (ALPN is only enforced when the client offers *some* protocol),
 //!   so the ClientHello is inspected first and a client without `h2` gets a fatal
