@@ -101,6 +101,7 @@ impl LndClient {
         Self::with_options(settings, ClientOptions::default())
     }
 
+    /// A client with explicit [`ClientOptions`] (how much GetChanInfo to ask per snapshot).
     pub fn with_options(settings: &LndSettings, options: ClientOptions) -> Result<Self, LndError> {
         let address = authority(&settings.host, settings.port);
         let endpoint = Endpoint::from_shared(format!("https://{address}"))
