@@ -540,7 +540,7 @@ pub(super) fn traffic_attempts_per_tick(active_channels: usize) -> usize {
 }
 
 /// The next HTLC index for one direction: never reused while the channel lives.
-fn next_htlc_index(ch: &Channel, incoming: bool) -> u64 {
+pub(super) fn next_htlc_index(ch: &Channel, incoming: bool) -> u64 {
     ch.pending_htlcs
         .iter()
         .filter(|h| h.incoming == incoming)

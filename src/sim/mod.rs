@@ -32,8 +32,11 @@
 //! ```
 
 pub mod accounting;
+pub mod answers;
 pub mod evolve;
 pub mod faults;
+pub mod lncli_dump;
+pub mod load;
 pub mod macaroon;
 pub mod scenario;
 mod server;
@@ -54,6 +57,8 @@ use rustls::ServerConfig;
 use tokio::sync::{broadcast, watch};
 
 pub use faults::RpcState;
+pub use lncli_dump::{dump_lncli, DumpedFiles};
+pub use load::{HtlcLoad, LoadReport};
 pub use scenario::{ScenarioConfig, Simulation, DEFAULT_MAX_FEE_EXPOSURE_SAT};
 pub use state::{ChannelEvent, NodeState};
 
