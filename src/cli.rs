@@ -126,6 +126,10 @@ pub struct SimArgs {
     /// gRPC port on 127.0.0.1 [default: any free port]
     #[arg(long, value_name = "P")]
     pub port: Option<u16>,
+    /// Write the node as `lncli` JSON (listchannels.json, getinfo.json, pendingchannels.json,
+    /// feereport.json) into this directory, for `dustwatch analyze` and other tools
+    #[arg(long, value_name = "DIR")]
+    pub dump_lncli: Option<PathBuf>,
 }
 
 impl Command {
@@ -358,7 +362,8 @@ mod tests {
                 channels: 10,
                 seed: 7,
                 data_dir: "d".into(),
-                port: Some(10019)
+                port: Some(10019),
+                dump_lncli: None,
             })
         );
     }
