@@ -27,7 +27,7 @@ pub mod splice;
 #[cfg(test)]
 mod testkit;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
@@ -153,21 +153,24 @@ pub fn analyze(
     sort_actions(&mut actions);
 
     let alerts = alerts::collect(snapshot, &views, settings);
-    let channels = channel_plans(&views, &actions, &params);
-    let summary = summarize(
-        snapshot,
-        &views,
-        &channels,
-        &actions,
-        &alerts,
-        dust.recommended_limit_sat,
-    );
+    // Everything that reads the node-wide action list runs before the actions move into the
+    // channel sections (moving, not cloning, tens of thousands of actions on a big node).
     let changes = changes(&actions, previous);
+    let recommended_actions = count(sorted_ids(actions.iter()).len());
     let priority_actions = actions
         .iter()
         .take(PRIORITY_ACTIONS_LIMIT)
         .cloned()
         .collect();
+    let channels = channel_plans(&views, actions, &params);
+    let summary = summarize(
+        snapshot,
+        &views,
+        &channels,
+        recommended_actions,
+        &alerts,
+        dust.recommended_limit_sat,
+    );
 
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -204,25 +207,36 @@ pub fn analyze(
 }
 
 /// Per-channel sections: each channel lists every action that involves it.
+///
+/// `actions` (sorted by [`sort_actions`]) move into the sections of the channels they name;
+/// only an action naming several channels (a rebalance) is copied, once per extra channel.
+/// Channel ids in actions come from [`chan_id_string`], so they are matched back numerically.
 fn channel_plans(
     views: &[ChannelView<'_>],
-    actions: &[Action],
+    actions: Vec<Action>,
     params: &DustParams,
 ) -> Vec<ChannelPlan> {
-    let mut by_channel: HashMap<&str, Vec<Action>> = HashMap::new();
+    let mut by_channel: HashMap<ChanId, Vec<Action>> = HashMap::new();
     for action in actions {
-        for chan in &action.chan_ids {
-            by_channel
-                .entry(chan.as_str())
-                .or_default()
-                .push(action.clone());
+        let ids: Vec<ChanId> = action
+            .chan_ids
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        if let Some((last, others)) = ids.split_last() {
+            for id in others {
+                by_channel.entry(*id).or_default().push(action.clone());
+            }
+            by_channel.entry(*last).or_default().push(action);
         }
     }
     views
         .iter()
         .map(|view| {
             let id = chan_id_string(view.chan_id());
-            let mut own = by_channel.remove(id.as_str()).unwrap_or_default();
+            let mut own = by_channel.remove(&view.chan_id()).unwrap_or_default();
+            // Already in order when the node-wide list was; sorting again keeps the invariant
+            // local to this function.
             sort_actions(&mut own);
             let ch = view.channel;
             ChannelPlan {
@@ -290,7 +304,7 @@ fn summarize(
     snapshot: &NodeSnapshot,
     views: &[ChannelView<'_>],
     channels: &[ChannelPlan],
-    actions: &[Action],
+    recommended_actions: u32,
     alerts: &[crate::plan::Alert],
     recommended_limit_sat: u64,
 ) -> Summary {
@@ -343,7 +357,6 @@ fn summarize(
             .saturating_add(p.limbo_balance_sat);
     }
     let score_sum: f64 = views.iter().map(|v| v.health.health_score).sum();
-    let distinct: BTreeSet<&str> = actions.iter().map(|a| a.id.as_str()).collect();
     Summary {
         total_channels: count(views.len()),
         active_channels: count(views.iter().filter(|v| v.channel.active).count()),
@@ -357,7 +370,7 @@ fn summarize(
         recommended_max_fee_exposure_sat: recommended_limit_sat,
         optimization_potential: share(recovery, total_dust),
         estimated_recovery_sat: recovery,
-        recommended_actions: count(distinct.len()),
+        recommended_actions,
         average_health_score: if views.is_empty() {
             0.0
         } else {
@@ -373,9 +386,13 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Action ids that are new, resolved or unchanged compared with the previous plan.
+/// Action ids that are new, resolved or unchanged compared with the previous plan, each list
+/// sorted by id.
+///
+/// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
+/// actions, and ordered maps of them cost more than the rest of this function.
 fn changes(actions: &[Action], previous: Option<&Plan>) -> Changes {
-    let now: BTreeSet<&str> = actions.iter().map(|a| a.id.as_str()).collect();
+    let now = sorted_ids(actions.iter());
     let Some(previous) = previous else {
         return Changes {
             previous_generated_at: None,
@@ -384,29 +401,50 @@ fn changes(actions: &[Action], previous: Option<&Plan>) -> Changes {
             unchanged: Vec::new(),
         };
     };
-    let before: BTreeMap<&str, &Action> = previous
-        .all_actions()
-        .into_iter()
-        .map(|a| (a.id.as_str(), a))
-        .collect();
+    let before = sorted_ids(
+        previous
+            .channels
+            .iter()
+            .flat_map(|c| c.recommendations.actions.iter()),
+    );
+    let (mut new, mut resolved, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < now.len() || j < before.len() {
+        match (now.get(i), before.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                unchanged.push(a.to_string());
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a < b => {
+                new.push(a.to_string());
+                i += 1;
+            }
+            (Some(a), None) => {
+                new.push(a.to_string());
+                i += 1;
+            }
+            (_, Some(b)) => {
+                resolved.push(b.to_string());
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
     Changes {
         previous_generated_at: Some(previous.generated_at.clone()),
-        new: now
-            .iter()
-            .filter(|id| !before.contains_key(*id))
-            .map(|s| s.to_string())
-            .collect(),
-        resolved: before
-            .keys()
-            .filter(|id| !now.contains(*id))
-            .map(|s| s.to_string())
-            .collect(),
-        unchanged: now
-            .iter()
-            .filter(|id| before.contains_key(*id))
-            .map(|s| s.to_string())
-            .collect(),
+        new,
+        resolved,
+        unchanged,
     }
+}
+
+/// The distinct ids of `actions`, sorted.
+fn sorted_ids<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = actions.map(|a| a.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 #[cfg(test)]

@@ -600,19 +600,33 @@ pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) ->
 
 /// The total order of actions: priority (high first), then implementation priority (high
 /// first), then id (ascending) so that ties never depend on input order.
+///
+/// Actions are large, and a comparison sort moves each element O(log n) times; so the
+/// positions are sorted (stably, as before) and every action then moves once into place.
 pub fn sort_actions(actions: &mut [Action]) {
-    actions.sort_by(|a, b| {
-        (
-            Reverse(a.priority),
-            Reverse(a.implementation_priority),
-            &a.id,
-        )
-            .cmp(&(
-                Reverse(b.priority),
-                Reverse(b.implementation_priority),
-                &b.id,
-            ))
+    let key = |a: &Action| (Reverse(a.priority), Reverse(a.implementation_priority));
+    let mut order: Vec<usize> = (0..actions.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&actions[i], &actions[j]);
+        key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
     });
+    apply_order(actions, order);
+}
+
+/// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
+/// permutation of the positions), following each cycle of the permutation with swaps.
+fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut current = start;
+        // `order[current] == current` marks a position already holding its final item.
+        while order[current] != start && order[current] != current {
+            let next = order[current];
+            items.swap(current, next);
+            order[current] = current;
+            current = next;
+        }
+        order[current] = current;
+    }
 }
 
 impl Plan {
@@ -670,6 +684,62 @@ mod tests {
         assert!(matches!(err, PlanError::Json(_)));
         let err = read_plan(r#"{"schema_version": 1, "channels": 3}"#).unwrap_err();
         assert!(matches!(err, PlanError::Invalid { .. }));
+    }
+
+    #[test]
+    fn moving_items_into_sorted_positions_follows_every_cycle() {
+        // Every permutation of five positions (a fixed point, 2-, 3- and 5-cycles among them).
+        let mut order: Vec<usize> = (0..5).collect();
+        let mut seen = 0;
+        loop {
+            let mut items: Vec<char> = "abcde".chars().collect();
+            let want: Vec<char> = order.iter().map(|&i| items[i]).collect();
+            apply_order(&mut items, order.clone());
+            assert_eq!(items, want, "order {order:?}");
+            seen += 1;
+            // Next permutation in lexicographic order.
+            let Some(i) = (0..4).rev().find(|&i| order[i] < order[i + 1]) else {
+                break;
+            };
+            let j = (i + 1..5).rev().find(|&j| order[j] > order[i]).unwrap();
+            order.swap(i, j);
+            order[i + 1..].reverse();
+        }
+        assert_eq!(seen, 120);
+    }
+
+    #[test]
+    fn actions_sort_by_priority_then_implementation_priority_then_id() {
+        let action = |id: &str, priority: u8, implementation_priority: u8| Action {
+            id: id.to_string(),
+            kind: ActionKind::Close,
+            chan_ids: vec![],
+            priority,
+            implementation_priority,
+            amount_sat: None,
+            expected_cost_sat: 0,
+            expected_benefit_sat: 0,
+            cost_formula: String::new(),
+            benefit_formula: String::new(),
+            dust_impact_sat: 0,
+            complexity: Complexity::Low,
+            prerequisites: vec![],
+            rationale: String::new(),
+            lnd_support: LndSupport::Native,
+            lnd_note: None,
+            commands: vec![],
+            alternatives: vec![],
+        };
+        let mut actions = vec![
+            action("d", 3, 1),
+            action("b", 9, 1),
+            action("a", 3, 1),
+            action("c", 9, 7),
+            action("e", 3, 2),
+        ];
+        sort_actions(&mut actions);
+        let ids: Vec<&str> = actions.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["c", "b", "e", "a", "d"]);
     }
 
     #[test]
