@@ -10,3 +10,9 @@
 
 pub mod convert;
 pub mod pb;
+
+pub mod client;
+pub mod error;
+pub mod macaroon;
+pub mod source;
+pub mod tls;

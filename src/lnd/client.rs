@@ -1,0 +1,562 @@
+//! The gRPC client for one LND node: pinned TLS, macaroon, timeouts, readiness, snapshots.
+//!
+//! Connection policy (design.md §7):
+//! * TLS pins the configured `tls.cert` ([`PinnedCertVerifier`]); tonic's connector offers
+//!   ALPN `h2` and insists the server picks it, as LND ≥ 0.21 requires.
+//! * The channel connects lazily, so the daemon starts while LND is down; tonic reconnects by
+//!   itself after a broken connection.
+//! * No HTTP/2 keepalive pings are configured: LND's keepalive policy punishes idle pings.
+//! * Every client stub accepts answers up to `max_message_bytes` (LND itself allows 200 MiB;
+//!   tonic's 4 MiB default is too small for ListChannels on a big node).
+//! * Every unary call has `request_timeout`, sent to LND as `grpc-timeout` too.
+//! * The certificate and macaroon files are read when a connection is (re)built: on the first
+//!   call, and after any failure other than LND answering "not ready" or an RPC-level error.
+//!   So a replaced `tls.cert` or macaroon is picked up on the next attempt without a restart.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::{Request, Response, Status};
+
+use crate::lnd::convert::{self, SnapshotParts};
+use crate::lnd::error::{classify, ErrorContext, LndError, LndState};
+use crate::lnd::macaroon::MacaroonInterceptor;
+use crate::lnd::pb;
+use crate::lnd::pb::lightning_client::LightningClient;
+use crate::lnd::pb::state_client::StateClient;
+use crate::lnd::source::{ChannelEventKind, ChannelEvents, NodeSource};
+use crate::lnd::tls::PinnedCertVerifier;
+use crate::model::{ChanId, NodeSnapshot, SnapshotSource, SnapshotWarning};
+use crate::settings::LndSettings;
+
+/// Optional, possibly expensive parts of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Ask GetChanInfo for each channel's routing policies (ours and the peer's) when the node
+    /// has at most this many open channels; above it, one call per channel per cycle is too
+    /// much load on LND and only our own fees (FeeReport) are read. 0 disables GetChanInfo.
+    pub chan_info_max_channels: usize,
+    /// GetChanInfo calls in flight at once.
+    pub chan_info_concurrency: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            chan_info_max_channels: 250,
+            chan_info_concurrency: 8,
+        }
+    }
+}
+
+/// Channel events buffered for a slow consumer before LND's stream is back-pressured.
+const EVENT_BUFFER: usize = 64;
+
+const SUBSCRIBE: &str = "SubscribeChannelEvents";
+
+type AuthedChannel = InterceptedService<Channel, MacaroonInterceptor>;
+
+/// The stubs of one (lazily connected) channel to LND.
+#[derive(Clone)]
+struct Connection {
+    /// `State` answers without a macaroon, even while the wallet is locked.
+    state: StateClient<Channel>,
+    lightning: LightningClient<AuthedChannel>,
+}
+
+/// A client for one LND node. Cheap to create; it connects on first use.
+pub struct LndClient {
+    settings: LndSettings,
+    options: ClientOptions,
+    endpoint: Endpoint,
+    domain_name: String,
+    policy: CallPolicy,
+    connection: Option<Connection>,
+}
+
+impl fmt::Debug for LndClient {
+    // Hand-written so that no credential can ever reach a log through `{:?}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LndClient")
+            .field("address", &self.policy.ctx.address)
+            .field("tls_cert_path", &self.settings.tls_cert_path)
+            .field("macaroon_path", &self.settings.macaroon_path)
+            .field("connected", &self.connection.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LndClient {
+    /// A client for the node `settings` describes, with default [`ClientOptions`].
+    ///
+    /// Only the address is checked here; files are read and the network is touched on the
+    /// first call, so this succeeds while LND is down.
+    pub fn new(settings: &LndSettings) -> Result<Self, LndError> {
+        Self::with_options(settings, ClientOptions::default())
+    }
+
+    /// A client with explicit [`ClientOptions`] (how much GetChanInfo to ask per snapshot).
+    pub fn with_options(settings: &LndSettings, options: ClientOptions) -> Result<Self, LndError> {
+        let address = authority(&settings.host, settings.port);
+        let endpoint = Endpoint::from_shared(format!("https://{address}"))
+            .map_err(|e| LndError::InvalidAddress {
+                address: address.clone(),
+                reason: e.to_string(),
+            })?
+            .connect_timeout(settings.connect_timeout)
+            .user_agent(concat!("dustwatch/", env!("CARGO_PKG_VERSION")))
+            .map_err(|e| LndError::InvalidAddress {
+                address: address.clone(),
+                reason: e.to_string(),
+            })?;
+        let ctx = ErrorContext {
+            address,
+            cert_path: settings.tls_cert_path.clone(),
+            macaroon_path: settings.macaroon_path.clone(),
+            request_timeout: settings.request_timeout,
+        };
+        Ok(LndClient {
+            settings: settings.clone(),
+            options,
+            endpoint,
+            domain_name: settings.host.trim_matches(['[', ']']).to_string(),
+            policy: CallPolicy { ctx },
+            connection: None,
+        })
+    }
+
+    /// `host:port` this client talks to.
+    pub fn address(&self) -> &str {
+        &self.policy.ctx.address
+    }
+
+    /// Asks `State/GetState` (no macaroon) whether LND serves every RPC yet.
+    pub async fn state(&mut self) -> Result<LndState, LndError> {
+        let mut conn = self.connection()?;
+        let result = self
+            .policy
+            .unary(
+                "GetState",
+                conn.state
+                    .get_state(self.policy.request(pb::GetStateRequest {})),
+            )
+            .await;
+        let response = self.settle(result)?;
+        Ok(LndState::from_wire(response.state))
+    }
+
+    /// Fails with [`LndError::NotReady`] unless LND reports `SERVER_ACTIVE`.
+    pub async fn ensure_ready(&mut self) -> Result<(), LndError> {
+        let state = self.state().await?;
+        if state.is_ready() {
+            Ok(())
+        } else {
+            Err(LndError::NotReady { state })
+        }
+    }
+
+    /// One snapshot: GetState, then GetInfo, ListChannels, PendingChannels, FeeReport and
+    /// WalletBalance concurrently, GetDebugInfo for the node's fee-exposure limit, and
+    /// GetChanInfo per channel on small nodes (see [`ClientOptions`]).
+    pub async fn snapshot(&mut self) -> Result<NodeSnapshot, LndError> {
+        self.ensure_ready().await?;
+        let conn = self.connection()?;
+        let result = self.fetch_parts(conn).await;
+        let (parts, notes) = self.settle(result)?;
+        let mut snapshot = convert::snapshot(parts);
+        if !notes.is_empty() {
+            snapshot.warnings.extend(notes);
+            snapshot.normalize();
+        }
+        Ok(snapshot)
+    }
+
+    /// Subscribes to channel events; see [`NodeSource::subscribe_channel_events`].
+    ///
+    /// Readiness is checked first, so "LND down / not ready" is returned here. The stream is
+    /// then driven by a task: LND (grpc-go) sends a streaming call's headers only with its
+    /// first message, so the call may legitimately wait for hours and must not sit under the
+    /// per-call deadline. A failure after that (bad macaroon, broken connection) arrives as the
+    /// stream's last item; the task ends when the stream is dropped.
+    pub async fn channel_events(&mut self) -> Result<ChannelEvents, LndError> {
+        self.ensure_ready().await?;
+        let mut lightning = self.connection()?.lightning;
+        let ctx = self.policy.ctx.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
+        tokio::spawn(async move {
+            let call = lightning.subscribe_channel_events(pb::ChannelEventSubscription {});
+            let started = tokio::select! {
+                _ = tx.closed() => return,
+                started = call => started,
+            };
+            let mut updates = match started {
+                Ok(response) => response.into_inner(),
+                Err(status) => {
+                    let _ = tx.send(Err(classify(SUBSCRIBE, &status, &ctx))).await;
+                    return;
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    _ = tx.closed() => return,
+                    next = updates.message() => next,
+                };
+                let item = match next {
+                    Ok(Some(update)) => Ok(ChannelEventKind::from_wire(update.r#type)),
+                    Ok(None) => return,
+                    Err(status) => Err(classify(SUBSCRIBE, &status, &ctx)),
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+
+    /// Drops the current connection so the next call reads the certificate and macaroon files
+    /// again and connects afresh.
+    pub fn disconnect(&mut self) {
+        self.connection = None;
+    }
+
+    /// Asks every question of one snapshot. GetInfo and ListChannels are required; the
+    /// others degrade to `None` (with a snapshot warning) when this LND does not offer them or
+    /// the macaroon does not allow them. A transient failure of any call fails the snapshot:
+    /// the daemon retries the whole cycle rather than analyse a half-read node.
+    async fn fetch_parts(
+        &self,
+        conn: Connection,
+    ) -> Result<(SnapshotParts, Vec<SnapshotWarning>), LndError> {
+        let taken_at_unix = unix_now();
+        let ln = conn.lightning;
+        let policy = &self.policy;
+        let (mut c1, mut c2, mut c3, mut c4, mut c5, mut c6) = (
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+        );
+        let (info, channels, pending, fee_report, wallet, debug_info) = tokio::try_join!(
+            policy.unary(
+                "GetInfo",
+                c1.get_info(policy.request(pb::GetInfoRequest {}))
+            ),
+            policy.unary(
+                "ListChannels",
+                c2.list_channels(policy.request(pb::ListChannelsRequest {
+                    // Plans name peers by alias, as `lncli listchannels` does by default.
+                    peer_alias_lookup: true,
+                    ..Default::default()
+                }))
+            ),
+            optional(policy.unary(
+                "PendingChannels",
+                c3.pending_channels(policy.request(pb::PendingChannelsRequest::default()))
+            )),
+            optional(policy.unary(
+                "FeeReport",
+                c4.fee_report(policy.request(pb::FeeReportRequest {}))
+            )),
+            optional(policy.unary(
+                "WalletBalance",
+                c5.wallet_balance(policy.request(pb::WalletBalanceRequest::default()))
+            )),
+            optional(policy.unary(
+                "GetDebugInfo",
+                c6.get_debug_info(policy.request(pb::GetDebugInfoRequest {}))
+            )),
+        )?;
+        let edges = self.edges(&ln, &channels).await?;
+
+        let mut notes = Vec::new();
+        let pending = note_missing(pending, &mut notes);
+        let fee_report = note_missing(fee_report, &mut notes);
+        let wallet = note_missing(wallet, &mut notes);
+        let debug_info = note_missing(debug_info, &mut notes);
+        let parts = SnapshotParts {
+            taken_at_unix,
+            source: SnapshotSource {
+                kind: "lnd_grpc".into(),
+                detail: policy.ctx.address.clone(),
+            },
+            info,
+            channels,
+            pending,
+            fee_report,
+            wallet,
+            debug_info,
+            edges,
+        };
+        Ok((parts, notes))
+    }
+
+    /// GetChanInfo for every channel, unless the node is too big (see [`ClientOptions`]).
+    /// A channel the graph does not know (private, just opened) simply has no edge.
+    async fn edges(
+        &self,
+        ln: &LightningClient<AuthedChannel>,
+        channels: &pb::ListChannelsResponse,
+    ) -> Result<BTreeMap<ChanId, pb::ChannelEdge>, LndError> {
+        let mut edges = BTreeMap::new();
+        let count = channels.channels.len();
+        if count == 0 || count > self.options.chan_info_max_channels {
+            return Ok(edges);
+        }
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.options.chan_info_concurrency.max(1),
+        ));
+        let mut calls = tokio::task::JoinSet::new();
+        for chan_id in channels.channels.iter().map(|c| c.chan_id) {
+            let mut ln = ln.clone();
+            let permits = Arc::clone(&permits);
+            let policy = self.policy.clone();
+            calls.spawn(async move {
+                // The semaphore is never closed, so acquiring only waits for a free slot.
+                let _permit = permits.acquire_owned().await;
+                let request = policy.request(pb::ChanInfoRequest {
+                    chan_id,
+                    ..Default::default()
+                });
+                let edge = policy.unary("GetChanInfo", ln.get_chan_info(request)).await;
+                (chan_id, edge)
+            });
+        }
+        while let Some(joined) = calls.join_next().await {
+            match joined {
+                Ok((chan_id, Ok(edge))) => {
+                    edges.insert(chan_id, edge);
+                }
+                Ok((_, Err(err))) if err.is_transient() => return Err(err),
+                Ok((chan_id, Err(err))) => {
+                    tracing::debug!(chan_id, error = %err, "no graph edge for the channel");
+                }
+                Err(join_error) => {
+                    return Err(LndError::Rpc {
+                        call: "GetChanInfo",
+                        code: tonic::Code::Internal,
+                        message: join_error.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(edges)
+    }
+
+    /// The current connection, building one (and reading the files) if there is none.
+    fn connection(&mut self) -> Result<Connection, LndError> {
+        if let Some(conn) = &self.connection {
+            return Ok(conn.clone());
+        }
+        let conn = self.connect()?;
+        self.connection = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn connect(&self) -> Result<Connection, LndError> {
+        let verifier = PinnedCertVerifier::from_pem_file(&self.settings.tls_cert_path)?;
+        let macaroon = MacaroonInterceptor::from_file(&self.settings.macaroon_path)?;
+        let tls = ClientTlsConfig::new()
+            .domain_name(self.domain_name.clone())
+            .timeout(self.settings.connect_timeout);
+        let channel = self
+            .endpoint
+            .clone()
+            .tls_config_with_verifier(tls, Arc::new(verifier))
+            .map_err(|e| LndError::InvalidAddress {
+                address: self.policy.ctx.address.clone(),
+                reason: e.to_string(),
+            })?
+            .connect_lazy();
+        let limit = self.settings.max_message_bytes;
+        Ok(Connection {
+            state: StateClient::new(channel.clone()).max_decoding_message_size(limit),
+            lightning: LightningClient::with_interceptor(channel, macaroon)
+                .max_decoding_message_size(limit),
+        })
+    }
+
+    /// Keeps the connection only when LND itself answered (not ready, or an RPC-level error):
+    /// anything else may be fixed by new files or a fresh connection.
+    fn settle<T>(&mut self, result: Result<T, LndError>) -> Result<T, LndError> {
+        if let Err(err) = &result {
+            if !matches!(err, LndError::NotReady { .. } | LndError::Rpc { .. }) {
+                self.connection = None;
+            }
+        }
+        result
+    }
+}
+
+impl NodeSource for LndClient {
+    fn fetch_snapshot(&mut self) -> impl Future<Output = Result<NodeSnapshot, LndError>> + Send {
+        self.snapshot()
+    }
+
+    fn subscribe_channel_events(
+        &mut self,
+    ) -> impl Future<Output = Result<ChannelEvents, LndError>> + Send {
+        self.channel_events()
+    }
+}
+
+/// How every call is made: its deadline, and what its errors are classified against.
+#[derive(Debug, Clone)]
+struct CallPolicy {
+    ctx: ErrorContext,
+}
+
+impl CallPolicy {
+    /// A request carrying the per-call deadline as `grpc-timeout`, so LND abandons the work
+    /// too when dustwatch stops waiting.
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request.set_timeout(self.ctx.request_timeout);
+        request
+    }
+
+    /// Runs one call under the per-call deadline and classifies its failure.
+    async fn unary<T>(
+        &self,
+        call: &'static str,
+        fut: impl Future<Output = Result<Response<T>, Status>>,
+    ) -> Result<T, LndError> {
+        match tokio::time::timeout(self.ctx.request_timeout, fut).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(classify(call, &status, &self.ctx)),
+            Err(_elapsed) => Err(LndError::Timeout {
+                call,
+                after: self.ctx.request_timeout,
+            }),
+        }
+    }
+}
+
+/// An answer the snapshot can do without: `Err` only for failures that must fail the cycle.
+///
+/// `Unimplemented` (an older LND) and a macaroon rejection (a narrow macaroon; a wholly bad
+/// one fails the required GetInfo anyway) become `Ok(Err(..))`, kept for a snapshot warning.
+async fn optional<T>(
+    call: impl Future<Output = Result<T, LndError>>,
+) -> Result<Result<T, LndError>, LndError> {
+    match call.await {
+        Ok(answer) => Ok(Ok(answer)),
+        Err(
+            err @ (LndError::BadMacaroon { .. }
+            | LndError::Rpc {
+                code: tonic::Code::Unimplemented,
+                ..
+            }),
+        ) => Ok(Err(err)),
+        Err(err) => Err(err),
+    }
+}
+
+/// Turns a missing optional answer into a warning that says what the snapshot lacks.
+fn note_missing<T>(answer: Result<T, LndError>, notes: &mut Vec<SnapshotWarning>) -> Option<T> {
+    match answer {
+        Ok(answer) => Some(answer),
+        Err(err) => {
+            notes.push(SnapshotWarning {
+                chan_id: None,
+                message: format!("left out of this snapshot: {err}"),
+            });
+            None
+        }
+    }
+}
+
+/// `host:port`, with an IPv6 literal in brackets.
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        assert_eq!(authority("localhost", 10009), "localhost:10009");
+        assert_eq!(authority("10.0.0.2", 10009), "10.0.0.2:10009");
+        assert_eq!(authority("::1", 10009), "[::1]:10009");
+        assert_eq!(authority("[::1]", 10009), "[::1]:10009");
+    }
+
+    #[test]
+    fn construction_checks_the_address_only() {
+        let settings = LndSettings {
+            host: "::1".into(),
+            tls_cert_path: "/nonexistent/tls.cert".into(),
+            ..LndSettings::default()
+        };
+        let client = LndClient::new(&settings).expect("files are read lazily");
+        assert_eq!(client.address(), "[::1]:10009");
+        assert_eq!(client.domain_name, "::1");
+
+        let bad = LndSettings {
+            host: "bad host name".into(),
+            ..LndSettings::default()
+        };
+        let err = LndClient::new(&bad).expect_err("spaces are not a host");
+        assert!(matches!(err, LndError::InvalidAddress { .. }), "{err:?}");
+        assert!(err.to_string().contains("bad host name"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn optional_answers_degrade_only_when_lnd_cannot_or_may_not_answer() {
+        let unimplemented = LndError::Rpc {
+            call: "GetDebugInfo",
+            code: tonic::Code::Unimplemented,
+            message: "unknown method GetDebugInfo".into(),
+        };
+        let refused = LndError::BadMacaroon {
+            call: "WalletBalance",
+            macaroon_path: "/m".into(),
+            message: "permission denied".into(),
+        };
+        let down = LndError::Unreachable {
+            call: "FeeReport",
+            address: "a:1".into(),
+            message: "refused".into(),
+        };
+        assert!(matches!(
+            optional(async { Ok::<_, LndError>(7) }).await,
+            Ok(Ok(7))
+        ));
+        let mut notes = Vec::new();
+        for err in [unimplemented, refused] {
+            let answer = optional(async { Err::<u8, _>(err) })
+                .await
+                .expect("degrades");
+            assert_eq!(note_missing(answer, &mut notes), None);
+        }
+        assert_eq!(notes.len(), 2);
+        assert!(notes[0].message.contains("GetDebugInfo"), "{:?}", notes[0]);
+        assert!(notes[1].message.contains("WalletBalance"), "{:?}", notes[1]);
+        let err = optional(async { Err::<u8, _>(down) })
+            .await
+            .expect_err("fails the cycle");
+        assert!(err.is_transient());
+    }
+}
