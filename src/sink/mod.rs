@@ -2,6 +2,8 @@
 //! analyzer produced and makes it visible to the operator; none of them feeds back into the
 //! analysis.
 //!
+//! * [`alerts`]: alert transitions (raised, escalated, eased, cleared) as structured log events.
 //! * [`plan_file`]: versioned JSON plan files on disk (atomic writes, `latest.json`, retention).
 
+pub mod alerts;
 pub mod plan_file;
