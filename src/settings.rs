@@ -103,10 +103,13 @@ pub struct AnalysisSettings {
     pub htlc_expiry_warn_blocks: u32,
     /// … and within this many an error (LND goes on-chain shortly before expiry).
     pub htlc_expiry_critical_blocks: u32,
+    /// Days of current flow over which fee-revenue benefits and costs of actions are estimated.
+    pub benefit_horizon_days: u64,
     pub health: HealthSettings,
     pub rebalance: RebalanceSettings,
     pub close: CloseSettings,
     pub splice: SpliceSettings,
+    pub dust_strategy: DustStrategySettings,
 }
 
 impl Default for AnalysisSettings {
@@ -119,10 +122,12 @@ impl Default for AnalysisSettings {
             exposure_warn_ratio: 0.8,
             htlc_expiry_warn_blocks: 144,
             htlc_expiry_critical_blocks: 40,
+            benefit_horizon_days: 30,
             health: HealthSettings::default(),
             rebalance: RebalanceSettings::default(),
             close: CloseSettings::default(),
             splice: SpliceSettings::default(),
+            dust_strategy: DustStrategySettings::default(),
         }
     }
 }
@@ -176,6 +181,12 @@ pub struct RebalanceSettings {
     pub max_fee_ppm: u64,
     /// Amounts below this are not worth a rebalance.
     pub min_amount_sat: u64,
+    /// A channel is a rebalance source or sink once its local ratio is this far from the target.
+    pub min_deviation: f64,
+    /// Fee change (share of the current fee rate) suggested for channels no rebalance pair covers.
+    pub passive_fee_step: f64,
+    /// … but at least this many ppm.
+    pub min_fee_step_ppm: u64,
 }
 
 impl Default for RebalanceSettings {
@@ -184,6 +195,9 @@ impl Default for RebalanceSettings {
             target_local_ratio: 0.5,
             max_fee_ppm: 500,
             min_amount_sat: 50_000,
+            min_deviation: 0.2,
+            passive_fee_step: 0.25,
+            min_fee_step_ppm: 10,
         }
     }
 }
@@ -196,6 +210,10 @@ pub struct CloseSettings {
     pub idle_days: u64,
     /// A local balance smaller than this many cooperative-close fees is uneconomical.
     pub uneconomical_balance_fee_multiple: u64,
+    /// Peer uptime / lifetime below which closing is recommended (stricter than `low_uptime_below`).
+    pub uptime_below: f64,
+    /// Lifetime (LND's monitoring time) needed before low uptime justifies a close.
+    pub min_observed_days: u64,
 }
 
 impl Default for CloseSettings {
@@ -203,6 +221,8 @@ impl Default for CloseSettings {
         CloseSettings {
             idle_days: 30,
             uneconomical_balance_fee_multiple: 3,
+            uptime_below: 0.5,
+            min_observed_days: 7,
         }
     }
 }
@@ -217,6 +237,10 @@ pub struct SpliceSettings {
     pub idle_utilization_below: f64,
     /// Channels at least this large are candidates for a capacity reduction.
     pub large_capacity_sat: u64,
+    /// Capacity changes smaller than this are not recommended.
+    pub min_amount_sat: u64,
+    /// Estimated Loop In / Loop Out swap fee in ppm of the amount (ask `loop quote` for the real one).
+    pub loop_fee_ppm: u64,
 }
 
 impl Default for SpliceSettings {
@@ -225,6 +249,39 @@ impl Default for SpliceSettings {
             busy_utilization_above: 0.8,
             idle_utilization_below: 0.05,
             large_capacity_sat: 5_000_000,
+            min_amount_sat: 250_000,
+            loop_fee_ppm: 2_500,
+        }
+    }
+}
+
+/// Dust strategies: `min_htlc` above the trim threshold, hold-off warnings, the exposure limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DustStrategySettings {
+    /// Outgoing trimmed HTLCs pending at once that count as recurring dust (one is enough when
+    /// the previous plan also saw trimmed HTLCs on the channel).
+    pub recurring_trimmed_htlcs: u32,
+    /// The suggested `min_htlc` clears the trim threshold at this multiple of the current feerate.
+    pub min_htlc_feerate_multiplier: f64,
+    /// The suggested `channel-max-fee-exposure` is the node's worst exposure (fee spikes included)
+    /// times this margin …
+    pub exposure_limit_margin: f64,
+    /// … but never below this.
+    pub exposure_limit_floor_sat: u64,
+    /// Suggest lowering the limit only when the fitting value is below this share of the current one
+    /// (with the defaults, never for LND's default 500,000 sat: 100,000 is not below 20% of it).
+    pub lower_limit_below_ratio: f64,
+}
+
+impl Default for DustStrategySettings {
+    fn default() -> Self {
+        DustStrategySettings {
+            recurring_trimmed_htlcs: 2,
+            min_htlc_feerate_multiplier: 2.0,
+            exposure_limit_margin: 1.25,
+            exposure_limit_floor_sat: 100_000,
+            lower_limit_below_ratio: 0.2,
         }
     }
 }

@@ -1,1 +1,573 @@
-//! (filled in by its issue)
+//! The analyzer: one pure function from a [`NodeSnapshot`] to a [`Plan`].
+//!
+//! No I/O and no clock: the plan's time is the snapshot's, and every list is ordered by a total
+//! order, so the same snapshot, settings and previous plan always give the same bytes.
+//!
+//! Per channel the dust engine ([`crate::dust`]) says what is trimmed and what a force close
+//! costs; [`health`] scores the channel. Then each recommender looks at the whole node:
+//! * [`rebalance`] pairs channels with surplus local balance with channels short of it;
+//! * [`policy`] suggests fee and `max_htlc` changes where no rebalance pair helps;
+//! * [`splice`] suggests capacity changes, with the LND route since LND cannot splice;
+//! * [`dust_strategy`] raises `min_htlc` above the trim threshold, warns against force closes
+//!   while dust is pending and fits `channel-max-fee-exposure` to the node;
+//! * [`close`] recommends closing dead weight, with cooperative vs force-close cost.
+//!
+//! [`alerts`] turns what needs attention now into coded alerts, and this module assembles the
+//! plan: per-channel recommendations, the node's top actions, the summary, and the changes
+//! since the previous plan.
+
+pub mod alerts;
+pub mod close;
+pub mod dust_strategy;
+pub mod health;
+pub mod policy;
+pub mod rebalance;
+mod report;
+pub mod splice;
+#[cfg(test)]
+mod testkit;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::dust::{channel_dust, ChannelDust, DustParams};
+use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
+use crate::plan::{
+    action_id, chan_id_string, ratio, sort_actions, Action, ActionKind, AlertCounts, Changes,
+    ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport, PendingCounts, Plan,
+    PlanSource, Recommendations, Severity, SourceWarning, StatusCounts, Summary,
+    PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
+};
+use crate::settings::AnalysisSettings;
+
+/// The latest instant `humantime` formats as RFC 3339 (9999-12-31T23:59:59Z).
+const MAX_RFC3339_UNIX: u64 = 253_402_300_799;
+
+/// One channel with what the dust engine and the health scoring said about it.
+pub struct ChannelView<'a> {
+    pub channel: &'a Channel,
+    pub dust: ChannelDust,
+    pub health: Health,
+    pub implementation_priority: u8,
+}
+
+impl<'a> ChannelView<'a> {
+    pub fn new(
+        channel: &'a Channel,
+        block_height: Option<u32>,
+        params: &DustParams,
+        settings: &AnalysisSettings,
+    ) -> Self {
+        let dust = channel_dust(channel, block_height, params);
+        let health = health::assess(channel, &dust, settings);
+        let implementation_priority = health::implementation_priority(&health);
+        ChannelView {
+            channel,
+            dust,
+            health,
+            implementation_priority,
+        }
+    }
+
+    pub fn chan_id(&self) -> ChanId {
+        self.channel.chan_id
+    }
+}
+
+/// An action with the fields every recommender must decide left at neutral values: the id,
+/// channels and implementation priority are derived from `views` so they are always consistent.
+pub(crate) fn new_action(
+    kind: ActionKind,
+    views: &[&ChannelView<'_>],
+    bucket: Option<&str>,
+) -> Action {
+    let chan_ids: Vec<ChanId> = views.iter().map(|v| v.chan_id()).collect();
+    Action {
+        id: action_id(kind, &chan_ids, bucket),
+        kind,
+        chan_ids: chan_ids.iter().map(|c| chan_id_string(*c)).collect(),
+        priority: 1,
+        implementation_priority: views
+            .iter()
+            .map(|v| v.implementation_priority)
+            .max()
+            .unwrap_or(0),
+        amount_sat: None,
+        expected_cost_sat: 0,
+        expected_benefit_sat: 0,
+        cost_formula: String::new(),
+        benefit_formula: String::new(),
+        dust_impact_sat: 0,
+        complexity: Complexity::Low,
+        prerequisites: Vec::new(),
+        rationale: String::new(),
+        lnd_support: LndSupport::Native,
+        lnd_note: None,
+        commands: Vec::new(),
+        alternatives: Vec::new(),
+    }
+}
+
+/// `12345` → `"12,345"`: amounts in rationales and tables read at a glance.
+pub fn group_thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `ceil(amount · ppm / 1e6)` in sat, saturating.
+pub(crate) fn ppm_of(amount_sat: u64, ppm: u64) -> u64 {
+    let product = u128::from(amount_sat) * u128::from(ppm);
+    u64::try_from(product.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
+/// On-chain fee of `weight` at `feerate_per_kw`, rounded down as BOLT 3 does.
+pub(crate) fn weight_fee(feerate_per_kw: u64, weight: u64) -> u64 {
+    feerate_per_kw.saturating_mul(weight) / 1000
+}
+
+/// The snapshot's time as RFC 3339 UTC with seconds (negative or absurd times are clamped).
+pub fn rfc3339(unix: i64) -> String {
+    let secs = u64::try_from(unix).unwrap_or(0).min(MAX_RFC3339_UNIX);
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+/// Analyses one node snapshot into a plan.
+///
+/// `previous` is the last plan for the same node: it decides the `changes` section and lets
+/// the dust strategies see dust that recurs across cycles.
+pub fn analyze(
+    snapshot: &NodeSnapshot,
+    settings: &AnalysisSettings,
+    previous: Option<&Plan>,
+) -> Plan {
+    let params = DustParams::from_settings(settings, snapshot.node_exposure_limit);
+    let block_height = snapshot.node.block_height;
+    let views: Vec<ChannelView<'_>> = snapshot
+        .channels
+        .iter()
+        .map(|ch| ChannelView::new(ch, block_height, &params, settings))
+        .collect();
+
+    let rebalanced = rebalance::recommend(&views, settings);
+    let dust = dust_strategy::recommend(&views, settings, &params, previous);
+    let mut actions = rebalanced.actions;
+    actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
+    actions.extend(splice::recommend(&views, settings));
+    actions.extend(dust.actions);
+    actions.extend(close::recommend(&views, settings));
+    sort_actions(&mut actions);
+
+    let alerts = alerts::collect(snapshot, &views, settings);
+    let channels = channel_plans(&views, &actions, &params);
+    let summary = summarize(
+        snapshot,
+        &views,
+        &channels,
+        &actions,
+        &alerts,
+        dust.recommended_limit_sat,
+    );
+    let changes = changes(&actions, previous);
+    let priority_actions = actions
+        .iter()
+        .take(PRIORITY_ACTIONS_LIMIT)
+        .cloned()
+        .collect();
+
+    Plan {
+        schema_version: SCHEMA_VERSION,
+        generated_at: rfc3339(snapshot.taken_at_unix),
+        source: PlanSource {
+            kind: snapshot.source.kind.clone(),
+            detail: snapshot.source.detail.clone(),
+            taken_at_unix: snapshot.taken_at_unix,
+            node_pubkey: snapshot.node.identity_pubkey.clone(),
+            node_alias: snapshot.node.alias.clone(),
+            lnd_version: snapshot.node.version.clone(),
+            network: snapshot.node.network.clone(),
+            block_height,
+            synced_to_chain: snapshot.node.synced_to_chain,
+            exposure_limit: ExposureLimit {
+                max_fee_exposure_sat: params.max_fee_exposure_sat,
+                source: params.exposure_limit_source,
+            },
+            warnings: snapshot
+                .warnings
+                .iter()
+                .map(|w| SourceWarning {
+                    chan_id: w.chan_id.map(chan_id_string),
+                    message: w.message.clone(),
+                })
+                .collect(),
+        },
+        summary,
+        channels,
+        priority_actions,
+        alerts,
+        changes,
+    }
+}
+
+/// Per-channel sections: each channel lists every action that involves it.
+fn channel_plans(
+    views: &[ChannelView<'_>],
+    actions: &[Action],
+    params: &DustParams,
+) -> Vec<ChannelPlan> {
+    let mut by_channel: HashMap<&str, Vec<Action>> = HashMap::new();
+    for action in actions {
+        for chan in &action.chan_ids {
+            by_channel
+                .entry(chan.as_str())
+                .or_default()
+                .push(action.clone());
+        }
+    }
+    views
+        .iter()
+        .map(|view| {
+            let id = chan_id_string(view.chan_id());
+            let mut own = by_channel.remove(id.as_str()).unwrap_or_default();
+            sort_actions(&mut own);
+            let ch = view.channel;
+            ChannelPlan {
+                chan_id: id,
+                channel_point: ch.channel_point.clone(),
+                peer_pubkey: ch.remote_pubkey.clone(),
+                peer_alias: ch.peer_alias.clone(),
+                active: ch.active,
+                private: ch.private,
+                initiator: ch.initiator,
+                commitment_type: ch.commitment_type,
+                capacity_sat: ch.capacity_sat,
+                local_balance_sat: ch.local_balance_sat,
+                remote_balance_sat: ch.remote_balance_sat,
+                commit_fee_sat: ch.commit_fee_sat,
+                health: view.health.clone(),
+                dust: report::dust_report(&view.dust, params.exposure_limit_source),
+                htlcs: report::htlc_reports(&view.dust),
+                force_close: report::force_close_report(&view.dust),
+                recommendations: recommendations(view, own),
+                warnings: view.dust.warnings.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The per-channel recommendation block.
+fn recommendations(view: &ChannelView<'_>, actions: Vec<Action>) -> Recommendations {
+    let at_stake = health::dust_at_stake_sat(&view.dust);
+    let impact: u64 = actions
+        .iter()
+        .map(|a| u64::try_from(a.dust_impact_sat).unwrap_or(0))
+        .fold(0, u64::saturating_add);
+    let recoverable = impact.min(at_stake);
+    let cost = actions
+        .iter()
+        .map(|a| a.expected_cost_sat)
+        .fold(0, u64::saturating_add);
+    let benefit = actions
+        .iter()
+        .map(|a| a.expected_benefit_sat)
+        .fold(0, u64::saturating_add);
+    Recommendations {
+        implementation_priority: view.implementation_priority,
+        actions,
+        dust_at_stake_sat: at_stake,
+        dust_recoverable_sat: recoverable,
+        dust_optimization_potential: share(recoverable, at_stake),
+        expected_cost_sat: cost,
+        expected_benefit_sat: benefit,
+        cost_benefit_ratio: (benefit > 0).then(|| ratio(cost as f64 / benefit as f64)),
+    }
+}
+
+/// `part / whole` rounded for the plan, 0 when `whole` is 0.
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        ratio(part as f64 / whole as f64)
+    }
+}
+
+fn summarize(
+    snapshot: &NodeSnapshot,
+    views: &[ChannelView<'_>],
+    channels: &[ChannelPlan],
+    actions: &[Action],
+    alerts: &[crate::plan::Alert],
+    recommended_limit_sat: u64,
+) -> Summary {
+    let sum =
+        |f: &dyn Fn(&ChannelView<'_>) -> u64| views.iter().map(f).fold(0u64, u64::saturating_add);
+    let total_capacity = sum(&|v| v.channel.capacity_sat);
+    let total_dust = sum(&|v| health::dust_at_stake_sat(&v.dust));
+    let recovery = channels
+        .iter()
+        .map(|c| c.recommendations.dust_recoverable_sat)
+        .fold(0u64, u64::saturating_add);
+    // The first channel with the highest exposure (views are sorted by chan_id).
+    let highest = views
+        .iter()
+        .fold(None::<(&ChannelView<'_>, u64)>, |best, v| {
+            let exposure = v
+                .dust
+                .local
+                .fee_exposure_sat
+                .max(v.dust.remote.fee_exposure_sat);
+            match best {
+                Some((_, e)) if e >= exposure => best,
+                _ => Some((v, exposure)),
+            }
+        });
+    let mut by_status = StatusCounts::default();
+    for v in views {
+        match v.health.status {
+            HealthStatus::Healthy => by_status.healthy += 1,
+            HealthStatus::AttentionNeeded => by_status.attention_needed += 1,
+            HealthStatus::Unhealthy => by_status.unhealthy += 1,
+        }
+    }
+    let mut alert_counts = AlertCounts::default();
+    for alert in alerts {
+        match alert.severity {
+            Severity::Warn => alert_counts.warn += 1,
+            Severity::Error => alert_counts.error += 1,
+        }
+    }
+    let mut pending = PendingCounts::default();
+    for p in &snapshot.pending_channels {
+        match p.kind {
+            PendingKind::Opening => pending.opening += 1,
+            PendingKind::WaitingClose => pending.waiting_close += 1,
+            PendingKind::ForceClosing => pending.force_closing += 1,
+        }
+        pending.limbo_balance_sat = pending
+            .limbo_balance_sat
+            .saturating_add(p.limbo_balance_sat);
+    }
+    let score_sum: f64 = views.iter().map(|v| v.health.health_score).sum();
+    let distinct: BTreeSet<&str> = actions.iter().map(|a| a.id.as_str()).collect();
+    Summary {
+        total_channels: count(views.len()),
+        active_channels: count(views.iter().filter(|v| v.channel.active).count()),
+        total_capacity_sat: total_capacity,
+        total_local_balance_sat: sum(&|v| v.channel.local_balance_sat),
+        total_remote_balance_sat: sum(&|v| v.channel.remote_balance_sat),
+        total_dust_sat: total_dust,
+        dust_ratio: share(total_dust, total_capacity),
+        highest_fee_exposure_sat: highest.map_or(0, |(_, e)| e),
+        highest_fee_exposure_chan_id: highest.map(|(v, _)| chan_id_string(v.chan_id())),
+        recommended_max_fee_exposure_sat: recommended_limit_sat,
+        optimization_potential: share(recovery, total_dust),
+        estimated_recovery_sat: recovery,
+        recommended_actions: count(distinct.len()),
+        average_health_score: if views.is_empty() {
+            0.0
+        } else {
+            ratio(score_sum / views.len() as f64)
+        },
+        channels_by_status: by_status,
+        alerts: alert_counts,
+        pending_channels: pending,
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Action ids that are new, resolved or unchanged compared with the previous plan.
+fn changes(actions: &[Action], previous: Option<&Plan>) -> Changes {
+    let now: BTreeSet<&str> = actions.iter().map(|a| a.id.as_str()).collect();
+    let Some(previous) = previous else {
+        return Changes {
+            previous_generated_at: None,
+            new: now.iter().map(|s| s.to_string()).collect(),
+            resolved: Vec::new(),
+            unchanged: Vec::new(),
+        };
+    };
+    let before: BTreeMap<&str, &Action> = previous
+        .all_actions()
+        .into_iter()
+        .map(|a| (a.id.as_str(), a))
+        .collect();
+    Changes {
+        previous_generated_at: Some(previous.generated_at.clone()),
+        new: now
+            .iter()
+            .filter(|id| !before.contains_key(*id))
+            .map(|s| s.to_string())
+            .collect(),
+        resolved: before
+            .keys()
+            .filter(|id| !now.contains(*id))
+            .map(|s| s.to_string())
+            .collect(),
+        unchanged: now
+            .iter()
+            .filter(|id| before.contains_key(*id))
+            .map(|s| s.to_string())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testkit::{channel, htlc, settle_balances, snapshot};
+
+    #[test]
+    fn generated_at_comes_from_the_snapshot() {
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(-5), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1_000), "1,000");
+        assert_eq!(group_thousands(12_345_678), "12,345,678");
+    }
+
+    #[test]
+    fn ppm_rounds_up_and_saturates() {
+        assert_eq!(ppm_of(1_000_000, 1), 1);
+        assert_eq!(ppm_of(1, 1), 1);
+        assert_eq!(ppm_of(0, 500), 0);
+        assert_eq!(ppm_of(u64::MAX, u64::MAX), u64::MAX);
+    }
+
+    fn mixed_node() -> NodeSnapshot {
+        let mut dusty = channel(3, 2_000_000, 1_000_000);
+        for i in 0..4 {
+            dusty.pending_htlcs.push(htlc(i, false, 300, 800_100));
+        }
+        settle_balances(&mut dusty);
+        snapshot(
+            vec![
+                channel(9, 2_000_000, 1_900_000),
+                channel(1, 2_000_000, 50_000),
+                dusty,
+            ],
+            Some(800_000),
+        )
+    }
+
+    #[test]
+    fn analysis_is_deterministic_and_ordered() {
+        let settings = AnalysisSettings::default();
+        let snap = mixed_node();
+        let a = analyze(&snap, &settings, None);
+        let b = analyze(&snap, &settings, None);
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+        let ids: Vec<&str> = a.channels.iter().map(|c| c.chan_id.as_str()).collect();
+        assert_eq!(ids, vec!["1", "3", "9"]);
+        // The top actions are in the documented total order.
+        let mut sorted = a.priority_actions.clone();
+        sort_actions(&mut sorted);
+        assert_eq!(sorted, a.priority_actions);
+        assert!(a.priority_actions.len() <= PRIORITY_ACTIONS_LIMIT);
+    }
+
+    #[test]
+    fn action_ids_are_unique_and_shared_actions_appear_in_each_channel() {
+        let plan = analyze(&mixed_node(), &AnalysisSettings::default(), None);
+        let all = plan.all_actions();
+        assert_eq!(plan.summary.recommended_actions as usize, all.len());
+        let rebalance = all
+            .iter()
+            .find(|a| a.kind == ActionKind::Rebalance)
+            .expect("the 95% and 2.5% channels pair up");
+        assert_eq!(rebalance.chan_ids, vec!["9", "1"]);
+        for chan in &rebalance.chan_ids {
+            let ch = plan.channels.iter().find(|c| &c.chan_id == chan).unwrap();
+            assert!(ch
+                .recommendations
+                .actions
+                .iter()
+                .any(|a| a.id == rebalance.id));
+        }
+    }
+
+    #[test]
+    fn changes_compare_action_ids_with_the_previous_plan() {
+        let settings = AnalysisSettings::default();
+        let first = analyze(&mixed_node(), &settings, None);
+        assert!(first.changes.previous_generated_at.is_none());
+        assert_eq!(first.changes.new.len(), first.all_actions().len());
+
+        // Same situation a cycle later, balances moved a little: nothing new, nothing resolved.
+        let mut later = mixed_node();
+        later.taken_at_unix += 60;
+        later.channels[2].local_balance_sat -= 10_000;
+        settle_balances(&mut later.channels[2]);
+        let second = analyze(&later, &settings, Some(&first));
+        assert_eq!(
+            second.changes.previous_generated_at.as_deref(),
+            Some(first.generated_at.as_str())
+        );
+        assert!(second.changes.new.is_empty(), "{:?}", second.changes.new);
+        assert!(
+            second.changes.resolved.is_empty(),
+            "{:?}",
+            second.changes.resolved
+        );
+        assert_eq!(second.changes.unchanged.len(), first.all_actions().len());
+
+        // The imbalance is fixed: the rebalance is resolved.
+        let mut fixed = mixed_node();
+        fixed.channels = fixed
+            .channels
+            .into_iter()
+            .filter(|c| c.chan_id == 3)
+            .collect();
+        let third = analyze(&fixed, &settings, Some(&first));
+        assert!(third
+            .changes
+            .resolved
+            .iter()
+            .any(|id| id.starts_with("rebalance:")));
+    }
+
+    #[test]
+    fn summary_counts_dust_and_statuses() {
+        let plan = analyze(&mixed_node(), &AnalysisSettings::default(), None);
+        let s = &plan.summary;
+        assert_eq!(s.total_channels, 3);
+        assert_eq!(s.total_capacity_sat, 6_000_000);
+        assert_eq!(s.total_dust_sat, 1_200);
+        assert_eq!(
+            s.channels_by_status.healthy
+                + s.channels_by_status.attention_needed
+                + s.channels_by_status.unhealthy,
+            3
+        );
+        assert!(s.estimated_recovery_sat <= s.total_dust_sat);
+        assert_eq!(plan.source.exposure_limit.max_fee_exposure_sat, 500_000);
+    }
+
+    #[test]
+    fn empty_node_gives_an_empty_plan() {
+        let plan = analyze(&snapshot(vec![], None), &AnalysisSettings::default(), None);
+        assert!(plan.channels.is_empty());
+        assert!(plan.priority_actions.is_empty());
+        assert_eq!(plan.summary.dust_ratio, 0.0);
+        assert_eq!(plan.summary.average_health_score, 0.0);
+        assert_eq!(plan.summary.highest_fee_exposure_chan_id, None);
+    }
+}

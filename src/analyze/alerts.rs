@@ -1,0 +1,367 @@
+//! Alerts: what needs an operator's eyes now, each with a stable code.
+//!
+//! Codes and severities (the `alert` field of log events and metric labels use these names):
+//!
+//! | code | severity | when |
+//! |---|---|---|
+//! | `fee_exposure_over_limit` | error | a commitment's fee exposure is above the limit: LND fails HTLCs on the channel |
+//! | `fee_exposure_near_limit` | warn | exposure ≥ `exposure_warn_ratio` × limit |
+//! | `fee_spike_over_limit` | warn | exposure would pass the limit at a configured feerate multiplier |
+//! | `htlc_expiry_critical` | error | an HTLC expires within `htlc_expiry_critical_blocks` |
+//! | `htlc_expiry_soon` | warn | an HTLC expires within `htlc_expiry_warn_blocks` |
+//! | `dust_pending_force_close_risk` | warn, error when an HTLC is critical | trimmed HTLCs on our commitment while a force close is plausible (peer offline or HTLC near expiry) |
+//! | `commit_fee_mismatch` | warn | our fees-to-miners differ from LND's `commit_fee` |
+//! | `channel_inactive` | warn | the peer is offline |
+//! | `chain_not_synced` | warn | LND reports it is not synced to the chain |
+//! | `dust_engine_warning` | warn | the dust engine assumed something (unknown type, missing constraints) |
+//! | `snapshot_warning` | warn | the snapshot producer reported an oddity |
+//!
+//! HTLC alerts are one per channel (the soonest HTLC, the sum of those at that level or worse),
+//! so a channel full of HTLCs does not flood the log.
+
+use std::cmp::Reverse;
+
+use crate::dust::ExpiryLevel;
+use crate::model::{ChanId, NodeSnapshot};
+use crate::plan::{chan_id_string, Alert, AlertCode, Severity};
+use crate::settings::AnalysisSettings;
+
+use super::{group_thousands, ChannelView};
+
+fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: String) -> Alert {
+    Alert {
+        code,
+        severity,
+        chan_id: chan_id.map(chan_id_string),
+        message,
+        amount_sat: None,
+        limit_sat: None,
+        htlc_index: None,
+        blocks_to_expiry: None,
+    }
+}
+
+pub fn collect(
+    snapshot: &NodeSnapshot,
+    views: &[ChannelView<'_>],
+    settings: &AnalysisSettings,
+) -> Vec<Alert> {
+    let mut alerts: Vec<(Option<ChanId>, Alert)> = Vec::new();
+    for view in views {
+        for a in channel_alerts(view, settings) {
+            alerts.push((Some(view.chan_id()), a));
+        }
+    }
+    if snapshot.node.block_height.is_some() && !snapshot.node.synced_to_chain {
+        alerts.push((
+            None,
+            alert(
+                AlertCode::ChainNotSynced,
+                Severity::Warn,
+                None,
+                "LND is not synced to the chain: block heights and HTLC expiries may be stale"
+                    .to_string(),
+            ),
+        ));
+    }
+    for w in &snapshot.warnings {
+        alerts.push((
+            w.chan_id,
+            alert(
+                AlertCode::SnapshotWarning,
+                Severity::Warn,
+                w.chan_id,
+                w.message.clone(),
+            ),
+        ));
+    }
+    alerts.sort_by(|(ca, a), (cb, b)| {
+        (Reverse(a.severity), a.code, ca, a.htlc_index, &a.message).cmp(&(
+            Reverse(b.severity),
+            b.code,
+            cb,
+            b.htlc_index,
+            &b.message,
+        ))
+    });
+    alerts.into_iter().map(|(_, a)| a).collect()
+}
+
+fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Alert> {
+    let ch = view.channel;
+    let d = &view.dust;
+    let id = Some(ch.chan_id);
+    let mut out = Vec::new();
+    let exposure = d.local.fee_exposure_sat.max(d.remote.fee_exposure_sat);
+    let limit = d.max_fee_exposure_sat;
+
+    if d.exposure_headroom_sat < 0 {
+        out.push(Alert {
+            amount_sat: Some(exposure),
+            limit_sat: Some(limit),
+            ..alert(
+                AlertCode::FeeExposureOverLimit,
+                Severity::Error,
+                id,
+                format!(
+                    "fee exposure {} sat is over the {} sat limit: LND fails further HTLCs on this channel",
+                    group_thousands(exposure),
+                    group_thousands(limit)
+                ),
+            )
+        });
+    } else {
+        if d.exposure_ratio >= settings.exposure_warn_ratio {
+            out.push(Alert {
+                amount_sat: Some(exposure),
+                limit_sat: Some(limit),
+                ..alert(
+                    AlertCode::FeeExposureNearLimit,
+                    Severity::Warn,
+                    id,
+                    format!(
+                        "fee exposure {} sat is {:.0}% of the {} sat limit",
+                        group_thousands(exposure),
+                        d.exposure_ratio * 100.0,
+                        group_thousands(limit)
+                    ),
+                )
+            });
+        }
+        if let Some(spike) = d.fee_spike.iter().find(|s| s.exceeds_limit) {
+            let spiked = spike
+                .local_fee_exposure_sat
+                .max(spike.remote_fee_exposure_sat);
+            out.push(Alert {
+                amount_sat: Some(spiked),
+                limit_sat: Some(limit),
+                ..alert(
+                    AlertCode::FeeSpikeOverLimit,
+                    Severity::Warn,
+                    id,
+                    format!(
+                        "at {}× the feerate ({} sat/kw) fee exposure would be {} sat, over the {} sat limit",
+                        spike.multiplier,
+                        spike.feerate_per_kw,
+                        group_thousands(spiked),
+                        group_thousands(limit)
+                    ),
+                )
+            });
+        }
+    }
+
+    let worst = d
+        .htlcs
+        .iter()
+        .map(|h| h.expiry)
+        .fold(ExpiryLevel::Ok, |w, e| match (w, e) {
+            (ExpiryLevel::Critical, _) | (_, ExpiryLevel::Critical) => ExpiryLevel::Critical,
+            (ExpiryLevel::Warn, _) | (_, ExpiryLevel::Warn) => ExpiryLevel::Warn,
+            _ => ExpiryLevel::Ok,
+        });
+    if matches!(worst, ExpiryLevel::Warn | ExpiryLevel::Critical) {
+        let at_risk: Vec<_> = d
+            .htlcs
+            .iter()
+            .filter(|h| matches!(h.expiry, ExpiryLevel::Warn | ExpiryLevel::Critical))
+            .collect();
+        let soonest = at_risk
+            .iter()
+            .min_by_key(|h| (h.blocks_to_expiry, h.htlc_index))
+            .copied();
+        let sum = at_risk
+            .iter()
+            .map(|h| h.amount_sat)
+            .fold(0, u64::saturating_add);
+        let (code, severity, within) = if worst == ExpiryLevel::Critical {
+            (
+                AlertCode::HtlcExpiryCritical,
+                Severity::Error,
+                settings.htlc_expiry_critical_blocks,
+            )
+        } else {
+            (
+                AlertCode::HtlcExpirySoon,
+                Severity::Warn,
+                settings.htlc_expiry_warn_blocks,
+            )
+        };
+        out.push(Alert {
+            amount_sat: Some(sum),
+            htlc_index: soonest.map(|h| h.htlc_index),
+            blocks_to_expiry: soonest.and_then(|h| h.blocks_to_expiry),
+            ..alert(
+                code,
+                severity,
+                id,
+                format!(
+                    "{} pending HTLCs ({} sat) expire soon, the first (#{}) in {} blocks (threshold {within})",
+                    at_risk.len(),
+                    group_thousands(sum),
+                    soonest.map_or(0, |h| h.htlc_index),
+                    soonest.and_then(|h| h.blocks_to_expiry).unwrap_or(0)
+                ),
+            )
+        });
+    }
+
+    let trimmed = d.local.trimmed_htlc_sat;
+    if trimmed > 0 && (!ch.active || worst != ExpiryLevel::Ok) {
+        let severity = if worst == ExpiryLevel::Critical {
+            Severity::Error
+        } else {
+            Severity::Warn
+        };
+        let why = if worst != ExpiryLevel::Ok {
+            "an HTLC is near expiry"
+        } else {
+            "the peer is offline"
+        };
+        out.push(Alert {
+            amount_sat: Some(trimmed),
+            ..alert(
+                AlertCode::DustPendingForceCloseRisk,
+                severity,
+                id,
+                format!(
+                    "{} sat of trimmed HTLCs on our commitment would go to miners in a force close, and {why}",
+                    group_thousands(trimmed)
+                ),
+            )
+        });
+    }
+
+    if let Some(m) = &d.commit_fee_mismatch {
+        out.push(Alert {
+            amount_sat: Some(m.computed_sat),
+            limit_sat: Some(m.reported_sat),
+            ..alert(
+                AlertCode::CommitFeeMismatch,
+                Severity::Warn,
+                id,
+                format!(
+                    "computed fees to miners {} sat differ from LND's commit_fee {} sat: the dust model or LND's data is off for this channel",
+                    group_thousands(m.computed_sat),
+                    group_thousands(m.reported_sat)
+                ),
+            )
+        });
+    }
+
+    if !ch.active {
+        out.push(alert(
+            AlertCode::ChannelInactive,
+            Severity::Warn,
+            id,
+            "the channel is inactive: the peer is offline or not reestablished".to_string(),
+        ));
+    }
+
+    for w in &d.warnings {
+        out.push(alert(
+            AlertCode::DustEngineWarning,
+            Severity::Warn,
+            id,
+            w.clone(),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{channel, htlc, settle_balances, snapshot, view};
+    use crate::model::SnapshotWarning;
+
+    fn codes(alerts: &[Alert]) -> Vec<&'static str> {
+        alerts.iter().map(|a| a.code.as_str()).collect()
+    }
+
+    #[test]
+    fn expiry_alerts_are_one_per_channel_with_the_soonest_htlc() {
+        let mut ch = channel(1, 2_000_000, 1_000_000);
+        ch.pending_htlcs = vec![
+            htlc(0, false, 50_000, 800_100),
+            htlc(1, true, 300, 800_030),
+            htlc(2, false, 60_000, 801_000),
+        ];
+        ch.active = false;
+        settle_balances(&mut ch);
+        let snap = snapshot(vec![ch.clone()], Some(800_000));
+        let v = view(&ch, Some(800_000));
+        let alerts = collect(&snap, &[v], &AnalysisSettings::default());
+        assert_eq!(
+            codes(&alerts),
+            vec![
+                "htlc_expiry_critical",
+                "dust_pending_force_close_risk",
+                "channel_inactive"
+            ]
+        );
+        let expiry = &alerts[0];
+        assert_eq!(expiry.severity, Severity::Error);
+        assert_eq!(expiry.htlc_index, Some(1));
+        assert_eq!(expiry.blocks_to_expiry, Some(30));
+        assert_eq!(expiry.amount_sat, Some(50_300));
+        assert_eq!(alerts[1].amount_sat, Some(300));
+        assert_eq!(alerts[1].severity, Severity::Error);
+    }
+
+    #[test]
+    fn exposure_alerts_distinguish_near_over_and_spike() {
+        let settings = AnalysisSettings::default();
+        let mut ch = channel(2, 5_000_000, 2_000_000);
+        ch.commitment_type = crate::model::CommitmentType::StaticRemoteKey;
+        ch.fee_per_kw = 50_000; // trim thresholds ~33.5k (ours) and ~35.7k (peer's)
+        for i in 0..14 {
+            ch.pending_htlcs.push(htlc(i, false, 30_000, 900_000));
+        }
+        settle_balances(&mut ch);
+        let snap = snapshot(vec![ch.clone()], Some(800_000));
+        // 14 × 30,000 trimmed + 36,200 base = 456,200 ≥ 80% of 500,000.
+        let alerts = collect(&snap, &[view(&ch, Some(800_000))], &settings);
+        assert_eq!(
+            codes(&alerts),
+            vec!["fee_exposure_near_limit", "fee_spike_over_limit"]
+        );
+        assert_eq!(alerts[0].amount_sat, Some(456_200));
+        assert_eq!(alerts[0].limit_sat, Some(500_000));
+
+        for i in 14..20 {
+            ch.pending_htlcs.push(htlc(i, false, 30_000, 900_000));
+        }
+        settle_balances(&mut ch);
+        let alerts = collect(&snap, &[view(&ch, Some(800_000))], &settings);
+        assert_eq!(codes(&alerts), vec!["fee_exposure_over_limit"]);
+        assert_eq!(alerts[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn node_level_alerts_and_ordering() {
+        let mut ch = channel(3, 1_000_000, 500_000);
+        ch.commit_fee_sat += 7;
+        let mut snap = snapshot(vec![ch.clone()], Some(800_000));
+        snap.node.synced_to_chain = false;
+        snap.warnings.push(SnapshotWarning {
+            chan_id: Some(99),
+            message: "local_balance was negative, clamped to 0".to_string(),
+        });
+        let alerts = collect(
+            &snap,
+            &[view(&ch, Some(800_000))],
+            &AnalysisSettings::default(),
+        );
+        assert_eq!(
+            codes(&alerts),
+            vec![
+                "commit_fee_mismatch",
+                "chain_not_synced",
+                "snapshot_warning"
+            ]
+        );
+        assert_eq!(alerts[0].limit_sat, Some(ch.commit_fee_sat));
+        assert_eq!(alerts[2].chan_id.as_deref(), Some("99"));
+    }
+}

@@ -1,0 +1,229 @@
+//! Close recommendations: channels whose capital would do better elsewhere.
+//!
+//! Reasons, in the order they are listed:
+//! * `low_uptime`: the peer was online less than `close.uptime_below` of LND's monitoring
+//!   lifetime, once that lifetime is at least `close.min_observed_days` long;
+//! * `idle`: no satoshi moved either way over a lifetime of at least `close.idle_days`;
+//! * `uneconomical_balance`: the local balance is under `uneconomical_balance_fee_multiple`
+//!   cooperative-close fees and the channel is underutilized.
+//!
+//! A cooperative close is the recommended route (one ~700-weight transaction, paid by the
+//! channel's initiator); the force close is the alternative, with its full cost from the dust
+//! engine: fees to miners (trimmed HTLCs included), anchor, second-level HTLC fees, and the
+//! CSV delay before our funds come back.
+
+use crate::model::Initiator;
+use crate::plan::{Action, ActionKind, Alternative, Command, Complexity, HealthStatus, Issue};
+use crate::settings::AnalysisSettings;
+
+use super::rebalance::alias;
+use super::{group_thousands, new_action, ChannelView};
+
+const SECONDS_PER_DAY: u64 = 86_400;
+
+/// No flow at all over at least `close.idle_days` of monitoring.
+pub fn is_idle(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
+    let ch = view.channel;
+    ch.lifetime_secs >= settings.close.idle_days.saturating_mul(SECONDS_PER_DAY)
+        && ch.total_satoshis_sent == 0
+        && ch.total_satoshis_received == 0
+}
+
+fn has_low_uptime(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
+    view.channel.lifetime_secs
+        >= settings
+            .close
+            .min_observed_days
+            .saturating_mul(SECONDS_PER_DAY)
+        && view
+            .health
+            .uptime_ratio
+            .is_some_and(|u| u < settings.close.uptime_below)
+}
+
+fn has_uneconomical_balance(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
+    view.health
+        .issues
+        .contains(&Issue::UneconomicalLocalBalance)
+        && view.health.utilization < settings.health.underutilized_below
+}
+
+pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
+    views
+        .iter()
+        .filter_map(|v| close_action(v, settings))
+        .collect()
+}
+
+fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {
+    let ch = view.channel;
+    let mut reasons = Vec::new();
+    let mut priority: u8 = 0;
+    if has_low_uptime(view, settings) {
+        priority = priority.max(5);
+        reasons.push(format!(
+            "the peer was online {:.0}% of the last {} days",
+            view.health.uptime_ratio.unwrap_or(0.0) * 100.0,
+            ch.lifetime_secs / SECONDS_PER_DAY
+        ));
+    }
+    if is_idle(view, settings) {
+        priority = priority.max(4);
+        reasons.push(format!(
+            "nothing was sent or received in {} days",
+            ch.lifetime_secs / SECONDS_PER_DAY
+        ));
+    }
+    if has_uneconomical_balance(view, settings) {
+        priority = priority.max(3);
+        reasons.push(format!(
+            "the local balance of {} sat is under {} cooperative-close fees and the channel is underused",
+            group_thousands(ch.local_balance_sat),
+            settings.close.uneconomical_balance_fee_multiple
+        ));
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    if view.health.status == HealthStatus::Unhealthy {
+        priority += 1;
+    }
+
+    let fc = &view.dust.force_close;
+    let coop_fee = fc.coop_close_fee_sat;
+    let we_pay = !matches!(ch.initiator, Initiator::Remote);
+    let cost = if we_pay { coop_fee } else { 0 };
+    let mut prerequisites = Vec::new();
+    if !ch.active {
+        prerequisites.push(
+            "the peer online: a cooperative close needs it (it is offline now; while it stays offline \
+             only a force close works)"
+                .to_string(),
+        );
+    }
+    if !ch.pending_htlcs.is_empty() {
+        prerequisites.push(format!(
+            "no pending HTLCs: {} are pending and a cooperative close waits for them",
+            ch.pending_htlcs.len()
+        ));
+    }
+    Some(Action {
+        priority,
+        amount_sat: Some(ch.local_balance_sat),
+        expected_cost_sat: cost,
+        expected_benefit_sat: ch.local_balance_sat.saturating_sub(cost),
+        cost_formula: if we_pay {
+            format!(
+                "cooperative close ~700 weight × {} sat/kw / 1000 = {coop_fee} sat, paid by us as the initiator",
+                ch.fee_per_kw
+            )
+        } else {
+            format!("0: the peer opened the channel and pays the cooperative close fee ({coop_fee} sat)")
+        },
+        benefit_formula: "local balance − close cost: capital back on-chain to deploy elsewhere".to_string(),
+        complexity: Complexity::Low,
+        prerequisites,
+        rationale: format!(
+            "Close {} ({}): {}. A cooperative close costs {coop_fee} sat; a force close would cost {} sat \
+             ({} more) and lock our funds for {} blocks.",
+            alias(&ch.peer_alias, ch.chan_id),
+            ch.chan_id,
+            reasons.join("; "),
+            group_thousands(fc.total_sat),
+            group_thousands(fc.extra_cost_vs_coop_sat),
+            fc.csv_delay_blocks
+        ),
+        commands: vec![Command {
+            tool: "lncli".to_string(),
+            line: format!("lncli closechannel --chan_point {}", ch.channel_point),
+            purpose: "close cooperatively".to_string(),
+        }],
+        alternatives: vec![Alternative {
+            description: format!(
+                "force close (only if the peer stays unreachable): our balance is locked for {} blocks",
+                fc.csv_delay_blocks
+            ),
+            cost_sat: fc.total_sat,
+            cost_formula: format!(
+                "fees to miners {} (base fee + trimmed HTLCs + absent anchors) + anchor {} + second-level HTLC fees {}",
+                fc.fees_to_miners_sat, fc.anchor_sat, fc.second_level_fees_sat
+            ),
+            commands: vec![Command {
+                tool: "lncli".to_string(),
+                line: format!("lncli closechannel --force --chan_point {}", ch.channel_point),
+                purpose: "broadcast our commitment transaction".to_string(),
+            }],
+        }],
+        ..new_action(ActionKind::Close, &[view], None)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{channel, htlc, settle_balances, view};
+
+    fn run(ch: &crate::model::Channel) -> Vec<Action> {
+        recommend(&[view(ch, Some(800_000))], &AnalysisSettings::default())
+    }
+
+    #[test]
+    fn idle_channel_is_a_close_candidate_with_both_costs() {
+        let mut ch = channel(8, 1_000_000, 600_000);
+        ch.fee_per_kw = 1_000;
+        settle_balances(&mut ch);
+        let acts = run(&ch);
+        assert_eq!(acts.len(), 1);
+        let a = &acts[0];
+        assert_eq!(a.id, "close:8");
+        assert!(
+            a.rationale
+                .contains("nothing was sent or received in 30 days"),
+            "{}",
+            a.rationale
+        );
+        assert_eq!(a.expected_cost_sat, 700);
+        assert_eq!(
+            a.commands[0].line,
+            format!("lncli closechannel --chan_point {}", ch.channel_point)
+        );
+        let force = &a.alternatives[0];
+        assert!(force.commands[0].line.contains("--force"));
+        assert!(force.cost_sat > a.expected_cost_sat);
+    }
+
+    #[test]
+    fn low_uptime_needs_enough_observation() {
+        let mut ch = channel(9, 1_000_000, 500_000);
+        ch.total_satoshis_sent = 500_000;
+        ch.uptime_secs = ch.lifetime_secs / 4;
+        let acts = run(&ch);
+        assert_eq!(acts.len(), 1);
+        assert!(
+            acts[0].rationale.contains("online 25%"),
+            "{}",
+            acts[0].rationale
+        );
+        assert_eq!(acts[0].priority, 5);
+
+        ch.lifetime_secs = 2 * 86_400; // too short to judge
+        ch.uptime_secs = ch.lifetime_secs / 4;
+        assert!(run(&ch).is_empty());
+    }
+
+    #[test]
+    fn busy_channels_and_remote_initiators() {
+        let mut ch = channel(10, 1_000_000, 500_000);
+        ch.total_satoshis_sent = 1_000_000;
+        assert!(run(&ch).is_empty());
+
+        let mut idle = channel(11, 1_000_000, 500_000);
+        idle.initiator = Initiator::Remote;
+        idle.pending_htlcs.push(htlc(0, true, 5_000, 800_500));
+        idle.active = false;
+        settle_balances(&mut idle);
+        let a = &run(&idle)[0];
+        assert_eq!(a.expected_cost_sat, 0);
+        assert_eq!(a.prerequisites.len(), 2, "{:?}", a.prerequisites);
+    }
+}

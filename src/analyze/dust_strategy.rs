@@ -1,0 +1,491 @@
+//! Dust strategies: what an LND operator can actually do about dust.
+//!
+//! The prototype's ideas ("consolidate dust to the remote side", "use dust for fees", "sweep dust
+//! with a splice") cannot work: a trimmed HTLC is not an output, it only exists as extra fee on
+//! the commitment transaction, and it resolves off-chain or goes to miners. What works:
+//! * `raise_min_htlc`: where we keep offering HTLCs below the trim threshold, raise our
+//!   `min_htlc` above it, so forwards that would be dust on either commitment are not offered
+//!   on this channel at all;
+//! * `hold_off_force_close`: while trimmed HTLCs are pending on our commitment, a force close
+//!   burns them; wait for them to resolve (the action names the sat at stake);
+//! * `set_max_fee_exposure`: the `channel-max-fee-exposure` value that fits the node: its worst
+//!   exposure now or under the configured fee spikes, with a margin, so LND neither fails HTLCs
+//!   in a fee spike nor allows far more dust than the node ever carries.
+
+use crate::dust::{trim_thresholds, DustParams, ExpiryLevel};
+use crate::model::{ChanId, ExposureLimitSource};
+use crate::plan::{action_id, Action, ActionKind, Command, Complexity, Issue, LndSupport, Plan};
+use crate::settings::AnalysisSettings;
+
+use super::policy::updatechanpolicy;
+use super::rebalance::alias;
+use super::{group_thousands, new_action, ppm_of, ChannelView};
+
+/// Dust-strategy actions and the fitting exposure limit (reported in the summary either way).
+pub struct DustStrategyOutcome {
+    pub actions: Vec<Action>,
+    pub recommended_limit_sat: u64,
+}
+
+pub fn recommend(
+    views: &[ChannelView<'_>],
+    settings: &AnalysisSettings,
+    params: &DustParams,
+    previous: Option<&Plan>,
+) -> DustStrategyOutcome {
+    let mut actions: Vec<Action> = views
+        .iter()
+        .filter_map(|v| raise_min_htlc(v, settings, previous))
+        .collect();
+    actions.extend(views.iter().filter_map(hold_off_force_close));
+    let (limit_action, recommended_limit_sat) = exposure_limit(views, settings, params);
+    actions.extend(limit_action);
+    DustStrategyOutcome {
+        actions,
+        recommended_limit_sat,
+    }
+}
+
+/// True when the previous plan saw outgoing trimmed HTLCs on this channel too.
+fn dust_seen_before(previous: Option<&Plan>, chan_id: ChanId) -> bool {
+    let id = chan_id.to_string();
+    previous
+        .and_then(|p| p.channels.iter().find(|c| c.chan_id == id))
+        .is_some_and(|c| {
+            c.htlcs
+                .iter()
+                .any(|h| !h.incoming && (h.trimmed_on_local || h.trimmed_on_remote))
+        })
+}
+
+/// Rounds up to a whole 100 sat.
+fn round_up_100(sat: u64) -> u64 {
+    sat.div_ceil(100).saturating_mul(100)
+}
+
+fn raise_min_htlc(
+    view: &ChannelView<'_>,
+    settings: &AnalysisSettings,
+    previous: Option<&Plan>,
+) -> Option<Action> {
+    let ch = view.channel;
+    let d = &view.dust;
+    let s = &settings.dust_strategy;
+    let outgoing: Vec<u64> = d
+        .htlcs
+        .iter()
+        .filter(|h| !h.incoming && (h.trimmed_on_local || h.trimmed_on_remote))
+        .map(|h| h.amount_sat)
+        .collect();
+    let count = u32::try_from(outgoing.len()).unwrap_or(u32::MAX);
+    let recurring = count >= s.recurring_trimmed_htlcs.max(1)
+        || (count >= 1 && dust_seen_before(previous, ch.chan_id));
+    if !recurring {
+        return None;
+    }
+    // Our offered HTLC is "offered" on our commitment and "received" on the peer's.
+    let m = s.min_htlc_feerate_multiplier.max(1.0);
+    // `as` saturates; the product is non-negative.
+    let feerate = (ch.fee_per_kw as f64 * m).ceil() as u64;
+    let on_local = trim_thresholds(ch.commitment_type, d.local.dust_limit_sat, feerate).offered_sat;
+    let on_remote =
+        trim_thresholds(ch.commitment_type, d.remote.dust_limit_sat, feerate).received_sat;
+    let min_sat = round_up_100(on_local.max(on_remote));
+    let min_msat = min_sat.saturating_mul(1_000);
+    let current = ch.local_policy.and_then(|p| p.min_htlc_msat);
+    if current.is_some_and(|c| c >= min_msat) {
+        return None;
+    }
+    let dust_sat: u64 = outgoing.iter().fold(0, |a, b| a.saturating_add(*b));
+    let (cost, cost_formula) = match ch.local_policy {
+        Some(p) => {
+            let ppm = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
+            let base_sat = u64::try_from(p.fee_base_msat).unwrap_or(0) / 1000;
+            let fees = outgoing
+                .iter()
+                .map(|a| ppm_of(*a, ppm).saturating_add(base_sat))
+                .fold(0, u64::saturating_add);
+            (
+                fees,
+                format!(
+                    "Σ over the {count} dust forwards of (amount × {ppm} ppm / 1e6 + {base_sat} sat base): the \
+                     routing fees such forwards pay, given up each time"
+                ),
+            )
+        }
+        None => (
+            0,
+            "unknown: the snapshot has no fee policy for the channel".to_string(),
+        ),
+    };
+    let mut priority: u8 = 5;
+    if view.health.issues.contains(&Issue::HighDustRatio) {
+        priority += 1;
+    }
+    if view.health.issues.contains(&Issue::FeeExposureNearLimit) {
+        priority += 1;
+    }
+    let current_text = current.map_or("unknown".to_string(), |c| {
+        format!("{} msat", group_thousands(c))
+    });
+    Some(Action {
+        priority,
+        amount_sat: Some(min_sat),
+        expected_cost_sat: cost,
+        expected_benefit_sat: dust_sat,
+        cost_formula,
+        benefit_formula: format!(
+            "Σ outgoing trimmed HTLC sat now ({count} HTLCs): dust kept off both commitments, which a force \
+             close would give to miners and which counts against the fee-exposure limit"
+        ),
+        dust_impact_sat: i64::try_from(dust_sat).unwrap_or(i64::MAX),
+        complexity: Complexity::Low,
+        rationale: format!(
+            "{} ({}) has {count} outgoing HTLCs ({} sat) that are dust on a commitment; HTLCs below {} sat are \
+             trimmed at up to {m}× today's feerate, and min_htlc is {current_text}: raise it to {} msat.",
+            alias(&ch.peer_alias, ch.chan_id),
+            ch.chan_id,
+            group_thousands(dust_sat),
+            group_thousands(min_sat),
+            group_thousands(min_msat),
+        ),
+        lnd_note: Some(
+            "min_htlc is our forwarding policy: it stops dust HTLCs we would offer on this channel. Incoming \
+             dust HTLCs are governed by the peer's policy."
+                .to_string(),
+        ),
+        commands: vec![Command {
+            tool: "lncli".to_string(),
+            line: updatechanpolicy(ch, None, Some(min_msat), None),
+            purpose: format!("set min_htlc to {} msat", group_thousands(min_msat)),
+        }],
+        ..new_action(ActionKind::RaiseMinHtlc, &[view], None)
+    })
+}
+
+fn hold_off_force_close(view: &ChannelView<'_>) -> Option<Action> {
+    let ch = view.channel;
+    let d = &view.dust;
+    let burnt = d.local.trimmed_htlc_sat;
+    if burnt == 0 {
+        return None;
+    }
+    let worst = d
+        .htlcs
+        .iter()
+        .map(|h| match h.expiry {
+            ExpiryLevel::Critical => 2,
+            ExpiryLevel::Warn => 1,
+            ExpiryLevel::Ok | ExpiryLevel::Unknown => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    let (priority, why_now) = match (worst, ch.active) {
+        (2, _) => (9, " An HTLC is close to expiry: LND goes on-chain by itself if it is not resolved, so get the peer to settle or fail it."),
+        (1, _) => (8, " An HTLC expires soon: if it is not resolved LND will go on-chain by itself."),
+        (_, false) => (7, " The peer is offline, which is when a force close is most tempting."),
+        _ => (3, ""),
+    };
+    Some(Action {
+        priority,
+        expected_benefit_sat: burnt,
+        cost_formula: "none: waiting costs nothing".to_string(),
+        benefit_formula: "trimmed HTLC sat on our commitment: a force close now gives them to miners".to_string(),
+        dust_impact_sat: i64::try_from(burnt).unwrap_or(i64::MAX),
+        complexity: Complexity::Low,
+        rationale: format!(
+            "{} ({}) has {} trimmed HTLCs ({} sat) on our commitment: a force close now would burn them, {} sat \
+             in all versus {} for a cooperative close.{why_now}",
+            alias(&ch.peer_alias, ch.chan_id),
+            ch.chan_id,
+            d.local.trimmed_htlc_count,
+            group_thousands(burnt),
+            group_thousands(d.force_close.total_sat),
+            group_thousands(d.force_close.coop_close_fee_sat),
+        ),
+        lnd_support: LndSupport::Advisory,
+        lnd_note: Some(format!(
+            "Nothing to run: do not use `lncli closechannel --force --chan_point {}` until the pending HTLCs are resolved.",
+            ch.channel_point
+        )),
+        ..new_action(ActionKind::HoldOffForceClose, &[view], None)
+    })
+}
+
+/// The worst exposure of a channel: either commitment, now or in any fee spike.
+fn worst_exposure(view: &ChannelView<'_>) -> u64 {
+    let d = &view.dust;
+    d.fee_spike
+        .iter()
+        .flat_map(|s| [s.local_fee_exposure_sat, s.remote_fee_exposure_sat])
+        .chain([d.local.fee_exposure_sat, d.remote.fee_exposure_sat])
+        .max()
+        .unwrap_or(0)
+}
+
+/// The `channel-max-fee-exposure` that fits the node, and an action when the current one does not.
+fn exposure_limit(
+    views: &[ChannelView<'_>],
+    settings: &AnalysisSettings,
+    params: &DustParams,
+) -> (Option<Action>, u64) {
+    let s = &settings.dust_strategy;
+    // The first channel with the largest worst-case exposure decides (views are sorted by id).
+    let decider = views
+        .iter()
+        .fold(None::<(&ChannelView<'_>, u64)>, |best, v| {
+            let e = worst_exposure(v);
+            match best {
+                Some((_, b)) if b >= e => best,
+                _ => Some((v, e)),
+            }
+        });
+    let needed = decider.map_or(0, |(_, e)| e);
+    // `as` saturates; the product is non-negative.
+    let with_margin = (needed as f64 * s.exposure_limit_margin.max(1.0)).ceil() as u64;
+    let recommended = with_margin
+        .max(s.exposure_limit_floor_sat)
+        .div_ceil(10_000)
+        .saturating_mul(10_000);
+    let current = params.max_fee_exposure_sat;
+    let Some((view, _)) = decider else {
+        return (None, recommended);
+    };
+    let over_now = views.iter().any(|v| v.dust.exposure_headroom_sat < 0);
+    let spike_over = views
+        .iter()
+        .any(|v| v.dust.fee_spike.iter().any(|f| f.exceeds_limit));
+    let (bucket, priority, benefit_formula, why) = if recommended > current {
+        (
+            "raise",
+            if over_now { 8 } else if spike_over { 7 } else { 6 },
+            "not counted in sat: LND stops failing HTLCs (and the link) when a fee spike pushes exposure over the limit",
+            format!(
+                "channel {} reaches {} sat of fee exposure (now or in a fee spike), above or close to the limit of {} sat",
+                view.chan_id(),
+                group_thousands(needed),
+                group_thousands(current)
+            ),
+        )
+    } else if (recommended as f64) < current as f64 * s.lower_limit_below_ratio {
+        (
+            "lower",
+            1,
+            "not counted in sat: each channel's worst-case loss to dust is capped at the lower limit",
+            format!(
+                "the node's worst exposure, fee spikes included, is {} sat (channel {}), far below the limit of {} sat",
+                group_thousands(needed),
+                view.chan_id(),
+                group_thousands(current)
+            ),
+        )
+    } else {
+        return (None, recommended);
+    };
+    let key = match params.exposure_limit_source {
+        ExposureLimitSource::LndDustThreshold => "dust-threshold",
+        ExposureLimitSource::LndChannelMaxFeeExposure | ExposureLimitSource::Configured => {
+            "channel-max-fee-exposure"
+        }
+    };
+    let action = Action {
+        id: action_id(ActionKind::SetMaxFeeExposure, &[], Some(bucket)),
+        priority,
+        amount_sat: Some(recommended),
+        cost_formula: "none: a configuration change (LND restarts)".to_string(),
+        benefit_formula: benefit_formula.to_string(),
+        complexity: Complexity::Low,
+        prerequisites: vec!["a restart of LND to apply lnd.conf".to_string()],
+        rationale: format!(
+            "Node-wide: {why}; {key}={recommended} is that worst exposure × {} (at least {} sat), rounded up to 10,000 sat.",
+            s.exposure_limit_margin,
+            group_thousands(s.exposure_limit_floor_sat)
+        ),
+        lnd_support: LndSupport::Config,
+        lnd_note: Some(format!(
+            "{key} is an lnd.conf option; the limit applies to every channel. Set analysis.max_fee_exposure_sat \
+             to the same value when LND does not report its own limit."
+        )),
+        commands: vec![Command {
+            tool: "lnd.conf".to_string(),
+            line: format!("{key}={recommended}"),
+            purpose: "set the fee-exposure limit, then restart LND".to_string(),
+        }],
+        ..new_action(ActionKind::SetMaxFeeExposure, &[view], None)
+    };
+    (Some(action), recommended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{channel, htlc, params, settle_balances, view};
+    use crate::model::{Channel, CommitmentType};
+
+    fn run(channels: &[Channel], previous: Option<&Plan>) -> DustStrategyOutcome {
+        let settings = AnalysisSettings::default();
+        let views: Vec<_> = channels.iter().map(|c| view(c, Some(800_000))).collect();
+        recommend(&views, &settings, &params(&settings), previous)
+    }
+
+    fn dusty(chan_id: u64, outgoing: usize, incoming: usize, expiry: u32) -> Channel {
+        let mut ch = channel(chan_id, 2_000_000, 1_000_000);
+        let mut i = 0;
+        for _ in 0..outgoing {
+            ch.pending_htlcs.push(htlc(i, false, 300, expiry));
+            i += 1;
+        }
+        for _ in 0..incoming {
+            ch.pending_htlcs.push(htlc(i, true, 300, expiry));
+            i += 1;
+        }
+        settle_balances(&mut ch);
+        ch
+    }
+
+    #[test]
+    fn recurring_outgoing_dust_raises_min_htlc_above_both_thresholds() {
+        let out = run(&[dusty(1, 3, 0, 801_000)], None);
+        let a = out
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::RaiseMinHtlc)
+            .unwrap();
+        assert_eq!(a.id, "raise_min_htlc:1");
+        // Anchors: thresholds are the dust limits, 354 ours and 573 the peer's → 600 sat.
+        assert_eq!(a.amount_sat, Some(600));
+        assert!(
+            a.commands[0].line.contains("--min_htlc_msat 600000 "),
+            "{}",
+            a.commands[0].line
+        );
+        assert_eq!(a.expected_benefit_sat, 900);
+        assert_eq!(a.dust_impact_sat, 900);
+        // 3 × (ceil(300 × 100 / 1e6) + 1 sat base) = 6 sat.
+        assert_eq!(a.expected_cost_sat, 6);
+    }
+
+    #[test]
+    fn single_dust_htlc_needs_a_previous_sighting_and_incoming_dust_does_not_count() {
+        assert!(run(&[dusty(1, 1, 0, 801_000)], None)
+            .actions
+            .iter()
+            .all(|a| a.kind != ActionKind::RaiseMinHtlc));
+        assert!(run(&[dusty(1, 0, 5, 801_000)], None)
+            .actions
+            .iter()
+            .all(|a| a.kind != ActionKind::RaiseMinHtlc));
+
+        let settings = AnalysisSettings::default();
+        let snap = crate::analyze::testkit::snapshot(vec![dusty(1, 1, 0, 801_000)], Some(800_000));
+        let previous = crate::analyze::analyze(&snap, &settings, None);
+        assert!(run(&[dusty(1, 1, 0, 801_000)], Some(&previous))
+            .actions
+            .iter()
+            .any(|a| a.kind == ActionKind::RaiseMinHtlc));
+    }
+
+    #[test]
+    fn non_anchor_threshold_follows_the_feerate_multiplier() {
+        let mut ch = dusty(2, 2, 0, 801_000);
+        ch.commitment_type = CommitmentType::StaticRemoteKey;
+        ch.fee_per_kw = 5_000;
+        settle_balances(&mut ch);
+        let out = run(&[ch], None);
+        let a = out
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::RaiseMinHtlc)
+            .unwrap();
+        // At 10,000 sat/kw: ours 354 + 6,630 (timeout), peer's 573 + 7,030 (success) → 7,700 sat.
+        assert_eq!(a.amount_sat, Some(7_700));
+    }
+
+    #[test]
+    fn pending_dust_means_hold_off_with_urgency_from_expiry() {
+        let out = run(&[dusty(3, 0, 2, 800_100)], None);
+        let a = out
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::HoldOffForceClose)
+            .unwrap();
+        assert_eq!(a.expected_benefit_sat, 600);
+        assert_eq!(a.priority, 8); // 100 blocks: warn
+        assert_eq!(a.lnd_support, LndSupport::Advisory);
+        let out = run(&[dusty(3, 0, 2, 800_010)], None);
+        let a = out
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::HoldOffForceClose)
+            .unwrap();
+        assert_eq!(a.priority, 9);
+        let out = run(&[dusty(3, 0, 2, 900_000)], None);
+        let a = out
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::HoldOffForceClose)
+            .unwrap();
+        assert_eq!(a.priority, 3);
+    }
+
+    #[test]
+    fn exposure_limit_fits_the_worst_channel() {
+        // Small exposures: the floor decides; LND's default 500k is left alone.
+        let out = run(&[channel(1, 1_000_000, 500_000)], None);
+        assert_eq!(out.recommended_limit_sat, 100_000);
+        assert!(out
+            .actions
+            .iter()
+            .all(|a| a.kind != ActionKind::SetMaxFeeExposure));
+
+        // A node configured far above what it needs (as LND reported it): lower, priority 1.
+        let settings = AnalysisSettings::default();
+        let high = DustParams::from_settings(
+            &settings,
+            Some(crate::model::NodeExposureLimit {
+                sat: 2_000_000,
+                source: ExposureLimitSource::LndDustThreshold,
+            }),
+        );
+        let ch = channel(1, 1_000_000, 500_000);
+        let views = vec![ChannelView::new(&ch, None, &high, &settings)];
+        let out = recommend(&views, &settings, &high, None);
+        let a = out
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::SetMaxFeeExposure)
+            .unwrap();
+        assert_eq!(a.id, "set_max_fee_exposure:node:lower");
+        assert_eq!(a.chan_ids, vec!["1"]);
+        assert_eq!(a.commands[0].line, "dust-threshold=100000");
+        assert_eq!(a.priority, 1);
+
+        // A legacy channel with big dust HTLCs at a high feerate: 336,200 sat exposure now, and
+        // 662,000 at 10× the feerate (300,000 trimmed + 362,000 base fee) → 662,000 × 1.25.
+        let mut ch = channel(2, 5_000_000, 2_000_000);
+        ch.commitment_type = CommitmentType::StaticRemoteKey;
+        ch.fee_per_kw = 50_000;
+        for i in 0..10 {
+            ch.pending_htlcs.push(htlc(i, false, 30_000, 801_000));
+        }
+        settle_balances(&mut ch);
+        let out = run(&[channel(1, 1_000_000, 500_000), ch], None);
+        let a = out
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::SetMaxFeeExposure)
+            .unwrap();
+        assert_eq!(a.id, "set_max_fee_exposure:node:raise");
+        assert_eq!(a.chan_ids, vec!["2"]);
+        assert_eq!(a.priority, 7);
+        assert_eq!(out.recommended_limit_sat, 830_000);
+        assert_eq!(a.commands[0].line, "channel-max-fee-exposure=830000");
+    }
+
+    #[test]
+    fn no_channels_no_action_but_a_value() {
+        let out = run(&[], None);
+        assert!(out.actions.is_empty());
+        assert_eq!(out.recommended_limit_sat, 100_000);
+    }
+}

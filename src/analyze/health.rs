@@ -1,0 +1,306 @@
+//! Channel health: balance, dust and flow folded into one score, plus the named issues.
+//!
+//! `health_score = w_b·balance_ratio + w_d·(1 − min(1, dust_ratio / high_dust_ratio)) + w_u·utilization`
+//! with the weights from [`HealthSettings`]; every input is in `[0, 1]`, so with weights summing
+//! to 1 the score is in `[0, 1]` too.
+
+use crate::dust::{ChannelDust, ExpiryLevel};
+use crate::model::Channel;
+use crate::plan::{ratio, Health, HealthStatus, Issue};
+use crate::settings::{AnalysisSettings, HealthSettings};
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// `min(local, remote) / max(local, remote)`; 0 when both are 0.
+pub fn balance_ratio(local_sat: u64, remote_sat: u64) -> f64 {
+    let (lo, hi) = (local_sat.min(remote_sat), local_sat.max(remote_sat));
+    if hi == 0 {
+        0.0
+    } else {
+        lo as f64 / hi as f64
+    }
+}
+
+/// `local / (local + remote)`; 0 when both are 0.
+pub fn local_ratio(local_sat: u64, remote_sat: u64) -> f64 {
+    let total = local_sat.saturating_add(remote_sat);
+    if total == 0 {
+        0.0
+    } else {
+        local_sat as f64 / total as f64
+    }
+}
+
+/// Flow as a share of capacity per day of LND's monitoring lifetime (uncapped).
+///
+/// 0 when the channel has no capacity or LND has not monitored it yet, so a fresh channel or
+/// a node that just restarted never divides by zero.
+pub fn daily_turnover(channel: &Channel) -> f64 {
+    if channel.capacity_sat == 0 || channel.lifetime_secs == 0 {
+        return 0.0;
+    }
+    let flow = channel
+        .total_satoshis_sent
+        .saturating_add(channel.total_satoshis_received) as f64;
+    let days = channel.lifetime_secs as f64 / SECONDS_PER_DAY;
+    flow / channel.capacity_sat as f64 / days
+}
+
+/// Daily turnover relative to the target, capped at 1 (0 when the target is not positive).
+pub fn utilization(daily_turnover: f64, settings: &HealthSettings) -> f64 {
+    if settings.target_daily_turnover <= 0.0 {
+        return 0.0;
+    }
+    (daily_turnover / settings.target_daily_turnover).clamp(0.0, 1.0)
+}
+
+/// `max(local, remote commitment trimmed HTLC sat) / capacity`.
+pub fn dust_ratio(channel: &Channel, dust: &ChannelDust) -> f64 {
+    if channel.capacity_sat == 0 {
+        return 0.0;
+    }
+    dust_at_stake_sat(dust) as f64 / channel.capacity_sat as f64
+}
+
+/// The dust a channel holds now: the larger trimmed HTLC sum of its two commitments.
+pub fn dust_at_stake_sat(dust: &ChannelDust) -> u64 {
+    dust.local
+        .trimmed_htlc_sat
+        .max(dust.remote.trimmed_htlc_sat)
+}
+
+/// The dust component of the score: 1 without dust, 0 at or above `high_dust_ratio`.
+fn dust_component(dust_ratio: f64, settings: &HealthSettings) -> f64 {
+    if settings.high_dust_ratio <= 0.0 {
+        return if dust_ratio > 0.0 { 0.0 } else { 1.0 };
+    }
+    1.0 - (dust_ratio / settings.high_dust_ratio).min(1.0)
+}
+
+/// Status from the score: `healthy` above `healthy_above`, `attention_needed` above
+/// `attention_above`, `unhealthy` otherwise.
+pub fn status(score: f64, settings: &HealthSettings) -> HealthStatus {
+    if score > settings.healthy_above {
+        HealthStatus::Healthy
+    } else if score > settings.attention_above {
+        HealthStatus::AttentionNeeded
+    } else {
+        HealthStatus::Unhealthy
+    }
+}
+
+/// A local balance so small that on-chain fees would eat most of it if the channel closed.
+///
+/// Zero local balance is not "uneconomical": there is nothing of ours to lose.
+pub fn uneconomical_local_balance(
+    channel: &Channel,
+    coop_close_fee_sat: u64,
+    multiple: u64,
+) -> bool {
+    channel.local_balance_sat > 0
+        && coop_close_fee_sat > 0
+        && channel.local_balance_sat < coop_close_fee_sat.saturating_mul(multiple)
+}
+
+/// Peer uptime over LND's monitoring lifetime; `None` before LND monitored the channel.
+pub fn uptime_ratio(channel: &Channel) -> Option<f64> {
+    (channel.lifetime_secs > 0)
+        .then(|| (channel.uptime_secs as f64 / channel.lifetime_secs as f64).min(1.0))
+}
+
+/// Scores one channel.
+pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings) -> Health {
+    let h = &settings.health;
+    let balance = balance_ratio(channel.local_balance_sat, channel.remote_balance_sat);
+    let dust_ratio = dust_ratio(channel, dust);
+    let turnover = daily_turnover(channel);
+    let utilization = utilization(turnover, h);
+    let score = h.balance_weight * balance
+        + h.dust_weight * dust_component(dust_ratio, h)
+        + h.utilization_weight * utilization;
+    let uptime = uptime_ratio(channel);
+
+    let mut issues = Vec::new();
+    if balance < h.imbalanced_below {
+        issues.push(Issue::Imbalanced);
+    }
+    if dust_ratio > h.high_dust_ratio {
+        issues.push(Issue::HighDustRatio);
+    }
+    if utilization < h.underutilized_below {
+        issues.push(Issue::Underutilized);
+    }
+    if utilization > h.overutilized_above {
+        issues.push(Issue::Overutilized);
+    }
+    if !channel.active {
+        issues.push(Issue::Inactive);
+    }
+    if dust.exposure_ratio >= settings.exposure_warn_ratio {
+        issues.push(Issue::FeeExposureNearLimit);
+    }
+    if dust
+        .htlcs
+        .iter()
+        .any(|htlc| matches!(htlc.expiry, ExpiryLevel::Warn | ExpiryLevel::Critical))
+    {
+        issues.push(Issue::HtlcExpirySoon);
+    }
+    if uneconomical_local_balance(
+        channel,
+        dust.force_close.coop_close_fee_sat,
+        settings.close.uneconomical_balance_fee_multiple,
+    ) {
+        issues.push(Issue::UneconomicalLocalBalance);
+    }
+    if uptime.is_some_and(|u| u < h.low_uptime_below) {
+        issues.push(Issue::LowUptime);
+    }
+
+    Health {
+        balance_ratio: ratio(balance),
+        local_ratio: ratio(local_ratio(
+            channel.local_balance_sat,
+            channel.remote_balance_sat,
+        )),
+        dust_ratio: ratio(dust_ratio),
+        utilization: ratio(utilization),
+        daily_turnover: ratio(turnover),
+        uptime_ratio: uptime.map(ratio),
+        health_score: ratio(score),
+        status: status(score, h),
+        issues,
+    }
+}
+
+/// The prototype's implementation priority: unhealthy 10, attention_needed 7, healthy with
+/// issues 5, healthy without issues 3. Higher means "work on this channel first".
+pub fn implementation_priority(health: &Health) -> u8 {
+    match health.status {
+        HealthStatus::Unhealthy => 10,
+        HealthStatus::AttentionNeeded => 7,
+        HealthStatus::Healthy if !health.issues.is_empty() => 5,
+        HealthStatus::Healthy => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{channel, dust_of, htlc};
+    use crate::settings::AnalysisSettings;
+
+    #[test]
+    fn balance_ratio_is_symmetric_and_zero_safe() {
+        assert_eq!(balance_ratio(0, 0), 0.0);
+        assert_eq!(balance_ratio(100, 0), 0.0);
+        assert_eq!(balance_ratio(25, 100), 0.25);
+        assert_eq!(balance_ratio(100, 25), 0.25);
+    }
+
+    #[test]
+    fn utilization_is_flow_per_day_over_target_and_capped() {
+        let s = AnalysisSettings::default();
+        let mut ch = channel(1, 1_000_000, 500_000);
+        ch.lifetime_secs = 10 * 86_400;
+        // 500k sat over 10 days on 1M capacity = 0.05 of capacity per day; target 0.1 → 0.5.
+        ch.total_satoshis_sent = 300_000;
+        ch.total_satoshis_received = 200_000;
+        let t = daily_turnover(&ch);
+        assert!((t - 0.05).abs() < 1e-12);
+        assert!((utilization(t, &s.health) - 0.5).abs() < 1e-12);
+        ch.total_satoshis_sent = 100_000_000;
+        assert_eq!(utilization(daily_turnover(&ch), &s.health), 1.0);
+    }
+
+    #[test]
+    fn zero_lifetime_means_zero_utilization() {
+        let mut ch = channel(1, 1_000_000, 500_000);
+        ch.lifetime_secs = 0;
+        ch.total_satoshis_sent = 1_000_000;
+        assert_eq!(daily_turnover(&ch), 0.0);
+        assert_eq!(uptime_ratio(&ch), None);
+    }
+
+    #[test]
+    fn score_uses_the_weights_and_thresholds() {
+        let s = AnalysisSettings::default();
+        // Perfectly balanced, no dust, fully utilized: 0.4 + 0.3 + 0.3 = 1.
+        // 1,000,000 − 284 base fee − 660 anchors, split evenly.
+        let mut ch = channel(1, 1_000_000, 499_528);
+        ch.lifetime_secs = 86_400;
+        ch.uptime_secs = 86_400;
+        ch.total_satoshis_sent = 200_000;
+        let h = assess(&ch, &dust_of(&ch, None), &s);
+        assert_eq!(h.health_score, 1.0);
+        assert_eq!(h.status, HealthStatus::Healthy);
+        assert_eq!(h.issues, vec![Issue::Overutilized]);
+        assert_eq!(implementation_priority(&h), 5);
+
+        // Half the target flow: 0.4 + 0.3 + 0.15 = 0.85, healthy without issues.
+        ch.total_satoshis_sent = 50_000;
+        let h = assess(&ch, &dust_of(&ch, None), &s);
+        assert_eq!(h.health_score, 0.85);
+        assert!(h.issues.is_empty(), "{:?}", h.issues);
+        assert_eq!(implementation_priority(&h), 3);
+
+        // No flow: 0.4 + 0.3 = 0.7, which is not above 0.7 → attention_needed, underutilized.
+        ch.total_satoshis_sent = 0;
+        let h = assess(&ch, &dust_of(&ch, None), &s);
+        assert_eq!(h.health_score, 0.7);
+        assert_eq!(h.status, HealthStatus::AttentionNeeded);
+        assert_eq!(h.issues, vec![Issue::Underutilized]);
+        assert_eq!(implementation_priority(&h), 7);
+    }
+
+    #[test]
+    fn status_boundaries_are_exclusive_above() {
+        let s = AnalysisSettings::default().health;
+        assert_eq!(status(0.71, &s), HealthStatus::Healthy);
+        assert_eq!(status(0.7, &s), HealthStatus::AttentionNeeded);
+        assert_eq!(status(0.41, &s), HealthStatus::AttentionNeeded);
+        assert_eq!(status(0.4, &s), HealthStatus::Unhealthy);
+    }
+
+    #[test]
+    fn dust_ratio_uses_the_larger_commitment_and_flags_high_dust() {
+        let s = AnalysisSettings::default();
+        // A small channel with many dust HTLCs: anchors trim below the dust limit (354 / 330).
+        let mut ch = channel(1, 20_000, 5_000);
+        for i in 0..8 {
+            ch.pending_htlcs.push(htlc(i, false, 340, 800_000));
+        }
+        crate::analyze::testkit::settle_balances(&mut ch);
+        let dust = dust_of(&ch, Some(799_900));
+        let h = assess(&ch, &dust, &s);
+        assert_eq!(dust_at_stake_sat(&dust), 8 * 340);
+        assert_eq!(h.dust_ratio, ratio(8.0 * 340.0 / 20_000.0));
+        assert!(h.issues.contains(&Issue::HighDustRatio), "{:?}", h.issues);
+        assert!(h.issues.contains(&Issue::HtlcExpirySoon), "{:?}", h.issues);
+    }
+
+    #[test]
+    fn inactive_low_uptime_and_uneconomical_balance_are_issues() {
+        let s = AnalysisSettings::default();
+        let mut ch = channel(1, 1_000_000, 1_000);
+        ch.active = false;
+        ch.fee_per_kw = 2_500; // coop close ≈ 1,750 sat, ×3 = 5,250 > 1,000 local
+        ch.lifetime_secs = 100;
+        ch.uptime_secs = 50;
+        crate::analyze::testkit::settle_balances(&mut ch);
+        let h = assess(&ch, &dust_of(&ch, None), &s);
+        for issue in [
+            Issue::Imbalanced,
+            Issue::Inactive,
+            Issue::UneconomicalLocalBalance,
+            Issue::LowUptime,
+        ] {
+            assert!(
+                h.issues.contains(&issue),
+                "{issue:?} missing: {:?}",
+                h.issues
+            );
+        }
+        assert_eq!(h.uptime_ratio, Some(0.5));
+    }
+}

@@ -1,0 +1,333 @@
+//! Capacity changes: more capacity for busy channels, less for idle large ones.
+//!
+//! The protocol tool for this is splicing, which LND does not implement. Every action says so
+//! and gives the LND route with its own cost estimate:
+//! * `splice_in` → open a parallel channel to the same peer (no downtime), or close and reopen
+//!   larger; Loop In when what is short is local liquidity rather than capacity;
+//! * `splice_out` → Loop Out from the channel (keeps it open), or close and reopen smaller.
+//!
+//! On-chain costs use the channel's commitment feerate, the only feerate a snapshot carries;
+//! the formulas say so, because the mempool may disagree.
+
+use crate::plan::{Action, ActionKind, Alternative, Command, Complexity, LndSupport};
+use crate::settings::AnalysisSettings;
+
+use super::close::is_idle;
+use super::health::local_ratio;
+use super::rebalance::alias;
+use super::{group_thousands, new_action, ppm_of, weight_fee, ChannelView};
+
+/// A channel funding transaction: one input, the funding output and change.
+pub const OPEN_TX_WEIGHT: u64 = 700;
+/// Our on-chain part of a Loop swap (the HTLC transaction for Loop In, the sweep for Loop Out).
+pub const SWAP_TX_WEIGHT: u64 = 700;
+
+const SPLICE_NOTE: &str =
+    "LND does not support splicing; the commands below are the LND route to the same result.";
+
+/// Rounds up to a whole 100,000 sat.
+fn round_up_100k(sat: u64) -> u64 {
+    sat.div_ceil(100_000).saturating_mul(100_000)
+}
+
+/// Rounds down to a whole 100,000 sat.
+fn round_down_100k(sat: u64) -> u64 {
+    sat / 100_000 * 100_000
+}
+
+pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
+    views
+        .iter()
+        .filter(|v| v.channel.active)
+        .filter_map(|v| splice_in(v, settings).or_else(|| splice_out(v, settings)))
+        .collect()
+}
+
+/// Uncapped utilization: daily turnover over the target turnover.
+fn raw_utilization(view: &ChannelView<'_>, settings: &AnalysisSettings) -> f64 {
+    let target = settings.health.target_daily_turnover;
+    if target <= 0.0 {
+        0.0
+    } else {
+        view.health.daily_turnover / target
+    }
+}
+
+fn feerate_note(feerate: u64) -> String {
+    format!("at the channel's commitment feerate {feerate} sat/kw (check current mempool fees)")
+}
+
+fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {
+    let s = &settings.splice;
+    let ch = view.channel;
+    let busy = raw_utilization(view, settings);
+    if s.busy_utilization_above <= 0.0 || busy < s.busy_utilization_above {
+        return None;
+    }
+    // Grow the capacity until today's flow would sit right at the "busy" line.
+    // `as` saturates; the value is positive here.
+    let wanted = (ch.capacity_sat as f64 * (busy / s.busy_utilization_above - 1.0)).ceil() as u64;
+    let amount = round_up_100k(wanted);
+    if amount < s.min_amount_sat.max(1) {
+        return None;
+    }
+    let feerate = ch.fee_per_kw;
+    let open_fee = weight_fee(feerate, OPEN_TX_WEIGHT);
+    let coop_fee = view.dust.force_close.coop_close_fee_sat;
+    let horizon = settings.benefit_horizon_days;
+    let turned_over =
+        (amount as f64 * settings.health.target_daily_turnover * horizon as f64).ceil() as u64;
+    let (benefit, benefit_formula) = match ch.local_policy {
+        Some(p) => {
+            let ppm = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
+            (
+                ppm_of(turned_over, ppm),
+                format!(
+                    "amount × target_daily_turnover × {horizon} days × {ppm} ppm / 1e6: fees on the added \
+                     capacity at the target turnover and this channel's fee rate"
+                ),
+            )
+        }
+        None => (
+            0,
+            "unknown: the snapshot has no fee policy for the channel".to_string(),
+        ),
+    };
+    let name = alias(&ch.peer_alias, ch.chan_id);
+    let open = |local_amt: u64| Command {
+        tool: "lncli".to_string(),
+        line: format!(
+            "lncli openchannel --node_key {} --local_amt {local_amt}",
+            ch.remote_pubkey
+        ),
+        purpose: format!(
+            "open a {} sat channel to {name}",
+            group_thousands(local_amt)
+        ),
+    };
+    let mut alternatives = vec![Alternative {
+        description: "close and reopen with the larger capacity (the channel is down in between)".to_string(),
+        cost_sat: coop_fee.saturating_add(open_fee),
+        cost_formula: format!(
+            "cooperative close ({coop_fee}) + funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000 ({open_fee}), {}",
+            feerate_note(feerate)
+        ),
+        commands: vec![
+            Command {
+                tool: "lncli".to_string(),
+                line: format!("lncli closechannel --chan_point {}", ch.channel_point),
+                purpose: "close cooperatively".to_string(),
+            },
+            open(ch.capacity_sat.saturating_add(amount)),
+        ],
+    }];
+    let target = settings.rebalance.target_local_ratio;
+    if local_ratio(ch.local_balance_sat, ch.remote_balance_sat) < target {
+        let loop_cost =
+            ppm_of(amount, s.loop_fee_ppm).saturating_add(weight_fee(feerate, SWAP_TX_WEIGHT));
+        alternatives.push(Alternative {
+            description: "Loop In through this peer: adds local liquidity (not capacity) when the channel \
+                          keeps running dry"
+                .to_string(),
+            cost_sat: loop_cost,
+            cost_formula: format!(
+                "amount × loop_fee_ppm {} / 1e6 + HTLC tx {SWAP_TX_WEIGHT} weight × feerate / 1000, {}; \
+                 `loop quote in {amount}` gives the real fee",
+                s.loop_fee_ppm,
+                feerate_note(feerate)
+            ),
+            commands: vec![Command {
+                tool: "loop".to_string(),
+                line: format!("loop in --amt {amount} --last_hop {}", ch.remote_pubkey),
+                purpose: "swap on-chain funds into this channel's local balance".to_string(),
+            }],
+        });
+    }
+    Some(Action {
+        priority: 4,
+        amount_sat: Some(amount),
+        expected_cost_sat: open_fee,
+        expected_benefit_sat: benefit,
+        cost_formula: format!(
+            "funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000, {}",
+            feerate_note(feerate)
+        ),
+        benefit_formula,
+        complexity: Complexity::Medium,
+        prerequisites: vec![format!(
+            "{} sat confirmed in the on-chain wallet",
+            group_thousands(amount.saturating_add(open_fee))
+        )],
+        rationale: format!(
+            "{name} ({}) turns over {:.2}× its capacity per day, {:.1}× the target: about {} sat more \
+             capacity toward this peer would carry the flow.",
+            ch.chan_id,
+            view.health.daily_turnover,
+            busy,
+            group_thousands(amount)
+        ),
+        lnd_support: LndSupport::NotSupported,
+        lnd_note: Some(format!(
+            "{SPLICE_NOTE} Main route: a parallel channel to the same peer (no downtime)."
+        )),
+        commands: vec![open(amount)],
+        alternatives,
+        ..new_action(ActionKind::SpliceIn, &[view], None)
+    })
+}
+
+fn splice_out(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {
+    let s = &settings.splice;
+    let ch = view.channel;
+    if ch.capacity_sat < s.large_capacity_sat
+        || view.health.utilization >= s.idle_utilization_below
+        || is_idle(view, settings)
+    {
+        return None;
+    }
+    // Keep what a channel just at the "large" line would hold locally at the target ratio.
+    // `as` saturates; the product is within [0, large_capacity_sat].
+    let keep = (settings.rebalance.target_local_ratio.clamp(0.0, 1.0) * s.large_capacity_sat as f64)
+        .round() as u64;
+    let spendable = ch
+        .local_balance_sat
+        .saturating_sub(ch.local_chan_reserve_sat);
+    let amount = round_down_100k(ch.local_balance_sat.saturating_sub(keep).min(spendable));
+    if amount < s.min_amount_sat.max(1) {
+        return None;
+    }
+    let feerate = ch.fee_per_kw;
+    let loop_cost =
+        ppm_of(amount, s.loop_fee_ppm).saturating_add(weight_fee(feerate, SWAP_TX_WEIGHT));
+    let open_fee = weight_fee(feerate, OPEN_TX_WEIGHT);
+    let coop_fee = view.dust.force_close.coop_close_fee_sat;
+    let name = alias(&ch.peer_alias, ch.chan_id);
+    Some(Action {
+        priority: 3,
+        amount_sat: Some(amount),
+        expected_cost_sat: loop_cost,
+        expected_benefit_sat: 0,
+        cost_formula: format!(
+            "amount × loop_fee_ppm {} / 1e6 + sweep {SWAP_TX_WEIGHT} weight × feerate / 1000, {}; \
+             `loop quote out {amount}` gives the real fee",
+            s.loop_fee_ppm,
+            feerate_note(feerate)
+        ),
+        benefit_formula: format!(
+            "not a fee gain: {} sat of idle capital back on-chain to deploy elsewhere",
+            group_thousands(amount)
+        ),
+        complexity: Complexity::Medium,
+        prerequisites: vec!["Lightning Loop (loopd) running next to LND".to_string()],
+        rationale: format!(
+            "{name} ({}) has {} sat capacity but utilization {:.2} (below {}): {} sat of local balance sits idle.",
+            ch.chan_id,
+            group_thousands(ch.capacity_sat),
+            view.health.utilization,
+            s.idle_utilization_below,
+            group_thousands(amount)
+        ),
+        lnd_support: LndSupport::NotSupported,
+        lnd_note: Some(format!(
+            "{SPLICE_NOTE} Main route: Loop Out from this channel (it stays open)."
+        )),
+        commands: vec![Command {
+            tool: "loop".to_string(),
+            line: format!("loop out --channel {} --amt {amount}", ch.chan_id),
+            purpose: "swap local balance of this channel to on-chain funds".to_string(),
+        }],
+        alternatives: vec![Alternative {
+            description: "close and reopen smaller (the channel is down in between)".to_string(),
+            cost_sat: coop_fee.saturating_add(open_fee),
+            cost_formula: format!(
+                "cooperative close ({coop_fee}) + funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000 ({open_fee}), {}",
+                feerate_note(feerate)
+            ),
+            commands: vec![
+                Command {
+                    tool: "lncli".to_string(),
+                    line: format!("lncli closechannel --chan_point {}", ch.channel_point),
+                    purpose: "close cooperatively".to_string(),
+                },
+                Command {
+                    tool: "lncli".to_string(),
+                    line: format!(
+                        "lncli openchannel --node_key {} --local_amt {}",
+                        ch.remote_pubkey,
+                        ch.local_balance_sat.saturating_sub(amount)
+                    ),
+                    purpose: "reopen with the smaller amount".to_string(),
+                },
+            ],
+        }],
+        ..new_action(ActionKind::SpliceOut, &[view], None)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{channel, view};
+
+    fn run(ch: &crate::model::Channel) -> Vec<Action> {
+        recommend(&[view(ch, None)], &AnalysisSettings::default())
+    }
+
+    #[test]
+    fn busy_small_channel_gets_a_splice_in_with_the_lnd_route() {
+        let mut ch = channel(4, 1_000_000, 300_000);
+        ch.fee_per_kw = 2_000;
+        // 0.3 of capacity per day = 3× the 0.1 target; 0.8 is busy → capacity × (3/0.8 − 1) = 2.75M.
+        ch.total_satoshis_sent = 9_000_000;
+        ch.lifetime_secs = 30 * 86_400;
+        let acts = run(&ch);
+        assert_eq!(acts.len(), 1);
+        let a = &acts[0];
+        assert_eq!(a.id, "splice_in:4");
+        assert_eq!(a.amount_sat, Some(2_800_000));
+        assert_eq!(a.lnd_support, LndSupport::NotSupported);
+        assert!(a
+            .lnd_note
+            .as_deref()
+            .unwrap()
+            .contains("LND does not support splicing"));
+        assert_eq!(a.expected_cost_sat, 2_000 * 700 / 1000);
+        assert!(a.commands[0]
+            .line
+            .starts_with("lncli openchannel --node_key 02"));
+        // Local 30% < 50%: Loop In is offered too.
+        assert!(a.alternatives.iter().any(|alt| alt.commands[0]
+            .line
+            .starts_with("loop in --amt 2800000 --last_hop ")));
+    }
+
+    #[test]
+    fn idle_large_channel_gets_a_loop_out() {
+        let mut ch = channel(5, 10_000_000, 9_000_000);
+        ch.total_satoshis_sent = 10_000; // some flow, so not a close candidate
+        let acts = run(&ch);
+        assert_eq!(acts.len(), 1);
+        let a = &acts[0];
+        assert_eq!(a.id, "splice_out:5");
+        // 9M local − 2.5M kept = 6.5M.
+        assert_eq!(a.amount_sat, Some(6_500_000));
+        assert_eq!(a.commands[0].line, "loop out --channel 5 --amt 6500000");
+        assert_eq!(
+            a.expected_cost_sat,
+            ppm_of(6_500_000, 2_500) + 253 * 700 / 1000
+        );
+        assert!(a.alternatives[0].commands[0]
+            .line
+            .starts_with("lncli closechannel --chan_point "));
+    }
+
+    #[test]
+    fn ordinary_channels_and_dead_ones_get_no_capacity_change() {
+        let mut ch = channel(6, 2_000_000, 1_000_000);
+        ch.total_satoshis_sent = 2_000_000; // 1/30 per day: neither busy nor idle
+        assert!(run(&ch).is_empty());
+        // Large and idle but with no flow at all for 30 days: closing is the recommendation.
+        let dead = channel(7, 10_000_000, 9_000_000);
+        assert!(run(&dead).is_empty());
+    }
+}

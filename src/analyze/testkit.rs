@@ -1,0 +1,127 @@
+//! Builders for unit tests: channels whose numbers add up the way LND's do.
+
+use crate::dust::{channel_dust, commitment_dust, ChannelDust, DustParams, Side};
+use crate::model::{
+    Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, RoutingPolicy,
+    SnapshotSource,
+};
+use crate::settings::AnalysisSettings;
+
+use super::ChannelView;
+
+/// An active anchors channel we opened, at 253 sat/kw, dust limits 354 (ours) and 573 (peer's),
+/// with `local_sat` on our side and the rest (after commit fee and anchors) on the peer's.
+pub fn channel(chan_id: u64, capacity_sat: u64, local_sat: u64) -> Channel {
+    let constraints = |dust_limit_sat| Constraints {
+        csv_delay: 144,
+        chan_reserve_sat: capacity_sat / 100,
+        dust_limit_sat,
+        max_pending_amt_msat: capacity_sat * 1000,
+        min_htlc_msat: 1,
+        max_accepted_htlcs: 483,
+    };
+    let mut ch = Channel {
+        chan_id,
+        channel_point: format!("{:064x}:0", chan_id),
+        remote_pubkey: format!("02{:064x}", chan_id),
+        peer_alias: format!("peer-{chan_id}"),
+        active: true,
+        private: false,
+        initiator: Initiator::Local,
+        commitment_type: CommitmentType::Anchors,
+        capacity_sat,
+        local_balance_sat: local_sat,
+        remote_balance_sat: 0,
+        commit_fee_sat: 0,
+        commit_weight: 1124,
+        fee_per_kw: 253,
+        unsettled_balance_sat: 0,
+        total_satoshis_sent: 0,
+        total_satoshis_received: 0,
+        num_updates: 10,
+        lifetime_secs: 30 * 86_400,
+        uptime_secs: 30 * 86_400,
+        local_chan_reserve_sat: capacity_sat / 100,
+        remote_chan_reserve_sat: capacity_sat / 100,
+        push_amount_sat: 0,
+        local_constraints: Some(constraints(354)),
+        remote_constraints: Some(constraints(573)),
+        pending_htlcs: Vec::new(),
+        local_policy: Some(RoutingPolicy {
+            fee_base_msat: 1_000,
+            fee_rate_ppm: 100,
+            min_htlc_msat: Some(1_000),
+            max_htlc_msat: Some(capacity_sat * 990),
+            time_lock_delta: Some(80),
+            ..RoutingPolicy::default()
+        }),
+        remote_policy: None,
+    };
+    settle_balances(&mut ch);
+    ch
+}
+
+pub fn htlc(htlc_index: u64, incoming: bool, amount_sat: u64, expiration_height: u32) -> Htlc {
+    Htlc {
+        incoming,
+        amount_sat,
+        hash_lock: format!("{htlc_index:064x}"),
+        expiration_height,
+        htlc_index,
+        forwarding_channel: 0,
+        forwarding_htlc_index: 0,
+        locked_in: true,
+    }
+}
+
+/// Recomputes the peer's balance and `commit_fee` after a test changed the local balance,
+/// HTLCs or feerate: capacity = local + remote + Σ HTLCs + base fee + anchors, and
+/// `commit_fee` = capacity − Σ outputs of our commitment (as LND reports it).
+pub fn settle_balances(ch: &mut Channel) {
+    let params = params(&AnalysisSettings::default());
+    let anchors = if ch.commitment_type.has_anchors() {
+        660
+    } else {
+        0
+    };
+    let htlcs: u64 = ch.pending_htlcs.iter().map(|h| h.amount_sat).sum();
+    ch.remote_balance_sat = 1; // provisional: the base fee does not depend on balances
+    let base = commitment_dust(ch, Side::Local, ch.fee_per_kw, &params).base_fee_sat;
+    ch.remote_balance_sat = ch
+        .capacity_sat
+        .saturating_sub(ch.local_balance_sat + htlcs + base + anchors);
+    ch.commit_fee_sat = commitment_dust(ch, Side::Local, ch.fee_per_kw, &params).fees_to_miners_sat;
+}
+
+pub fn params(settings: &AnalysisSettings) -> DustParams {
+    DustParams::from_settings(settings, None)
+}
+
+pub fn dust_of(ch: &Channel, block_height: Option<u32>) -> ChannelDust {
+    channel_dust(ch, block_height, &params(&AnalysisSettings::default()))
+}
+
+/// A channel as the analyzer sees it, with default settings.
+pub fn view(ch: &Channel, block_height: Option<u32>) -> ChannelView<'_> {
+    ChannelView::new(
+        ch,
+        block_height,
+        &params(&AnalysisSettings::default()),
+        &AnalysisSettings::default(),
+    )
+}
+
+pub fn snapshot(channels: Vec<Channel>, block_height: Option<u32>) -> NodeSnapshot {
+    let mut snap = NodeSnapshot::empty(
+        1_700_000_000,
+        SnapshotSource {
+            kind: "test".into(),
+            detail: "unit".into(),
+        },
+    );
+    snap.node.block_height = block_height;
+    snap.node.synced_to_chain = true;
+    snap.channels = channels;
+    snap.normalize();
+    snap
+}

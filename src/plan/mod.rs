@@ -1,0 +1,681 @@
+//! The plan document, schema v1: what dustwatch found and recommends for one node at one instant.
+//!
+//! A plan is a public interface: operators read the files and scripts parse them. Every field is
+//! documented in `docs/plan-schema.md` (a test walks a serialized plan and fails when a field is
+//! missing from that document). The schema only changes compatibly: new fields may be added,
+//! nothing is renamed or removed without a new `schema_version`.
+//!
+//! Conventions the types keep:
+//! * amounts are integers whose name ends in `_sat` or `_msat`; ratios are `f64` rounded to 4 decimals;
+//! * channel ids are strings (uint64 as `lncli` prints them), so JSON consumers never lose precision;
+//! * every list has a deterministic order (documented per field), so two plans of the same
+//!   snapshot are byte-identical.
+//!
+//! Plans are read back (the previous plan, `plan show`, `plan diff`) with [`read_plan`], which
+//! rejects any other `schema_version` with a clear error instead of guessing.
+
+pub mod diff;
+pub mod render;
+
+use std::cmp::Reverse;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
+
+pub use diff::{diff, render_diff, PlanDiff};
+pub use render::render_table;
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How many actions `priority_actions` holds at most.
+pub const PRIORITY_ACTIONS_LIMIT: usize = 10;
+
+/// One plan document (the whole JSON file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Always [`SCHEMA_VERSION`] for plans this build writes.
+    pub schema_version: u32,
+    /// RFC 3339 UTC time of the snapshot the plan was computed from (not the wall clock).
+    pub generated_at: String,
+    pub source: PlanSource,
+    pub summary: Summary,
+    /// One entry per open channel, sorted by numeric channel id.
+    pub channels: Vec<ChannelPlan>,
+    /// The most urgent actions across the node, best first (see [`sort_actions`]).
+    pub priority_actions: Vec<Action>,
+    /// Sorted by severity (errors first), then code, channel id and HTLC index.
+    pub alerts: Vec<Alert>,
+    pub changes: Changes,
+}
+
+/// Where the data came from and which node it describes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSource {
+    /// `lnd_grpc`, `lncli_json` or `simulator`.
+    pub kind: String,
+    /// Host:port for gRPC, file names for lncli JSON.
+    pub detail: String,
+    pub taken_at_unix: i64,
+    pub node_pubkey: String,
+    pub node_alias: String,
+    pub lnd_version: String,
+    pub network: String,
+    /// `None` when the source had no block height (offline analysis without `getinfo`).
+    pub block_height: Option<u32>,
+    pub synced_to_chain: bool,
+    /// The fee-exposure limit every channel was checked against, and where it came from.
+    pub exposure_limit: ExposureLimit,
+    /// Oddities the snapshot producer reported (clamped values, unreadable channels).
+    pub warnings: Vec<SourceWarning>,
+}
+
+/// The fee-exposure limit in force (LND's `channel-max-fee-exposure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureLimit {
+    pub max_fee_exposure_sat: u64,
+    pub source: ExposureLimitSource,
+}
+
+/// A warning from the snapshot producer, kept in the plan so it is not lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceWarning {
+    pub chan_id: Option<String>,
+    pub message: String,
+}
+
+/// Node-wide totals: the prototype's dust summary plus counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total_channels: u32,
+    pub active_channels: u32,
+    pub total_capacity_sat: u64,
+    pub total_local_balance_sat: u64,
+    pub total_remote_balance_sat: u64,
+    /// Σ over channels of `max(local, remote commitment trimmed HTLC sat)`.
+    pub total_dust_sat: u64,
+    /// `total_dust_sat / total_capacity_sat` (0 without capacity).
+    pub dust_ratio: f64,
+    /// The highest fee exposure of any channel's local or remote commitment now.
+    pub highest_fee_exposure_sat: u64,
+    pub highest_fee_exposure_chan_id: Option<String>,
+    /// The `channel-max-fee-exposure` value that fits this node's channels (see dust strategies).
+    pub recommended_max_fee_exposure_sat: u64,
+    /// `estimated_recovery_sat / total_dust_sat` (0 without dust).
+    pub optimization_potential: f64,
+    /// Σ over channels of `dust_recoverable_sat`.
+    pub estimated_recovery_sat: u64,
+    /// Number of distinct actions in the plan (a rebalance shared by two channels counts once).
+    pub recommended_actions: u32,
+    /// Mean health score over channels (0 without channels).
+    pub average_health_score: f64,
+    pub channels_by_status: StatusCounts,
+    pub alerts: AlertCounts,
+    pub pending_channels: PendingCounts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub healthy: u32,
+    pub attention_needed: u32,
+    pub unhealthy: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AlertCounts {
+    pub warn: u32,
+    pub error: u32,
+}
+
+/// Channels that are not open (yet or any more), from LND's PendingChannels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PendingCounts {
+    pub opening: u32,
+    pub waiting_close: u32,
+    pub force_closing: u32,
+    /// Funds of force-closing channels not yet back in the wallet.
+    pub limbo_balance_sat: u64,
+}
+
+/// Everything the plan says about one open channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelPlan {
+    pub chan_id: String,
+    pub channel_point: String,
+    pub peer_pubkey: String,
+    pub peer_alias: String,
+    pub active: bool,
+    pub private: bool,
+    pub initiator: Initiator,
+    pub commitment_type: CommitmentType,
+    pub capacity_sat: u64,
+    pub local_balance_sat: u64,
+    pub remote_balance_sat: u64,
+    pub commit_fee_sat: u64,
+    pub health: Health,
+    pub dust: DustReport,
+    /// Parallel to the channel's pending HTLCs, sorted by `htlc_index`.
+    pub htlcs: Vec<HtlcReport>,
+    pub force_close: ForceCloseReport,
+    pub recommendations: Recommendations,
+    /// Caveats of the dust engine for this channel (assumed values, unknown types).
+    pub warnings: Vec<String>,
+}
+
+/// The channel's health (design.md section 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `min(local, remote) / max(local, remote)`, 0 when both are 0.
+    pub balance_ratio: f64,
+    /// `local / (local + remote)`, 0 when both are 0.
+    pub local_ratio: f64,
+    /// `max(local, remote commitment trimmed HTLC sat) / capacity`.
+    pub dust_ratio: f64,
+    /// Daily turnover divided by the target turnover, capped at 1.
+    pub utilization: f64,
+    /// `(sent + received) / capacity / lifetime days`, uncapped (0 without lifetime).
+    pub daily_turnover: f64,
+    /// `uptime / lifetime`; `None` when LND has not monitored the channel yet (lifetime 0).
+    pub uptime_ratio: Option<f64>,
+    pub health_score: f64,
+    pub status: HealthStatus,
+    /// In the fixed order of [`Issue`]'s variants.
+    pub issues: Vec<Issue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Healthy,
+    AttentionNeeded,
+    Unhealthy,
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::AttentionNeeded => "attention_needed",
+            HealthStatus::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// A named problem of a channel. The declaration order is the order issues are listed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Issue {
+    Imbalanced,
+    HighDustRatio,
+    Underutilized,
+    Overutilized,
+    Inactive,
+    FeeExposureNearLimit,
+    HtlcExpirySoon,
+    UneconomicalLocalBalance,
+    LowUptime,
+}
+
+impl Issue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Issue::Imbalanced => "imbalanced",
+            Issue::HighDustRatio => "high_dust_ratio",
+            Issue::Underutilized => "underutilized",
+            Issue::Overutilized => "overutilized",
+            Issue::Inactive => "inactive",
+            Issue::FeeExposureNearLimit => "fee_exposure_near_limit",
+            Issue::HtlcExpirySoon => "htlc_expiry_soon",
+            Issue::UneconomicalLocalBalance => "uneconomical_local_balance",
+            Issue::LowUptime => "low_uptime",
+        }
+    }
+}
+
+/// Dust and fee exposure of both commitment transactions (design.md section 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DustReport {
+    pub local_commitment: CommitmentReport,
+    pub remote_commitment: CommitmentReport,
+    /// The limit this channel was checked against (same for every channel of a plan).
+    pub max_fee_exposure_sat: u64,
+    pub exposure_limit_source: ExposureLimitSource,
+    /// Limit minus the larger of the two commitments' exposure; negative when over the limit.
+    pub exposure_headroom_sat: i64,
+    /// Larger exposure divided by the limit.
+    pub exposure_ratio: f64,
+    /// One entry per configured feerate multiplier, in configuration order.
+    pub fee_spike: Vec<FeeSpikeReport>,
+    /// Present when our computed fees to miners differ from LND's `commit_fee`.
+    pub commit_fee_mismatch: Option<CommitFeeMismatchReport>,
+}
+
+/// One commitment transaction as it would look if broadcast now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitmentReport {
+    pub dust_limit_sat: u64,
+    pub feerate_per_kw: u64,
+    /// An HTLC the commitment's owner offered is trimmed below this amount.
+    pub offered_trim_threshold_sat: u64,
+    /// An HTLC the commitment's owner receives is trimmed below this amount.
+    pub received_trim_threshold_sat: u64,
+    pub base_fee_sat: u64,
+    pub trimmed_htlc_count: u32,
+    pub trimmed_htlc_sat: u64,
+    pub untrimmed_htlc_count: u32,
+    pub to_local_trimmed: bool,
+    pub to_remote_trimmed: bool,
+    pub anchor_outputs: u8,
+    pub absent_anchor_sat: u64,
+    pub fees_to_miners_sat: u64,
+    /// `trimmed_htlc_sat + base_fee_sat`: what LND compares with `channel-max-fee-exposure`.
+    pub fee_exposure_sat: u64,
+}
+
+/// Both commitments recomputed at a higher feerate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeeSpikeReport {
+    pub multiplier: f64,
+    pub feerate_per_kw: u64,
+    /// True when LND's anchor feerate cap limited the feerate.
+    pub capped: bool,
+    pub local_trimmed_htlc_sat: u64,
+    pub remote_trimmed_htlc_sat: u64,
+    pub local_fee_exposure_sat: u64,
+    pub remote_fee_exposure_sat: u64,
+    pub exceeds_limit: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitFeeMismatchReport {
+    pub computed_sat: u64,
+    pub reported_sat: u64,
+}
+
+/// A pending HTLC and where it is dust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HtlcReport {
+    pub htlc_index: u64,
+    pub incoming: bool,
+    pub amount_sat: u64,
+    pub expiration_height: u32,
+    /// `expiration_height - block_height`; `None` without a block height.
+    pub blocks_to_expiry: Option<i64>,
+    pub expiry: ExpiryStatus,
+    pub trimmed_on_local: bool,
+    pub trimmed_on_remote: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryStatus {
+    Ok,
+    Warn,
+    Critical,
+    Unknown,
+}
+
+/// What a force close of our commitment would cost now, next to a cooperative close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForceCloseReport {
+    pub fees_to_miners_sat: u64,
+    pub anchor_sat: u64,
+    pub second_level_fees_sat: u64,
+    pub total_sat: u64,
+    pub csv_delay_blocks: u32,
+    pub coop_close_fee_sat: u64,
+    pub extra_cost_vs_coop_sat: u64,
+}
+
+/// The per-channel recommendation (the prototype's, made real).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendations {
+    /// 10 unhealthy, 7 attention_needed, 5 healthy with issues, 3 healthy without issues.
+    pub implementation_priority: u8,
+    /// Every action that involves this channel, best first (see [`sort_actions`]).
+    pub actions: Vec<Action>,
+    /// `max(local, remote commitment trimmed HTLC sat)`: the dust this channel holds now.
+    pub dust_at_stake_sat: u64,
+    /// `min(dust_at_stake_sat, Σ positive dust_impact_sat of the actions)`.
+    pub dust_recoverable_sat: u64,
+    /// `dust_recoverable_sat / dust_at_stake_sat` (0 without dust).
+    pub dust_optimization_potential: f64,
+    pub expected_cost_sat: u64,
+    pub expected_benefit_sat: u64,
+    /// `expected_cost_sat / expected_benefit_sat`; `None` when there is no benefit to divide by.
+    pub cost_benefit_ratio: Option<f64>,
+}
+
+/// What an action does. `snake_case` names are part of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Rebalance,
+    SpliceIn,
+    SpliceOut,
+    RaiseMinHtlc,
+    HoldOffForceClose,
+    SetMaxFeeExposure,
+    Close,
+    UpdatePolicy,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Rebalance => "rebalance",
+            ActionKind::SpliceIn => "splice_in",
+            ActionKind::SpliceOut => "splice_out",
+            ActionKind::RaiseMinHtlc => "raise_min_htlc",
+            ActionKind::HoldOffForceClose => "hold_off_force_close",
+            ActionKind::SetMaxFeeExposure => "set_max_fee_exposure",
+            ActionKind::Close => "close",
+            ActionKind::UpdatePolicy => "update_policy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Complexity {
+    Low,
+    Medium,
+    High,
+}
+
+/// How LND can carry an action out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LndSupport {
+    /// An `lncli` command does it.
+    Native,
+    /// LND cannot do it directly; an external tool (bos, Loop) or a workaround can.
+    ExternalTool,
+    /// The protocol feature does not exist in LND (splicing); the action names the LND route instead.
+    NotSupported,
+    /// A change to `lnd.conf` and a restart.
+    Config,
+    /// Nothing to run: a warning about what not to do.
+    Advisory,
+}
+
+/// A command line that carries an action (or an alternative) out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// `lncli`, `bos`, `loop` or `lnd.conf`.
+    pub tool: String,
+    pub line: String,
+    pub purpose: String,
+}
+
+/// Another way to reach the same goal, with its own cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alternative {
+    pub description: String,
+    pub cost_sat: u64,
+    pub cost_formula: String,
+    pub commands: Vec<Command>,
+}
+
+/// One recommended action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// Stable across runs for the same situation: `<kind>:<scope>[:<bucket>]` (see docs/plan-schema.md).
+    pub id: String,
+    pub kind: ActionKind,
+    /// Channels involved; for a rebalance `[source, sink]`.
+    pub chan_ids: Vec<String>,
+    /// 1 (can wait) to 10 (act now).
+    pub priority: u8,
+    /// The highest `implementation_priority` of the channels involved.
+    pub implementation_priority: u8,
+    /// The amount moved, added or removed, when the action has one.
+    pub amount_sat: Option<u64>,
+    pub expected_cost_sat: u64,
+    pub expected_benefit_sat: u64,
+    pub cost_formula: String,
+    pub benefit_formula: String,
+    /// Positive: dust sat kept from miners or out of fee exposure; negative: dust sat the action burns.
+    pub dust_impact_sat: i64,
+    pub complexity: Complexity,
+    pub prerequisites: Vec<String>,
+    pub rationale: String,
+    pub lnd_support: LndSupport,
+    /// What LND can and cannot do here, when that needs saying.
+    pub lnd_note: Option<String>,
+    pub commands: Vec<Command>,
+    pub alternatives: Vec<Alternative>,
+}
+
+/// Severity of an alert: `warn` needs a look, `error` needs action before LND acts on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Warn,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Stable alert codes (the `alert` field of log events and metric labels use these names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertCode {
+    FeeExposureOverLimit,
+    FeeExposureNearLimit,
+    FeeSpikeOverLimit,
+    HtlcExpiryCritical,
+    HtlcExpirySoon,
+    DustPendingForceCloseRisk,
+    CommitFeeMismatch,
+    ChannelInactive,
+    ChainNotSynced,
+    DustEngineWarning,
+    SnapshotWarning,
+}
+
+impl AlertCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertCode::FeeExposureOverLimit => "fee_exposure_over_limit",
+            AlertCode::FeeExposureNearLimit => "fee_exposure_near_limit",
+            AlertCode::FeeSpikeOverLimit => "fee_spike_over_limit",
+            AlertCode::HtlcExpiryCritical => "htlc_expiry_critical",
+            AlertCode::HtlcExpirySoon => "htlc_expiry_soon",
+            AlertCode::DustPendingForceCloseRisk => "dust_pending_force_close_risk",
+            AlertCode::CommitFeeMismatch => "commit_fee_mismatch",
+            AlertCode::ChannelInactive => "channel_inactive",
+            AlertCode::ChainNotSynced => "chain_not_synced",
+            AlertCode::DustEngineWarning => "dust_engine_warning",
+            AlertCode::SnapshotWarning => "snapshot_warning",
+        }
+    }
+}
+
+/// Something that needs an operator's eyes now (also emitted as a log event and a metric).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    pub code: AlertCode,
+    pub severity: Severity,
+    pub chan_id: Option<String>,
+    pub message: String,
+    /// The amount the alert is about (exposure, HTLC sum, computed fee), when it has one.
+    pub amount_sat: Option<u64>,
+    /// The limit or reference value it is compared with.
+    pub limit_sat: Option<u64>,
+    /// The HTLC concerned (the soonest to expire for expiry alerts).
+    pub htlc_index: Option<u64>,
+    pub blocks_to_expiry: Option<i64>,
+}
+
+/// Action ids compared with the previous plan (all actions, not only the top ten).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Changes {
+    /// `generated_at` of the previous plan; `None` when there was none (every action is then new).
+    pub previous_generated_at: Option<String>,
+    /// Each list sorted by id.
+    pub new: Vec<String>,
+    pub resolved: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// Why a plan file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("plan is not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("plan has no `schema_version` field: it is not a dustwatch plan")]
+    MissingSchemaVersion,
+    #[error(
+        "plan has schema_version {found}, but this dustwatch reads schema_version {supported} only"
+    )]
+    UnsupportedSchemaVersion { found: String, supported: u32 },
+    #[error("plan does not match schema v{supported}: {source}")]
+    Invalid {
+        supported: u32,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Reads a plan document, refusing any schema version other than [`SCHEMA_VERSION`].
+///
+/// The version is checked before the body, so a future plan fails with "schema_version 2 …"
+/// rather than with whatever field happens to differ first.
+pub fn read_plan(text: &str) -> Result<Plan, PlanError> {
+    #[derive(Deserialize)]
+    struct VersionProbe {
+        schema_version: Option<serde_json::Value>,
+    }
+    let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Json)?;
+    match probe.schema_version {
+        None => return Err(PlanError::MissingSchemaVersion),
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+        Some(other) => {
+            return Err(PlanError::UnsupportedSchemaVersion {
+                found: other.to_string(),
+                supported: SCHEMA_VERSION,
+            })
+        }
+    }
+    serde_json::from_str(text).map_err(|source| PlanError::Invalid {
+        supported: SCHEMA_VERSION,
+        source,
+    })
+}
+
+/// A channel id as the plan writes it (decimal string, like `lncli`).
+pub fn chan_id_string(chan_id: ChanId) -> String {
+    chan_id.to_string()
+}
+
+/// Builds a stable action id: `<kind>:<scope>` or `<kind>:<scope>:<bucket>`.
+///
+/// `scope` is the channel ids joined by `>` (ordered: source before sink for a rebalance), or
+/// `node` for node-wide actions. `bucket` is a coarse, qualitative label (a reason or a
+/// direction), never an amount, so the id survives the small changes of every cycle.
+pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> String {
+    let scope = if chan_ids.is_empty() {
+        "node".to_string()
+    } else {
+        chan_ids
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(">")
+    };
+    match bucket {
+        Some(bucket) => format!("{}:{scope}:{bucket}", kind.as_str()),
+        None => format!("{}:{scope}", kind.as_str()),
+    }
+}
+
+/// The total order of actions: priority (high first), then implementation priority (high
+/// first), then id (ascending) so that ties never depend on input order.
+pub fn sort_actions(actions: &mut [Action]) {
+    actions.sort_by(|a, b| {
+        (
+            Reverse(a.priority),
+            Reverse(a.implementation_priority),
+            &a.id,
+        )
+            .cmp(&(
+                Reverse(b.priority),
+                Reverse(b.implementation_priority),
+                &b.id,
+            ))
+    });
+}
+
+impl Plan {
+    /// Every distinct action of the plan (actions shared by channels appear once), sorted by id.
+    pub fn all_actions(&self) -> Vec<&Action> {
+        let mut seen = std::collections::BTreeMap::new();
+        for channel in &self.channels {
+            for action in &channel.recommendations.actions {
+                seen.entry(action.id.as_str()).or_insert(action);
+            }
+        }
+        seen.into_values().collect()
+    }
+}
+
+/// Rounds a ratio to 4 decimals for the plan; non-finite values become 0 so the JSON stays valid.
+pub fn ratio(value: f64) -> f64 {
+    if value.is_finite() {
+        (value * 10_000.0).round() / 10_000.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_ids_name_kind_scope_and_bucket() {
+        assert_eq!(
+            action_id(ActionKind::Rebalance, &[7, 3], None),
+            "rebalance:7>3"
+        );
+        assert_eq!(
+            action_id(ActionKind::Close, &[5], Some("idle")),
+            "close:5:idle"
+        );
+        assert_eq!(
+            action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise")),
+            "set_max_fee_exposure:node:raise"
+        );
+    }
+
+    #[test]
+    fn read_plan_rejects_other_schema_versions() {
+        let err = read_plan(r#"{"schema_version": 2}"#).unwrap_err();
+        assert!(matches!(err, PlanError::UnsupportedSchemaVersion { .. }));
+        assert!(err.to_string().contains("schema_version 2"), "{err}");
+        let err = read_plan(r#"{"schema_version": "1"}"#).unwrap_err();
+        assert!(matches!(err, PlanError::UnsupportedSchemaVersion { .. }));
+        let err = read_plan(r#"{"generated_at": "x"}"#).unwrap_err();
+        assert!(matches!(err, PlanError::MissingSchemaVersion));
+        let err = read_plan("not json").unwrap_err();
+        assert!(matches!(err, PlanError::Json(_)));
+        let err = read_plan(r#"{"schema_version": 1, "channels": 3}"#).unwrap_err();
+        assert!(matches!(err, PlanError::Invalid { .. }));
+    }
+
+    #[test]
+    fn ratio_rounds_and_sanitizes() {
+        assert_eq!(ratio(0.123_456), 0.1235);
+        assert_eq!(ratio(f64::NAN), 0.0);
+        assert_eq!(ratio(f64::INFINITY), 0.0);
+    }
+}

@@ -1,0 +1,323 @@
+//! Human output of a plan: summary, top actions, alerts and the channels that need attention,
+//! as aligned plain-text tables that read well in a terminal and in `journalctl`.
+
+use std::fmt::Write as _;
+
+use super::{ChannelPlan, HealthStatus, Plan};
+use crate::analyze::group_thousands;
+
+/// Column alignment in [`table`].
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// Renders rows under headers with every column as wide as its widest cell; the last column is
+/// never padded (it holds free text).
+fn table(out: &mut String, headers: &[(&str, Align)], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|(h, _)| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |out: &mut String, cells: Vec<&str>| {
+        out.push_str(" ");
+        let last = cells.len().saturating_sub(1);
+        for (i, cell) in cells.into_iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            out.push(' ');
+            match headers[i].1 {
+                _ if i == last => out.push_str(cell),
+                Align::Left => {
+                    out.push_str(cell);
+                    out.push_str(&" ".repeat(pad));
+                }
+                Align::Right => {
+                    out.push_str(&" ".repeat(pad));
+                    out.push_str(cell);
+                }
+            }
+        }
+        // Trailing spaces only make diffs and copy-paste noisy.
+        while out.ends_with(' ') {
+            out.pop();
+        }
+        out.push('\n');
+    };
+    line(out, headers.iter().map(|(h, _)| *h).collect());
+    for row in rows {
+        line(out, row.iter().map(String::as_str).collect());
+    }
+}
+
+fn sat(v: u64) -> String {
+    group_thousands(v)
+}
+
+fn percent(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
+fn needs_attention(c: &ChannelPlan) -> bool {
+    c.health.status != HealthStatus::Healthy || !c.health.issues.is_empty()
+}
+
+/// The whole plan as text.
+pub fn render_table(plan: &Plan) -> String {
+    let mut out = String::new();
+    let s = &plan.summary;
+    let src = &plan.source;
+    let node = if src.node_alias.is_empty() {
+        src.node_pubkey.clone()
+    } else {
+        format!("{} ({})", src.node_alias, src.node_pubkey)
+    };
+    let _ = writeln!(out, "dustwatch plan for {node}");
+    let _ = writeln!(
+        out,
+        "  taken {} · block {} · from {} {}",
+        plan.generated_at,
+        src.block_height
+            .map_or("unknown".to_string(), |h| h.to_string()),
+        src.kind,
+        src.detail
+    );
+    let limit_source = serde_json::to_value(src.exposure_limit.source)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  fee-exposure limit {} sat ({limit_source}) · fitting value {} sat",
+        sat(src.exposure_limit.max_fee_exposure_sat),
+        sat(s.recommended_max_fee_exposure_sat)
+    );
+
+    out.push_str("\nSUMMARY\n");
+    let rows = [
+        (
+            "channels",
+            format!(
+                "{} ({} active): {} healthy, {} attention_needed, {} unhealthy; average score {:.2}",
+                s.total_channels,
+                s.active_channels,
+                s.channels_by_status.healthy,
+                s.channels_by_status.attention_needed,
+                s.channels_by_status.unhealthy,
+                s.average_health_score
+            ),
+        ),
+        (
+            "capacity",
+            format!(
+                "{} sat (local {}, remote {})",
+                sat(s.total_capacity_sat),
+                sat(s.total_local_balance_sat),
+                sat(s.total_remote_balance_sat)
+            ),
+        ),
+        (
+            "dust",
+            format!(
+                "{} sat ({} of capacity); recoverable {} sat ({})",
+                sat(s.total_dust_sat),
+                percent(s.dust_ratio),
+                sat(s.estimated_recovery_sat),
+                percent(s.optimization_potential)
+            ),
+        ),
+        (
+            "highest exposure",
+            match &s.highest_fee_exposure_chan_id {
+                Some(c) => format!("{} sat on channel {c}", sat(s.highest_fee_exposure_sat)),
+                None => "none".to_string(),
+            },
+        ),
+        (
+            "actions",
+            format!(
+                "{} recommended; changes: {} new, {} resolved, {} unchanged",
+                s.recommended_actions,
+                plan.changes.new.len(),
+                plan.changes.resolved.len(),
+                plan.changes.unchanged.len()
+            ),
+        ),
+        (
+            "alerts",
+            format!("{} error, {} warn", s.alerts.error, s.alerts.warn),
+        ),
+        (
+            "pending channels",
+            format!(
+                "{} opening, {} waiting close, {} force closing ({} sat in limbo)",
+                s.pending_channels.opening,
+                s.pending_channels.waiting_close,
+                s.pending_channels.force_closing,
+                sat(s.pending_channels.limbo_balance_sat)
+            ),
+        ),
+    ];
+    for (label, value) in rows {
+        let _ = writeln!(out, "  {label:<17} {value}");
+    }
+
+    out.push_str("\nTOP ACTIONS\n");
+    if plan.priority_actions.is_empty() {
+        out.push_str("  none\n");
+    } else {
+        let rows: Vec<Vec<String>> = plan
+            .priority_actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                vec![
+                    (i + 1).to_string(),
+                    a.priority.to_string(),
+                    a.implementation_priority.to_string(),
+                    a.kind.as_str().to_string(),
+                    a.chan_ids.join(">"),
+                    a.amount_sat.map_or("-".to_string(), sat),
+                    sat(a.expected_cost_sat),
+                    sat(a.expected_benefit_sat),
+                    a.id.clone(),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                ("#", Align::Right),
+                ("PRIO", Align::Right),
+                ("IMPL", Align::Right),
+                ("KIND", Align::Left),
+                ("CHANNELS", Align::Left),
+                ("AMOUNT", Align::Right),
+                ("COST", Align::Right),
+                ("BENEFIT", Align::Right),
+                ("ID", Align::Left),
+            ],
+            &rows,
+        );
+        out.push('\n');
+        for (i, a) in plan.priority_actions.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", i + 1, a.rationale);
+            if let Some(c) = a.commands.first() {
+                let _ = writeln!(out, "     $ {}", c.line);
+            } else if let Some(note) = &a.lnd_note {
+                let _ = writeln!(out, "     ({note})");
+            }
+        }
+    }
+
+    out.push_str("\nALERTS\n");
+    if plan.alerts.is_empty() {
+        out.push_str("  none\n");
+    } else {
+        let rows: Vec<Vec<String>> = plan
+            .alerts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.severity.as_str().to_uppercase(),
+                    a.code.as_str().to_string(),
+                    a.chan_id.clone().unwrap_or_else(|| "-".to_string()),
+                    a.message.clone(),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                ("SEVERITY", Align::Left),
+                ("CODE", Align::Left),
+                ("CHANNEL", Align::Left),
+                ("MESSAGE", Align::Left),
+            ],
+            &rows,
+        );
+    }
+
+    out.push_str("\nCHANNELS NEEDING ATTENTION\n");
+    let attention: Vec<&ChannelPlan> = plan
+        .channels
+        .iter()
+        .filter(|c| needs_attention(c))
+        .collect();
+    if attention.is_empty() {
+        out.push_str("  none\n");
+    } else {
+        let rows: Vec<Vec<String>> = attention
+            .iter()
+            .map(|c| {
+                let exposure = c
+                    .dust
+                    .local_commitment
+                    .fee_exposure_sat
+                    .max(c.dust.remote_commitment.fee_exposure_sat);
+                let issues: Vec<&str> = c.health.issues.iter().map(|i| i.as_str()).collect();
+                vec![
+                    c.chan_id.clone(),
+                    if c.peer_alias.is_empty() {
+                        "-".to_string()
+                    } else {
+                        c.peer_alias.clone()
+                    },
+                    c.health.status.as_str().to_string(),
+                    format!("{:.2}", c.health.health_score),
+                    sat(c.capacity_sat),
+                    percent(c.health.local_ratio),
+                    sat(c.recommendations.dust_at_stake_sat),
+                    format!("{} ({})", sat(exposure), percent(c.dust.exposure_ratio)),
+                    c.recommendations.implementation_priority.to_string(),
+                    issues.join(", "),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                ("CHANNEL", Align::Left),
+                ("PEER", Align::Left),
+                ("STATUS", Align::Left),
+                ("SCORE", Align::Right),
+                ("CAPACITY", Align::Right),
+                ("LOCAL", Align::Right),
+                ("DUST", Align::Right),
+                ("EXPOSURE", Align::Right),
+                ("IMPL", Align::Right),
+                ("ISSUES", Align::Left),
+            ],
+            &rows,
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns_and_trims_trailing_space() {
+        let mut out = String::new();
+        table(
+            &mut out,
+            &[
+                ("A", Align::Left),
+                ("NUM", Align::Right),
+                ("TEXT", Align::Left),
+            ],
+            &[
+                vec!["long-cell".into(), "7".into(), "x".into()],
+                vec!["b".into(), "1,234".into(), String::new()],
+            ],
+        );
+        assert_eq!(
+            out,
+            "  A           NUM TEXT\n  long-cell     7 x\n  b         1,234\n"
+        );
+    }
+}
