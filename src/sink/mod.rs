@@ -3,5 +3,7 @@
 //! analysis.
 //!
 //! * [`plan_file`]: versioned JSON plan files on disk (atomic writes, `latest.json`, retention).
+//! * [`metrics`]: Prometheus metrics derived from each node's plan, served over HTTP.
 
+pub mod metrics;
 pub mod plan_file;
