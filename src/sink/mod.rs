@@ -4,6 +4,8 @@
 //!
 //! * [`alerts`]: alert transitions (raised, escalated, eased, cleared) as structured log events.
 //! * [`plan_file`]: versioned JSON plan files on disk (atomic writes, `latest.json`, retention).
+//! * [`metrics`]: Prometheus metrics derived from each node's plan, served over HTTP.
 
 pub mod alerts;
+pub mod metrics;
 pub mod plan_file;
