@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::cli::{write_output, AppError, DemoArgs};
 use crate::daemon::notify::RecordingNotifier;
-use crate::daemon::{self, Control, Progress};
+use crate::daemon::{self, Control, LoopOutputs, Progress};
 use crate::lnd::client::LndClient;
 use crate::plan::render::render_table;
 use crate::settings::Settings;
@@ -101,8 +101,11 @@ pub async fn run(
             reload: reload_rx,
         },
         &notifier,
-        progress_tx,
-        "demo",
+        LoopOutputs {
+            node: "demo".into(),
+            progress: progress_tx,
+            metrics: None,
+        },
     )
     .await;
     sim.shutdown().await;

@@ -32,6 +32,7 @@ use crate::lnd::source::{ChannelEvents, NodeSource};
 use crate::plan::{read_plan, Plan};
 use crate::settings::Settings;
 use crate::sink::alerts;
+use crate::sink::metrics::Metrics;
 use crate::sink::plan_file::{read_latest, PlanFileError, PlanFileWriter};
 
 use backoff::Backoff;
@@ -43,6 +44,16 @@ pub struct Control<F> {
     pub shutdown: F,
     /// One message per reload request (SIGHUP in production).
     pub reload: mpsc::Receiver<()>,
+}
+
+/// Where the loop reports besides logs and plan files.
+pub struct LoopOutputs {
+    /// The node's name in logs, alerts and metrics (`default` for a single-node config).
+    pub node: String,
+    /// Receives a [`Progress`] after every cycle.
+    pub progress: watch::Sender<Progress>,
+    /// Prometheus metrics, when the endpoint is enabled.
+    pub metrics: Option<Metrics>,
 }
 
 /// What the loop has done so far; published on a watch channel after every cycle, so callers
@@ -154,6 +165,8 @@ struct LoopState<S> {
     event_deadline: Option<Instant>,
     rng: StdRng,
     progress: Progress,
+    node: String,
+    metrics: Option<Metrics>,
 }
 
 /// Runs the daemon until `control.shutdown` resolves. Never returns an error because of LND.
@@ -161,15 +174,14 @@ struct LoopState<S> {
 /// * `connect` builds a [`NodeSource`] from the current settings (it reads the certificate and
 ///   macaroon files, so it is called again after a failure, and after each reload);
 /// * `reload` re-reads the configuration; an `Err` keeps the old configuration (logged);
-/// * `progress` receives a [`Progress`] after every cycle.
+/// * `outputs` names the node and says where progress and metrics go.
 pub async fn run<S, C, R, N, F>(
     settings: Settings,
     mut connect: C,
     mut reload: R,
     mut control: Control<F>,
     notifier: &N,
-    progress: watch::Sender<Progress>,
-    node_name: &str,
+    outputs: LoopOutputs,
 ) where
     S: NodeSource,
     C: FnMut(&Settings) -> Result<S, LndError>,
@@ -192,6 +204,8 @@ pub async fn run<S, C, R, N, F>(
         next_cycle_at: now,
         event_deadline: None,
         rng: StdRng::from_os_rng(),
+        node: outputs.node,
+        metrics: outputs.metrics,
         progress: Progress {
             lnd_status: "connecting".into(),
             ..Progress::default()
@@ -199,8 +213,9 @@ pub async fn run<S, C, R, N, F>(
     };
     notifier.notify(Notice::Ready);
     notifier.notify(Notice::Status("started; connecting to LND".into()));
+    let progress = outputs.progress;
     tracing::info!(
-        node = node_name,
+        node = %state.node,
         lnd = %format!("{}:{}", state.settings.lnd.host, state.settings.lnd.port),
         plan_dir = %state.writer.dir().display(),
         interval = %humantime::format_duration(state.settings.poll.interval),
@@ -230,7 +245,7 @@ pub async fn run<S, C, R, N, F>(
                 subscribe(&mut state).await;
             }
             () = tokio::time::sleep_until(cycle_at) => {
-                let stopped = cycle(&mut state, &mut connect, notifier, node_name, &mut shutdown).await;
+                let stopped = cycle(&mut state, &mut connect, notifier, &mut shutdown).await;
                 let _ = progress.send(state.progress.clone());
                 if stopped {
                     notifier.notify(Notice::Stopping);
@@ -334,7 +349,6 @@ async fn cycle<S, C, N, F>(
     state: &mut LoopState<S>,
     connect: &mut C,
     notifier: &N,
-    node_name: &str,
     shutdown: &mut std::pin::Pin<&mut F>,
 ) -> bool
 where
@@ -344,11 +358,12 @@ where
     F: Future<Output = ()>,
 {
     state.event_deadline = None;
+    let started = Instant::now();
     if state.source.is_none() {
         match connect(&state.settings) {
             Ok(source) => state.source = Some(source),
             Err(err) => {
-                on_failure(state, &err, notifier);
+                on_failure(state, &err, notifier, started.elapsed());
                 return false;
             }
         }
@@ -358,13 +373,14 @@ where
         settings,
         writer,
         previous,
+        node,
         ..
     } = state;
     let Some(source) = source.as_mut() else {
         return false;
     };
     let outcome = {
-        let work = run_cycle(source, settings, writer, previous.as_ref(), node_name);
+        let work = run_cycle(source, settings, writer, previous.as_ref(), node);
         tokio::pin!(work);
         tokio::select! {
             biased;
@@ -391,8 +407,8 @@ where
         }
     };
     match outcome {
-        Some(Ok(report)) => on_success(state, report, notifier),
-        Some(Err(err)) => on_failure(state, &err, notifier),
+        Some(Ok(report)) => on_success(state, report, notifier, started.elapsed()),
+        Some(Err(err)) => on_failure(state, &err, notifier, started.elapsed()),
         None => {}
     }
     false
@@ -416,12 +432,39 @@ fn set_lnd_status<S>(state: &mut LoopState<S>, status: String, err: Option<&LndE
     state.progress.lnd_status = status;
 }
 
+/// LND's state as the metrics name it (`sink::metrics::LND_STATES`, plus names for refusals).
+fn metric_lnd_state(result: Result<(), &LndError>) -> String {
+    use crate::lnd::error::LndState;
+    match result {
+        Ok(()) => "server_active".into(),
+        Err(LndError::NotReady { state }) => match state {
+            LndState::WaitingToStart => "waiting_to_start".into(),
+            LndState::NonExisting => "non_existing".into(),
+            LndState::Locked => "locked".into(),
+            LndState::Unlocked => "unlocked".into(),
+            LndState::RpcActive => "rpc_active".into(),
+            LndState::ServerActive => "server_active".into(),
+            LndState::Unrecognized(n) => format!("unrecognized_{n}"),
+        },
+        Err(LndError::Unreachable { .. } | LndError::Timeout { .. }) => "unreachable".into(),
+        Err(LndError::BadMacaroon { .. }) => "macaroon_rejected".into(),
+        Err(LndError::TlsPinMismatch { .. }) => "tls_certificate_mismatch".into(),
+        Err(_) => "error".into(),
+    }
+}
+
 fn on_success<S>(
     state: &mut LoopState<S>,
     report: CycleReport,
     notifier: &(impl Notifier + ?Sized),
+    took: Duration,
 ) {
     set_lnd_status(state, lnd_status_of(&Ok(())), None);
+    if let Some(metrics) = &state.metrics {
+        metrics.observe_plan(&state.node, &report.plan);
+        metrics.observe_cycle(&state.node, took, true, report.plan.source.taken_at_unix);
+        metrics.set_lnd_state(&state.node, &metric_lnd_state(Ok(())));
+    }
     state.backoff.reset();
     state.progress.cycles_ok += 1;
     state.progress.failing_streak = 0;
@@ -455,8 +498,21 @@ fn on_success<S>(
     notifier.notify(Notice::Watchdog);
 }
 
-fn on_failure<S>(state: &mut LoopState<S>, err: &LndError, notifier: &(impl Notifier + ?Sized)) {
+fn on_failure<S>(
+    state: &mut LoopState<S>,
+    err: &LndError,
+    notifier: &(impl Notifier + ?Sized),
+    took: Duration,
+) {
     set_lnd_status(state, lnd_status_of(&Err(err)), Some(err));
+    if let Some(metrics) = &state.metrics {
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        metrics.observe_cycle(&state.node, took, false, now_unix);
+        metrics.set_lnd_state(&state.node, &metric_lnd_state(Err(err)));
+    }
     if !err.is_transient() {
         state.backoff.saturate();
     }
