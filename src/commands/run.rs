@@ -1,11 +1,16 @@
 //! `dustwatch run`: the daemon under systemd (or in a terminal).
+//!
+//! One daemon loop per configured node (`[[nodes]]`, or the single `[lnd]` node), all in one
+//! task, each with its own LND client, backoff and plan directory, so a node that is down only
+//! delays itself. Signals fan out: SIGHUP reloads every node, SIGTERM stops every node.
 
-use tokio::sync::watch;
+use futures_util::future::join_all;
+use tokio::sync::{mpsc, watch};
 
 use crate::cli::AppError;
 use crate::config::{ConfigError, InvalidValue, LoadedConfig, ProcessEnv};
 use crate::daemon::notify::SystemdNotifier;
-use crate::daemon::{self, signals, LoopOutputs, Progress};
+use crate::daemon::{self, signals, Control, LoopOutputs, Progress};
 use crate::lnd::client::LndClient;
 use crate::settings::Settings;
 use crate::sink::metrics::{self, Metrics};
@@ -15,31 +20,82 @@ use crate::sink::metrics::{self, Metrics};
 /// With `[metrics] listen` set, serves Prometheus metrics until shutdown.
 pub async fn run(config: LoadedConfig) -> Result<(), AppError> {
     let control = signals::install().map_err(|e| AppError::Internal(Box::new(e)))?;
-    let settings = config.settings.clone();
     let metrics = start_metrics(&config).await?;
-    let (progress, _) = watch::channel(Progress::default());
-    let reload = || {
-        let fresh = config.reload(&ProcessEnv).map_err(|e| e.to_string())?;
-        fresh.check_lnd_files().map_err(|e| e.to_string())?;
-        Ok(fresh.settings)
+    let nodes = config.settings.node_settings();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut reload_txs = Vec::with_capacity(nodes.len());
+    let mut loops = Vec::with_capacity(nodes.len());
+    for (name, settings) in nodes {
+        let (reload_tx, reload_rx) = mpsc::channel(1);
+        reload_txs.push(reload_tx);
+        let mut stop = stop_rx.clone();
+        let shutdown = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        let (progress, _) = watch::channel(Progress::default());
+        let config = &config;
+        let reload_name = name.clone();
+        loops.push(daemon::run(
+            settings,
+            |s: &Settings| LndClient::new(&s.lnd),
+            move || reload_node(config, &reload_name),
+            Control {
+                shutdown,
+                reload: reload_rx,
+            },
+            &SystemdNotifier,
+            LoopOutputs {
+                node: name,
+                progress,
+                metrics: metrics.as_ref().map(|(m, _)| m.clone()),
+            },
+        ));
+    }
+
+    let forward_signals = async move {
+        let Control {
+            shutdown,
+            mut reload,
+        } = control;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                request = reload.recv() => match request {
+                    // A node whose queue is full has a reload pending already.
+                    Some(()) => reload_txs.iter().for_each(|tx| { let _ = tx.try_send(()); }),
+                    None => {
+                        (&mut shutdown).await;
+                        break;
+                    }
+                },
+            }
+        }
+        let _ = stop_tx.send(true);
     };
-    daemon::run(
-        settings,
-        |s: &Settings| LndClient::new(&s.lnd),
-        reload,
-        control,
-        &SystemdNotifier,
-        LoopOutputs {
-            node: "default".into(),
-            progress,
-            metrics: metrics.as_ref().map(|(m, _)| m.clone()),
-        },
-    )
-    .await;
+    tokio::join!(forward_signals, join_all(loops));
+
     if let Some((_, stop)) = metrics {
         let _ = stop.send(());
     }
     Ok(())
+}
+
+/// Re-reads the configuration for one node. The node must still exist: adding or removing
+/// nodes takes a restart (the loops are per node), which the error says.
+fn reload_node(config: &LoadedConfig, name: &str) -> Result<Settings, String> {
+    let fresh = config.reload(&ProcessEnv).map_err(|e| e.to_string())?;
+    fresh.check_lnd_files().map_err(|e| e.to_string())?;
+    fresh
+        .settings
+        .node_settings()
+        .into_iter()
+        .find(|(node, _)| node == name)
+        .map(|(_, settings)| settings)
+        .ok_or_else(|| {
+            format!("node `{name}` is no longer in the configuration; restart dustwatch to change the set of nodes")
+        })
 }
 
 /// Binds the metrics endpoint when configured; a bad or busy address is a configuration

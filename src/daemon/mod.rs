@@ -418,12 +418,14 @@ fn set_lnd_status<S>(state: &mut LoopState<S>, status: String, err: Option<&LndE
     if state.progress.lnd_status == status {
         return;
     }
+    let node = &state.node;
     match err {
-        None => tracing::info!(lnd_state = %status, "LND is ready"),
+        None => tracing::info!(%node, lnd_state = %status, "LND is ready"),
         Some(err) if err.is_transient() => {
-            tracing::warn!(lnd_state = %status, error = %err, "LND unavailable; retrying with backoff")
+            tracing::warn!(%node, lnd_state = %status, error = %err, "LND unavailable; retrying with backoff")
         }
         Some(err) => tracing::error!(
+            %node,
             lnd_state = %status,
             error = %err,
             "LND refuses dustwatch; fix the named file or setting (retrying at the longest backoff)"
@@ -486,6 +488,7 @@ fn on_success<S>(
         }
     );
     tracing::info!(
+        node = %state.node,
         channels = report.plan.channels.len(),
         alerts = report.plan.alerts.len(),
         actions = summary.recommended_actions,
