@@ -241,7 +241,7 @@ pub async fn dispatch(
         Command::Analyze(args) => commands::analyze_offline::run(&args, &config.settings, stdout),
         Command::Demo(args) => commands::demo::run(&args, &config.settings, stdout).await,
         Command::Plan(PlanCommand::Show { target }) => {
-            commands::plans::show(target.as_deref(), &config.settings.output.plan_dir, stdout)
+            commands::plans::show(target.as_deref(), &config.settings, stdout)
         }
         Command::Plan(PlanCommand::Diff { old, new }) => {
             commands::plans::diff_files(&old, &new, stdout)

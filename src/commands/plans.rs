@@ -8,6 +8,7 @@ use crate::cli::{write_output, AppError};
 use crate::plan::diff::{diff, render_diff};
 use crate::plan::render::render_table;
 use crate::plan::{read_plan, Plan};
+use crate::settings::Settings;
 use crate::sink::plan_file::LATEST_FILE_NAME;
 
 /// Why a plan could not be loaded; always names the file.
@@ -41,14 +42,27 @@ pub fn load(target: &Path) -> Result<Plan, PlanLoadError> {
     read_plan(&text).map_err(|source| PlanLoadError::Parse { path, source })
 }
 
-/// `plan show [FILE|DIR]`; without a target, the configured plan directory.
+/// `plan show [FILE|DIR]`; without a target, the latest plan of each configured node (the
+/// plan directory itself for a single-node configuration).
 pub fn show(
     target: Option<&Path>,
-    plan_dir: &Path,
+    settings: &Settings,
     stdout: &mut (dyn Write + Send),
 ) -> Result<(), AppError> {
-    let plan = load(target.unwrap_or(plan_dir)).map_err(|e| AppError::Input(Box::new(e)))?;
-    write_output(stdout, &render_table(&plan))
+    let load_input = |path: &Path| load(path).map_err(|e| AppError::Input(Box::new(e)));
+    if let Some(target) = target {
+        return write_output(stdout, &render_table(&load_input(target)?));
+    }
+    let nodes = settings.node_settings();
+    let multi = !settings.nodes.is_empty();
+    for (name, node) in &nodes {
+        let plan = load_input(&node.output.plan_dir)?;
+        if multi {
+            write_output(stdout, &format!("== node {name} ==\n"))?;
+        }
+        write_output(stdout, &render_table(&plan))?;
+    }
+    Ok(())
 }
 
 /// `plan diff A B`: what changed from plan A to plan B.
