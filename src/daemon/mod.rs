@@ -464,7 +464,9 @@ fn on_success<S>(
     set_lnd_status(state, lnd_status_of(&Ok(())), None);
     if let Some(metrics) = &state.metrics {
         metrics.observe_plan(&state.node, &report.plan);
-        metrics.observe_cycle(&state.node, took, true, report.plan.source.taken_at_unix);
+        // A plan that did not reach disk is a failed cycle for whoever alerts on it.
+        let ok = report.write_error.is_none();
+        metrics.observe_cycle(&state.node, took, ok, report.plan.source.taken_at_unix);
         metrics.set_lnd_state(&state.node, &metric_lnd_state(Ok(())));
     }
     state.backoff.reset();
