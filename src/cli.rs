@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands;
 use crate::config::{ConfigError, LoadedConfig};
 use crate::logging::LoggingError;
 
@@ -18,6 +19,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// Bad command line (EX_USAGE).
     pub const USAGE: u8 = 64;
+    /// An input file (`lncli` JSON, a plan file) is unreadable or malformed (EX_DATAERR).
+    pub const DATA: u8 = 65;
     /// `once` could not reach LND (EX_UNAVAILABLE). The daemon never exits for this.
     pub const UNAVAILABLE: u8 = 69;
     /// A bug or an unfinished command (EX_SOFTWARE).
@@ -31,7 +34,7 @@ pub mod exit {
 #[derive(Debug, Clone, PartialEq, Parser)]
 #[command(name = "dustwatch", version, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 ok, 64 usage, 69 LND unreachable (once), 70 internal, 78 configuration."
+    after_help = "Exit codes: 0 ok, 64 usage, 65 bad input file, 69 LND unreachable (once), 70 internal, 78 configuration."
 )]
 pub struct Cli {
     /// Configuration file [default: /etc/dustwatch/dustwatch.toml; built-in defaults if absent]
@@ -176,9 +179,9 @@ pub enum AppError {
     #[error("{0}")]
     Usage(String),
 
-    /// The command exists in the CLI but its implementation is not wired in yet.
-    #[error("`dustwatch {0}` is not built yet")]
-    NotBuilt(&'static str),
+    /// An input file the command was given cannot be used; the message names the file.
+    #[error("{0}")]
+    Input(#[source] Box<dyn StdError + Send + Sync>),
 
     /// `once` could not reach LND.
     #[error("cannot reach LND: {0}")]
@@ -200,7 +203,7 @@ impl AppError {
             AppError::Logging(err) if err.is_config_error() => exit::CONFIG,
             AppError::Logging(_) => exit::SOFTWARE,
             AppError::Usage(_) => exit::USAGE,
-            AppError::NotBuilt(_) => exit::SOFTWARE,
+            AppError::Input(_) => exit::DATA,
             AppError::LndUnreachable(_) => exit::UNAVAILABLE,
             AppError::Output(_) | AppError::Internal(_) => exit::SOFTWARE,
         }
@@ -237,13 +240,17 @@ pub async fn dispatch(
     }
     match command {
         Command::CheckConfig => check_config(&config, stdout),
-        Command::Run => Err(AppError::NotBuilt("run")),
-        Command::Once => Err(AppError::NotBuilt("once")),
-        Command::Analyze(_args) => Err(AppError::NotBuilt("analyze")),
-        Command::Demo(_args) => Err(AppError::NotBuilt("demo")),
-        Command::Plan(PlanCommand::Show { .. }) => Err(AppError::NotBuilt("plan show")),
-        Command::Plan(PlanCommand::Diff { .. }) => Err(AppError::NotBuilt("plan diff")),
-        Command::Sim(_args) => Err(AppError::NotBuilt("sim")),
+        Command::Run => commands::run::run(config).await,
+        Command::Once => commands::once::run(&config.settings, stdout).await,
+        Command::Analyze(args) => commands::analyze_offline::run(&args, &config.settings, stdout),
+        Command::Demo(args) => commands::demo::run(&args, &config.settings, stdout).await,
+        Command::Plan(PlanCommand::Show { target }) => {
+            commands::plans::show(target.as_deref(), &config.settings, stdout)
+        }
+        Command::Plan(PlanCommand::Diff { old, new }) => {
+            commands::plans::diff_files(&old, &new, stdout)
+        }
+        Command::Sim(args) => commands::sim::run(&args).await,
     }
 }
 
@@ -401,7 +408,8 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_contract() {
-        assert_eq!(AppError::NotBuilt("run").exit_code(), exit::SOFTWARE);
+        assert_eq!(AppError::Internal("bug".into()).exit_code(), exit::SOFTWARE);
+        assert_eq!(AppError::Input("bad file".into()).exit_code(), exit::DATA);
         assert_eq!(AppError::Usage("x".into()).exit_code(), exit::USAGE);
         assert_eq!(
             AppError::LndUnreachable("connection refused".into()).exit_code(),
@@ -431,14 +439,15 @@ mod tests {
 
     #[tokio::test]
     async fn commands_without_lnd_do_not_need_its_files() {
-        // The default macaroon path does not exist here; analyze must not care.
+        // The default macaroon path does not exist here; analyze must not care: it fails on
+        // its own input file instead (exit 65), naming it.
         let config = defaults_without_file();
-        let cli = parse(&["analyze", "--listchannels", "x.json"]).expect("parses");
+        let cli = parse(&["analyze", "--listchannels", "/nonexistent/x.json"]).expect("parses");
         let err = dispatch(cli.command, config, &mut Vec::new())
             .await
-            .expect_err("not wired yet");
-        assert!(matches!(err, AppError::NotBuilt("analyze")), "{err:?}");
-        assert_eq!(err.to_string(), "`dustwatch analyze` is not built yet");
+            .expect_err("the input file is missing");
+        assert!(matches!(err, AppError::Input(_)), "{err:?}");
+        assert!(err.to_string().contains("/nonexistent/x.json"), "{err}");
     }
 
     #[tokio::test]

@@ -246,22 +246,29 @@ impl LoadedConfig {
     ///
     /// Only commands that connect to LND call this; `analyze`, `demo`, `plan` and `sim` work
     /// without them. The files are opened, never read here, so nothing secret can leak into errors.
+    /// With `[[nodes]]`, every node's effective files are checked, named `nodes[i].lnd.…`.
     pub fn check_lnd_files(&self) -> Result<(), ConfigError> {
-        let lnd = &self.settings.lnd;
-        let problems: Vec<InvalidValue> = [
-            ("lnd.tls_cert_path", &lnd.tls_cert_path),
-            ("lnd.macaroon_path", &lnd.macaroon_path),
-        ]
-        .into_iter()
-        .filter_map(|(key, path)| {
-            check_readable_file(path).err().map(|err| {
-                self.invalid(
-                    key.to_string(),
-                    format!("cannot read {}: {err}", path.display()),
-                )
-            })
-        })
-        .collect();
+        let multi = !self.settings.nodes.is_empty();
+        let mut problems: Vec<InvalidValue> = Vec::new();
+        for (i, (_, node)) in self.settings.node_settings().iter().enumerate() {
+            let prefix = if multi {
+                format!("nodes[{i}].lnd")
+            } else {
+                "lnd".to_string()
+            };
+            let lnd = &node.lnd;
+            for (field, path) in [
+                ("tls_cert_path", &lnd.tls_cert_path),
+                ("macaroon_path", &lnd.macaroon_path),
+            ] {
+                if let Err(err) = check_readable_file(path) {
+                    problems.push(self.invalid(
+                        format!("{prefix}.{field}"),
+                        format!("cannot read {}: {err}", path.display()),
+                    ));
+                }
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {

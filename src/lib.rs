@@ -30,6 +30,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod dust;

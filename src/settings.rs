@@ -19,6 +19,115 @@ pub struct Settings {
     pub output: OutputSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    /// Several LND nodes watched by one daemon (`[[nodes]]`). Empty means one node, configured
+    /// by the top-level `[lnd]` section, named `default`, with plans directly in `plan_dir`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeSettings>,
+}
+
+/// Name given to the single node of a configuration without `[[nodes]]`.
+pub const DEFAULT_NODE_NAME: &str = "default";
+
+impl Settings {
+    /// The nodes to watch, each with its effective settings: the top-level sections with the
+    /// node's overrides applied and plans in `<plan_dir>/<name>/`. Without `[[nodes]]`, the
+    /// top-level settings themselves as node `default` (plans directly in `plan_dir`), so a
+    /// single-node configuration behaves exactly as before nodes existed.
+    pub fn node_settings(&self) -> Vec<(String, Settings)> {
+        if self.nodes.is_empty() {
+            return vec![(DEFAULT_NODE_NAME.to_string(), self.clone())];
+        }
+        self.nodes
+            .iter()
+            .map(|node| {
+                let mut effective = self.clone();
+                effective.nodes.clear();
+                node.lnd.apply(&mut effective.lnd);
+                node.analysis.apply(&mut effective.analysis);
+                effective.output.plan_dir = self.output.plan_dir.join(&node.name);
+                (node.name.clone(), effective)
+            })
+            .collect()
+    }
+}
+
+/// One node of a multi-node daemon: a name (used for its plan directory, in logs and as the
+/// `node` metric label) and what differs from the top-level sections.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeSettings {
+    pub name: String,
+    pub lnd: LndOverride,
+    pub analysis: AnalysisOverride,
+}
+
+/// `[nodes.lnd]`: any `[lnd]` key; what is not set comes from the top-level `[lnd]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LndOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub macaroon_path: Option<PathBuf>,
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Duration>,
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<usize>,
+}
+
+impl LndOverride {
+    fn apply(&self, lnd: &mut LndSettings) {
+        if let Some(host) = &self.host {
+            lnd.host = host.clone();
+        }
+        if let Some(port) = self.port {
+            lnd.port = port;
+        }
+        if let Some(path) = &self.tls_cert_path {
+            lnd.tls_cert_path = path.clone();
+        }
+        if let Some(path) = &self.macaroon_path {
+            lnd.macaroon_path = path.clone();
+        }
+        if let Some(timeout) = self.connect_timeout {
+            lnd.connect_timeout = timeout;
+        }
+        if let Some(timeout) = self.request_timeout {
+            lnd.request_timeout = timeout;
+        }
+        if let Some(bytes) = self.max_message_bytes {
+            lnd.max_message_bytes = bytes;
+        }
+    }
+}
+
+/// `[nodes.analysis]`: the per-node facts of lnd.conf that differ between nodes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisOverride {
+    /// This node's `channel-max-fee-exposure` (when LND does not report it itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_fee_exposure_sat: Option<u64>,
+    /// This node's `max-commit-fee-rate-anchors` in sat/kw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor_commit_feerate_cap_per_kw: Option<u64>,
+}
+
+impl AnalysisOverride {
+    fn apply(&self, analysis: &mut AnalysisSettings) {
+        if let Some(limit) = self.max_fee_exposure_sat {
+            analysis.max_fee_exposure_sat = limit;
+        }
+        if let Some(cap) = self.anchor_commit_feerate_cap_per_kw {
+            analysis.anchor_commit_feerate_cap_per_kw = cap;
+        }
+    }
 }
 
 /// How to reach LND's gRPC interface.
@@ -341,4 +450,61 @@ impl Default for LogSettings {
 pub struct MetricsSettings {
     /// e.g. `127.0.0.1:9489`; `None` keeps the endpoint off.
     pub listen: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_nodes_the_top_level_is_node_default() {
+        let settings = Settings::default();
+        let nodes = settings.node_settings();
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].0, DEFAULT_NODE_NAME);
+        assert_eq!(nodes[0].1, settings);
+    }
+
+    #[test]
+    fn node_overrides_apply_key_by_key_and_plans_go_to_a_subdirectory() {
+        let text = r#"
+            [lnd]
+            host = "10.0.0.1"
+            request_timeout = "30s"
+            [output]
+            plan_dir = "/plans"
+            [[nodes]]
+            name = "alpha"
+            [[nodes]]
+            name = "beta"
+            lnd.port = 10010
+            lnd.macaroon_path = "/beta/readonly.macaroon"
+            analysis.max_fee_exposure_sat = 250000
+        "#;
+        let settings: Settings = toml::from_str(text).expect("parses");
+        let nodes = settings.node_settings();
+        let (alpha, a) = &nodes[0];
+        let (beta, b) = &nodes[1];
+        assert_eq!((alpha.as_str(), beta.as_str()), ("alpha", "beta"));
+        assert_eq!(a.lnd, settings.lnd);
+        assert_eq!(a.output.plan_dir, PathBuf::from("/plans/alpha"));
+        assert_eq!(b.lnd.host, "10.0.0.1", "not overridden: inherited");
+        assert_eq!(b.lnd.request_timeout, Duration::from_secs(30));
+        assert_eq!(b.lnd.port, 10010);
+        assert_eq!(
+            b.lnd.macaroon_path,
+            PathBuf::from("/beta/readonly.macaroon")
+        );
+        assert_eq!(b.analysis.max_fee_exposure_sat, 250_000);
+        assert_eq!(a.analysis.max_fee_exposure_sat, 500_000);
+        assert_eq!(b.output.plan_dir, PathBuf::from("/plans/beta"));
+        assert!(a.nodes.is_empty() && b.nodes.is_empty());
+    }
+
+    #[test]
+    fn unknown_node_keys_are_rejected() {
+        let err = toml::from_str::<Settings>("[[nodes]]\nname = \"a\"\nlnd.hots = \"x\"\n")
+            .expect_err("typo");
+        assert!(err.to_string().contains("hots"), "{err}");
+    }
 }

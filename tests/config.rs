@@ -287,6 +287,32 @@ fn shipped_example_documents_every_key() {
     assert_eq!(settings.metrics.listen.as_deref(), Some("127.0.0.1:9489"));
 }
 
+#[test]
+fn shipped_example_nodes_block_works_once_uncommented() {
+    let text = std::fs::read_to_string(shipped_example()).expect("read example");
+    let start = text
+        .find("\n# [[nodes]]\n")
+        .expect("the example shows a [[nodes]] table");
+    let (head, block) = text.split_at(start);
+    let uncommented: String = block
+        .lines()
+        .map(|line| {
+            line.strip_prefix("# ")
+                .unwrap_or(line.trim_start_matches('#'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let settings: Settings =
+        toml::from_str(&format!("{head}{uncommented}\n")).expect("uncommented nodes parse");
+    let nodes = settings.node_settings();
+    let names: Vec<&str> = nodes.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    assert_eq!(nodes[0].1.lnd.host, "10.0.0.2");
+    assert_eq!(nodes[1].1.lnd.port, 10010);
+    assert_eq!(nodes[1].1.analysis.max_fee_exposure_sat, 250_000);
+    assert!(dustwatch::config::validate(&settings).is_empty());
+}
+
 fn collect_missing(
     defaults: &toml::Table,
     example: &toml::Table,

@@ -174,7 +174,51 @@ pub fn validate(settings: &Settings) -> Vec<Problem> {
         }
     }
 
+    check_nodes(settings, &mut check);
     check.problems
+}
+
+/// `[[nodes]]`: names are unique and safe as a directory name and metric label; each node's
+/// effective LND address is usable.
+fn check_nodes(settings: &Settings, check: &mut Checker) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, node) in settings.nodes.iter().enumerate() {
+        let key = format!("nodes[{i}].name");
+        let name = node.name.as_str();
+        let safe = !name.is_empty()
+            && name.len() <= 64
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        check.that(
+            safe,
+            &key,
+            "must be 1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.', not starting with '.' \
+             (it names the node's plan directory)",
+        );
+        check.that(seen.insert(name), &key, "must be unique among [[nodes]]");
+    }
+    for (i, (_, node)) in settings.node_settings().iter().enumerate() {
+        if settings.nodes.is_empty() {
+            break;
+        }
+        check.that(
+            !node.lnd.host.trim().is_empty(),
+            &format!("nodes[{i}].lnd.host"),
+            "must not be empty",
+        );
+        check.that(
+            node.lnd.port != 0,
+            &format!("nodes[{i}].lnd.port"),
+            "must not be 0",
+        );
+        check.that(
+            node.analysis.max_fee_exposure_sat > 0,
+            &format!("nodes[{i}].analysis.max_fee_exposure_sat"),
+            "must be greater than 0",
+        );
+    }
 }
 
 #[derive(Default)]
@@ -212,6 +256,29 @@ mod tests {
 
     fn keys(settings: &Settings) -> Vec<String> {
         validate(settings).into_iter().map(|p| p.key).collect()
+    }
+
+    #[test]
+    fn node_names_must_be_safe_and_unique() {
+        use crate::settings::NodeSettings;
+        let node = |name: &str| NodeSettings {
+            name: name.into(),
+            ..NodeSettings::default()
+        };
+        let mut settings = Settings {
+            nodes: vec![node("alpha"), node("alpha"), node("../etc"), node("")],
+            ..Settings::default()
+        };
+        let found = keys(&settings);
+        assert_eq!(
+            found,
+            vec!["nodes[1].name", "nodes[2].name", "nodes[3].name"],
+            "{:?}",
+            validate(&settings)
+        );
+        settings.nodes = vec![node("alpha"), node("beta-2")];
+        settings.nodes[1].lnd.port = Some(0);
+        assert_eq!(keys(&settings), vec!["nodes[1].lnd.port"]);
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! `dustwatch analyze`: a plan from files saved with `lncli`, no node needed.
+
+use std::io::Write;
+
+use crate::analyze::analyze;
+use crate::cli::{write_output, AnalyzeArgs, AppError};
+use crate::daemon::load_previous_plan;
+use crate::plan::render::render_table;
+use crate::settings::Settings;
+use crate::sink::plan_file::PlanFileWriter;
+use crate::snapshot::lncli::{snapshot_from_files, LncliFiles};
+
+/// Reads the files, analyses, prints a table (or the plan as JSON) and, with `--out`, writes
+/// the plan files there (comparing with the `latest.json` already in that directory).
+pub fn run(
+    args: &AnalyzeArgs,
+    settings: &Settings,
+    stdout: &mut (dyn Write + Send),
+) -> Result<(), AppError> {
+    let files = LncliFiles {
+        listchannels: args.listchannels.clone(),
+        getinfo: args.getinfo.clone(),
+        pendingchannels: args.pendingchannels.clone(),
+        feereport: args.feereport.clone(),
+    };
+    let snapshot =
+        snapshot_from_files(&files, super::now_unix()).map_err(|e| AppError::Input(Box::new(e)))?;
+    for warning in &snapshot.warnings {
+        match warning.chan_id {
+            Some(chan_id) => tracing::warn!(chan_id, "{}", warning.message),
+            None => tracing::warn!("{}", warning.message),
+        }
+    }
+    let writer = args
+        .out
+        .as_ref()
+        .map(|dir| PlanFileWriter::new(dir.clone(), settings.output.keep_plans));
+    let previous = writer.as_ref().and_then(load_previous_plan);
+    let plan = analyze(&snapshot, &settings.analysis, previous.as_ref());
+    if let Some(writer) = &writer {
+        let written = writer
+            .write(&plan, snapshot.taken_at_unix)
+            .map_err(|e| AppError::Internal(Box::new(e)))?;
+        tracing::info!(path = %written.latest.display(), "plan written");
+    }
+    let text = if args.json {
+        let mut json =
+            serde_json::to_string_pretty(&plan).map_err(|e| AppError::Internal(Box::new(e)))?;
+        json.push('\n');
+        json
+    } else {
+        render_table(&plan)
+    };
+    write_output(stdout, &text)
+}

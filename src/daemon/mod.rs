@@ -1,0 +1,547 @@
+//! The daemon loop: snapshot LND on an interval and soon after channel events, analyse, write
+//! the plan, log alert transitions, and keep systemd informed.
+//!
+//! Invariants:
+//! * cycles never overlap: the loop runs one cycle at a time and schedules the next only after
+//!   the current one finished (a slow cycle delays the next, it does not stack them);
+//! * LND being down, locked, starting or refusing the macaroon never ends the loop: it retries
+//!   with exponential backoff and jitter (a bad macaroon or certificate jumps to the capped
+//!   backoff), logging each change of LND's state once, not every retry;
+//! * the previous plan (from `latest.json` at start, then the last one computed) is passed to
+//!   the analyzer, so `changes` and alert transitions are relative to it;
+//! * shutdown and reload arrive as parameters ([`Control`]), never globals, so tests drive them;
+//! * on shutdown a running cycle gets `poll.shutdown_timeout` to finish, then is dropped; plan
+//!   writes use temp files that are removed when dropped, so nothing half-written remains.
+
+pub mod backoff;
+pub mod notify;
+pub mod signals;
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_stream::StreamExt;
+
+use crate::analyze::analyze;
+use crate::lnd::error::LndError;
+use crate::lnd::source::{ChannelEvents, NodeSource};
+use crate::plan::{read_plan, Plan};
+use crate::settings::Settings;
+use crate::sink::alerts;
+use crate::sink::metrics::Metrics;
+use crate::sink::plan_file::{read_latest, PlanFileError, PlanFileWriter};
+
+use backoff::Backoff;
+use notify::{Notice, Notifier};
+
+/// How the outside world steers a running loop.
+pub struct Control<F> {
+    /// Resolves when the daemon should stop (SIGTERM/SIGINT in production).
+    pub shutdown: F,
+    /// One message per reload request (SIGHUP in production).
+    pub reload: mpsc::Receiver<()>,
+}
+
+/// Where the loop reports besides logs and plan files.
+pub struct LoopOutputs {
+    /// The node's name in logs, alerts and metrics (`default` for a single-node config).
+    pub node: String,
+    /// Receives a [`Progress`] after every cycle.
+    pub progress: watch::Sender<Progress>,
+    /// Prometheus metrics, when the endpoint is enabled.
+    pub metrics: Option<Metrics>,
+}
+
+/// What the loop has done so far; published on a watch channel after every cycle, so callers
+/// (tests, `demo`, metrics) can wait for progress without sleeping.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Progress {
+    pub cycles_ok: u64,
+    pub cycles_failed: u64,
+    /// Consecutive failed cycles since the last success.
+    pub failing_streak: u64,
+    pub reloads_applied: u64,
+    pub reloads_rejected: u64,
+    pub events_seen: u64,
+    /// What the last failure was, for STATUS lines and tests.
+    pub last_error: Option<String>,
+    /// `generated_at` of the newest plan the loop computed.
+    pub last_plan_at: Option<String>,
+    /// Whether the newest plan reached disk.
+    pub last_write_ok: bool,
+    pub lnd_status: String,
+}
+
+/// What one successful cycle produced.
+#[derive(Debug)]
+pub struct CycleReport {
+    pub plan: Plan,
+    /// `None` when writing the plan failed; the error is logged and the old files stay.
+    pub write_error: Option<PlanFileError>,
+}
+
+/// Runs one cycle: snapshot, analyse against `previous`, write the plan, log alert transitions.
+///
+/// A plan that cannot be written is still returned (alerts are logged from it) together with
+/// the write error; only an LND failure means no plan at all.
+pub async fn run_cycle<S: NodeSource>(
+    source: &mut S,
+    settings: &Settings,
+    writer: &PlanFileWriter,
+    previous: Option<&Plan>,
+    node_name: &str,
+) -> Result<CycleReport, LndError> {
+    let snapshot = source.fetch_snapshot().await?;
+    let plan = analyze(&snapshot, &settings.analysis, previous);
+    let no_alerts = Vec::new();
+    let previous_alerts = previous.map(|p| &p.alerts).unwrap_or(&no_alerts);
+    alerts::emit(node_name, previous_alerts, &plan.alerts);
+    let write_error = match writer.write(&plan, snapshot.taken_at_unix) {
+        Ok(written) => {
+            for failure in &written.prune_failures {
+                tracing::warn!(error = %failure, "could not prune an old plan file");
+            }
+            tracing::debug!(path = %written.latest.display(), "plan written");
+            None
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not write the plan; the previous plan files are kept");
+            Some(err)
+        }
+    };
+    Ok(CycleReport { plan, write_error })
+}
+
+/// Loads the previous plan from `<plan_dir>/latest.json`, if there is a readable one.
+///
+/// A plan that cannot be read or parsed is logged and ignored (every action then counts as new):
+/// it must not keep the daemon from starting.
+pub fn load_previous_plan(writer: &PlanFileWriter) -> Option<Plan> {
+    match read_latest(writer.dir()) {
+        Ok(Some(text)) => match read_plan(&text) {
+            Ok(plan) => Some(plan),
+            Err(err) => {
+                tracing::warn!(dir = %writer.dir().display(), error = %err, "ignoring unreadable latest.json");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the previous plan");
+            None
+        }
+    }
+}
+
+/// A short, stable description of LND's state for logs and STATUS lines: state changes are
+/// detected by comparing these.
+fn lnd_status_of(result: &Result<(), &LndError>) -> String {
+    match result {
+        Ok(()) => "ready".to_string(),
+        Err(LndError::NotReady { state }) => format!("not ready: {state}"),
+        Err(LndError::Unreachable { .. }) => "unreachable".to_string(),
+        Err(LndError::Timeout { .. }) => "timing out".to_string(),
+        Err(LndError::BadMacaroon { .. }) => "rejecting the macaroon".to_string(),
+        Err(LndError::TlsPinMismatch { .. }) => "presenting another TLS certificate".to_string(),
+        Err(other) => format!("failing: {other}"),
+    }
+}
+
+/// The loop's mutable state between cycles.
+struct LoopState<S> {
+    settings: Settings,
+    writer: PlanFileWriter,
+    source: Option<S>,
+    previous: Option<Plan>,
+    backoff: Backoff,
+    event_backoff: Backoff,
+    events: Option<ChannelEvents>,
+    resubscribe_at: Instant,
+    next_cycle_at: Instant,
+    event_deadline: Option<Instant>,
+    rng: StdRng,
+    progress: Progress,
+    node: String,
+    metrics: Option<Metrics>,
+}
+
+/// Runs the daemon until `control.shutdown` resolves. Never returns an error because of LND.
+///
+/// * `connect` builds a [`NodeSource`] from the current settings (it reads the certificate and
+///   macaroon files, so it is called again after a failure, and after each reload);
+/// * `reload` re-reads the configuration; an `Err` keeps the old configuration (logged);
+/// * `outputs` names the node and says where progress and metrics go.
+pub async fn run<S, C, R, N, F>(
+    settings: Settings,
+    mut connect: C,
+    mut reload: R,
+    mut control: Control<F>,
+    notifier: &N,
+    outputs: LoopOutputs,
+) where
+    S: NodeSource,
+    C: FnMut(&Settings) -> Result<S, LndError>,
+    R: FnMut() -> Result<Settings, String>,
+    N: Notifier + ?Sized,
+    F: Future<Output = ()>,
+{
+    let writer = PlanFileWriter::from_settings(&settings.output);
+    let previous = load_previous_plan(&writer);
+    let now = Instant::now();
+    let mut state = LoopState {
+        backoff: Backoff::new(settings.poll.backoff_initial, settings.poll.backoff_max),
+        event_backoff: Backoff::new(settings.poll.backoff_initial, settings.poll.backoff_max),
+        settings,
+        writer,
+        source: None,
+        previous,
+        events: None,
+        resubscribe_at: now,
+        next_cycle_at: now,
+        event_deadline: None,
+        rng: StdRng::from_os_rng(),
+        node: outputs.node,
+        metrics: outputs.metrics,
+        progress: Progress {
+            lnd_status: "connecting".into(),
+            ..Progress::default()
+        },
+    };
+    notifier.notify(Notice::Ready);
+    notifier.notify(Notice::Status("started; connecting to LND".into()));
+    let progress = outputs.progress;
+    tracing::info!(
+        node = %state.node,
+        lnd = %format!("{}:{}", state.settings.lnd.host, state.settings.lnd.port),
+        plan_dir = %state.writer.dir().display(),
+        interval = %humantime::format_duration(state.settings.poll.interval),
+        "dustwatch running"
+    );
+
+    let shutdown = control.shutdown;
+    tokio::pin!(shutdown);
+    loop {
+        let cycle_at = match state.event_deadline {
+            Some(deadline) => deadline.min(state.next_cycle_at),
+            None => state.next_cycle_at,
+        };
+        let want_events = state.events.is_none() && state.source.is_some();
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some(()) = control.reload.recv() => {
+                notifier.notify(Notice::Reloading);
+                apply_reload(&mut state, &mut reload);
+                notifier.notify(Notice::Ready);
+            }
+            event = next_event(&mut state.events) => {
+                on_event(&mut state, event);
+            }
+            () = tokio::time::sleep_until(state.resubscribe_at), if want_events => {
+                subscribe(&mut state).await;
+            }
+            () = tokio::time::sleep_until(cycle_at) => {
+                let stopped = cycle(&mut state, &mut connect, notifier, &mut shutdown).await;
+                let _ = progress.send(state.progress.clone());
+                if stopped {
+                    notifier.notify(Notice::Stopping);
+                    tracing::info!("dustwatch stopped");
+                    return;
+                }
+            }
+        }
+    }
+    notifier.notify(Notice::Stopping);
+    tracing::info!("dustwatch stopped");
+}
+
+/// The next channel event, or pending forever when there is no subscription (so `select!`
+/// simply ignores the branch).
+async fn next_event(
+    events: &mut Option<ChannelEvents>,
+) -> Option<Result<crate::lnd::source::ChannelEventKind, LndError>> {
+    match events {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn on_event(
+    state: &mut LoopState<impl NodeSource>,
+    event: Option<Result<crate::lnd::source::ChannelEventKind, LndError>>,
+) {
+    match event {
+        Some(Ok(kind)) => {
+            state.progress.events_seen += 1;
+            tracing::debug!(?kind, "channel event");
+            let deadline = Instant::now() + state.settings.poll.event_debounce;
+            // Debounce: the first event of a burst sets the deadline, later ones ride along.
+            state.event_deadline.get_or_insert(deadline);
+        }
+        Some(Err(err)) => {
+            tracing::debug!(error = %err, "channel event subscription failed; resubscribing later");
+            drop_subscription(state);
+        }
+        None => {
+            tracing::debug!("channel event subscription ended; resubscribing later");
+            drop_subscription(state);
+        }
+    }
+}
+
+fn drop_subscription(state: &mut LoopState<impl NodeSource>) {
+    state.events = None;
+    let delay = state.event_backoff.next_delay(&mut state.rng);
+    state.resubscribe_at = Instant::now() + delay;
+}
+
+async fn subscribe<S: NodeSource>(state: &mut LoopState<S>) {
+    let Some(source) = state.source.as_mut() else {
+        return;
+    };
+    match source.subscribe_channel_events().await {
+        Ok(stream) => {
+            tracing::debug!("subscribed to channel events");
+            state.events = Some(stream);
+            state.event_backoff.reset();
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "cannot subscribe to channel events yet");
+            drop_subscription(state);
+        }
+    }
+}
+
+fn apply_reload<S>(
+    state: &mut LoopState<S>,
+    reload: &mut impl FnMut() -> Result<Settings, String>,
+) {
+    match reload() {
+        Ok(new_settings) => {
+            tracing::info!("configuration reloaded; reconnecting to LND with the new settings");
+            state.writer = PlanFileWriter::from_settings(&new_settings.output);
+            state.backoff = Backoff::new(
+                new_settings.poll.backoff_initial,
+                new_settings.poll.backoff_max,
+            );
+            state.event_backoff = state.backoff.clone();
+            state.settings = new_settings;
+            // Re-read the certificate and macaroon: drop the client and the subscription.
+            state.source = None;
+            state.events = None;
+            state.next_cycle_at = Instant::now();
+            state.resubscribe_at = Instant::now();
+            state.progress.reloads_applied += 1;
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "reload failed; keeping the previous configuration");
+            state.progress.reloads_rejected += 1;
+        }
+    }
+}
+
+/// Runs one cycle with shutdown racing it. Returns true when the daemon must stop.
+async fn cycle<S, C, N, F>(
+    state: &mut LoopState<S>,
+    connect: &mut C,
+    notifier: &N,
+    shutdown: &mut std::pin::Pin<&mut F>,
+) -> bool
+where
+    S: NodeSource,
+    C: FnMut(&Settings) -> Result<S, LndError>,
+    N: Notifier + ?Sized,
+    F: Future<Output = ()>,
+{
+    state.event_deadline = None;
+    let started = Instant::now();
+    if state.source.is_none() {
+        match connect(&state.settings) {
+            Ok(source) => state.source = Some(source),
+            Err(err) => {
+                on_failure(state, &err, notifier, started.elapsed());
+                return false;
+            }
+        }
+    }
+    let LoopState {
+        source,
+        settings,
+        writer,
+        previous,
+        node,
+        ..
+    } = state;
+    let Some(source) = source.as_mut() else {
+        return false;
+    };
+    let outcome = {
+        let work = run_cycle(source, settings, writer, previous.as_ref(), node);
+        tokio::pin!(work);
+        tokio::select! {
+            biased;
+            out = &mut work => Some(out),
+            () = shutdown.as_mut() => {
+                notifier.notify(Notice::Stopping);
+                tracing::info!(
+                    timeout = %humantime::format_duration(settings.poll.shutdown_timeout),
+                    "stopping: letting the running cycle finish"
+                );
+                match tokio::time::timeout(settings.poll.shutdown_timeout, &mut work).await {
+                    Ok(out) => {
+                        if let Ok(report) = &out {
+                            tracing::info!(generated_at = %report.plan.generated_at, "last cycle finished");
+                        }
+                        return true;
+                    }
+                    Err(_) => {
+                        tracing::warn!("stopping: abandoned the running cycle");
+                        return true;
+                    }
+                }
+            }
+        }
+    };
+    match outcome {
+        Some(Ok(report)) => on_success(state, report, notifier, started.elapsed()),
+        Some(Err(err)) => on_failure(state, &err, notifier, started.elapsed()),
+        None => {}
+    }
+    false
+}
+
+fn set_lnd_status<S>(state: &mut LoopState<S>, status: String, err: Option<&LndError>) {
+    if state.progress.lnd_status == status {
+        return;
+    }
+    let node = &state.node;
+    match err {
+        None => tracing::info!(%node, lnd_state = %status, "LND is ready"),
+        Some(err) if err.is_transient() => {
+            tracing::warn!(%node, lnd_state = %status, error = %err, "LND unavailable; retrying with backoff")
+        }
+        Some(err) => tracing::error!(
+            %node,
+            lnd_state = %status,
+            error = %err,
+            "LND refuses dustwatch; fix the named file or setting (retrying at the longest backoff)"
+        ),
+    }
+    state.progress.lnd_status = status;
+}
+
+/// LND's state as the metrics name it (`sink::metrics::LND_STATES`, plus names for refusals).
+fn metric_lnd_state(result: Result<(), &LndError>) -> String {
+    use crate::lnd::error::LndState;
+    match result {
+        Ok(()) => "server_active".into(),
+        Err(LndError::NotReady { state }) => match state {
+            LndState::WaitingToStart => "waiting_to_start".into(),
+            LndState::NonExisting => "non_existing".into(),
+            LndState::Locked => "locked".into(),
+            LndState::Unlocked => "unlocked".into(),
+            LndState::RpcActive => "rpc_active".into(),
+            LndState::ServerActive => "server_active".into(),
+            LndState::Unrecognized(n) => format!("unrecognized_{n}"),
+        },
+        Err(LndError::Unreachable { .. } | LndError::Timeout { .. }) => "unreachable".into(),
+        Err(LndError::BadMacaroon { .. }) => "macaroon_rejected".into(),
+        Err(LndError::TlsPinMismatch { .. }) => "tls_certificate_mismatch".into(),
+        Err(_) => "error".into(),
+    }
+}
+
+fn on_success<S>(
+    state: &mut LoopState<S>,
+    report: CycleReport,
+    notifier: &(impl Notifier + ?Sized),
+    took: Duration,
+) {
+    set_lnd_status(state, lnd_status_of(&Ok(())), None);
+    if let Some(metrics) = &state.metrics {
+        metrics.observe_plan(&state.node, &report.plan);
+        // A plan that did not reach disk is a failed cycle for whoever alerts on it.
+        let ok = report.write_error.is_none();
+        metrics.observe_cycle(&state.node, took, ok, report.plan.source.taken_at_unix);
+        metrics.set_lnd_state(&state.node, &metric_lnd_state(Ok(())));
+    }
+    state.backoff.reset();
+    state.progress.cycles_ok += 1;
+    state.progress.failing_streak = 0;
+    state.progress.last_error = report.write_error.as_ref().map(|e| e.to_string());
+    state.progress.last_write_ok = report.write_error.is_none();
+    state.progress.last_plan_at = Some(report.plan.generated_at.clone());
+    let summary = &report.plan.summary;
+    let status = format!(
+        "LND {}; last cycle {}: {} channels, {} alerts, {} actions{}",
+        state.progress.lnd_status,
+        report.plan.generated_at,
+        report.plan.channels.len(),
+        report.plan.alerts.len(),
+        summary.recommended_actions,
+        if report.write_error.is_some() {
+            ", PLAN NOT WRITTEN"
+        } else {
+            ""
+        }
+    );
+    tracing::info!(
+        node = %state.node,
+        channels = report.plan.channels.len(),
+        alerts = report.plan.alerts.len(),
+        actions = summary.recommended_actions,
+        total_dust_sat = summary.total_dust_sat,
+        "cycle finished"
+    );
+    state.previous = Some(report.plan);
+    state.next_cycle_at = Instant::now() + state.settings.poll.interval;
+    notifier.notify(Notice::Status(status));
+    notifier.notify(Notice::Watchdog);
+}
+
+fn on_failure<S>(
+    state: &mut LoopState<S>,
+    err: &LndError,
+    notifier: &(impl Notifier + ?Sized),
+    took: Duration,
+) {
+    set_lnd_status(state, lnd_status_of(&Err(err)), Some(err));
+    if let Some(metrics) = &state.metrics {
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        metrics.observe_cycle(&state.node, took, false, now_unix);
+        metrics.set_lnd_state(&state.node, &metric_lnd_state(Err(err)));
+    }
+    if !err.is_transient() {
+        state.backoff.saturate();
+    }
+    if matches!(
+        err,
+        LndError::BadMacaroon { .. }
+            | LndError::TlsPinMismatch { .. }
+            | LndError::Unreachable { .. }
+    ) {
+        // Reconnect next time: re-reads the certificate and macaroon files.
+        state.source = None;
+        state.events = None;
+    }
+    let delay = state.backoff.next_delay(&mut state.rng);
+    tracing::debug!(error = %err, retry_in = %humantime::format_duration(delay), "cycle failed");
+    state.progress.cycles_failed += 1;
+    state.progress.failing_streak += 1;
+    state.progress.last_error = Some(err.to_string());
+    state.next_cycle_at = Instant::now() + delay;
+    notifier.notify(Notice::Status(format!(
+        "LND {}; retrying in {}",
+        state.progress.lnd_status,
+        humantime::format_duration(Duration::from_secs(delay.as_secs()))
+    )));
+    // The loop itself is healthy: it is waiting for LND on purpose.
+    notifier.notify(Notice::Watchdog);
+}

@@ -1,0 +1,166 @@
+//! `dustwatch plan show` and `plan diff` on plan files: readable output pinned by snapshot
+//! tests, and clear errors for files that are not schema-v1 plans.
+//!
+//! The plans come from the `lncli` fixtures through the real analyzer, at fixed timestamps, so
+//! the output is deterministic. Plan B is the same node ten minutes later, after the pending
+//! HTLCs of its busiest channel resolved.
+
+use std::path::{Path, PathBuf};
+
+use dustwatch::analyze::analyze;
+use dustwatch::cli::AppError;
+use dustwatch::commands::plans;
+use dustwatch::dust::{channel_dust, DustParams};
+use dustwatch::model::NodeSnapshot;
+use dustwatch::plan::Plan;
+use dustwatch::settings::{AnalysisSettings, Settings};
+use dustwatch::snapshot::lncli::{snapshot_from_files, LncliFiles};
+
+const T0: i64 = 1_790_000_000;
+
+/// Relative to the package root (cargo runs tests there), so the file names the plan records
+/// as its source are the same on every checkout.
+fn fixture(name: &str) -> PathBuf {
+    Path::new("tests/fixtures/lncli").join(name)
+}
+
+fn snapshot(taken_at: i64) -> NodeSnapshot {
+    snapshot_from_files(
+        &LncliFiles {
+            listchannels: fixture("listchannels.json"),
+            getinfo: Some(fixture("getinfo.json")),
+            pendingchannels: Some(fixture("pendingchannels.json")),
+            feereport: Some(fixture("feereport.json")),
+        },
+        taken_at,
+    )
+    .expect("fixtures read")
+}
+
+/// Plan A now, plan B ten minutes later after the dust HTLCs (those trimmed from our
+/// commitment) of the busiest channel failed back to their senders.
+fn plans() -> (Plan, Plan) {
+    let settings = AnalysisSettings::default();
+    let a = analyze(&snapshot(T0), &settings, None);
+    let mut later = snapshot(T0 + 600);
+    let params = DustParams::from_settings(&settings, None);
+    let block_height = later.node.block_height;
+    let busiest = later
+        .channels
+        .iter_mut()
+        .max_by_key(|c| c.pending_htlcs.len())
+        .expect("fixture has channels");
+    let trimmed = channel_dust(busiest, block_height, &params).local.trimmed;
+    assert!(
+        trimmed.iter().any(|t| *t),
+        "the busiest channel carries dust"
+    );
+    // A trimmed HTLC's value sits in LND's commit_fee; failing it back returns it to the
+    // sender's balance. The untrimmed outputs, and so the base fee, stay as they were.
+    let mut kept = Vec::new();
+    for (htlc, was_trimmed) in busiest.pending_htlcs.drain(..).zip(trimmed) {
+        if !was_trimmed {
+            kept.push(htlc);
+            continue;
+        }
+        busiest.commit_fee_sat -= htlc.amount_sat;
+        if htlc.incoming {
+            busiest.remote_balance_sat += htlc.amount_sat;
+        } else {
+            busiest.local_balance_sat += htlc.amount_sat;
+        }
+    }
+    busiest.pending_htlcs = kept;
+    let b = analyze(&later, &settings, Some(&a));
+    (a, b)
+}
+
+fn write_plan(dir: &Path, name: &str, plan: &Plan) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(plan).expect("json")).expect("write");
+    path
+}
+
+fn output(run: impl FnOnce(&mut Vec<u8>) -> Result<(), AppError>) -> String {
+    let mut out = Vec::new();
+    run(&mut out).expect("command succeeds");
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[test]
+fn plan_show_prints_a_readable_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, _) = plans();
+    let file = write_plan(dir.path(), "a.json", &a);
+    let text = output(|out| plans::show(Some(&file), &Settings::default(), out));
+    insta::assert_snapshot!("plan_show", text);
+}
+
+#[test]
+fn plan_show_on_a_directory_reads_latest_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = plans();
+    write_plan(dir.path(), "plan-old.json", &a);
+    let latest = write_plan(dir.path(), "latest.json", &b);
+    let from_dir = output(|out| plans::show(Some(dir.path()), &Settings::default(), out));
+    let from_file = output(|out| plans::show(Some(&latest), &Settings::default(), out));
+    assert_eq!(from_dir, from_file);
+
+    // Without a target: the configured plan directory.
+    let mut settings = Settings::default();
+    settings.output.plan_dir = dir.path().to_path_buf();
+    let configured = output(|out| plans::show(None, &settings, out));
+    assert_eq!(configured, from_file);
+}
+
+#[test]
+fn plan_diff_shows_resolved_actions_and_exposure_deltas() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = plans();
+    assert!(
+        !b.changes.resolved.is_empty(),
+        "settling the HTLCs resolves something"
+    );
+    let fa = write_plan(dir.path(), "a.json", &a);
+    let fb = write_plan(dir.path(), "b.json", &b);
+    let text = output(|out| plans::diff_files(&fa, &fb, out));
+    for id in &b.changes.resolved {
+        assert!(text.contains(id.as_str()), "resolved action {id} listed");
+    }
+    insta::assert_snapshot!("plan_diff", text);
+}
+
+#[test]
+fn anything_but_a_schema_v1_plan_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, _) = plans();
+    let mut v2 = serde_json::to_value(&a).expect("json");
+    v2["schema_version"] = serde_json::json!(2);
+    let cases = [
+        ("v2.json", v2.to_string(), "schema_version 2"),
+        (
+            "lncli.json",
+            "{\"channels\": []}".to_string(),
+            "schema_version",
+        ),
+        ("broken.json", "{ not json".to_string(), "not valid JSON"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let err = plans::show(Some(&path), &Settings::default(), &mut Vec::new())
+            .expect_err("not a v1 plan");
+        let message = err.to_string();
+        assert!(matches!(err, AppError::Input(_)), "{name}: {err:?}");
+        assert_eq!(err.exit_code(), 65);
+        assert!(message.contains(name), "{name}: names the file: {message}");
+        assert!(
+            dustwatch::cli::error_report(&err).contains(expected),
+            "{name}: says why: {}",
+            dustwatch::cli::error_report(&err)
+        );
+    }
+    let missing = dir.path().join("missing.json");
+    let err = plans::diff_files(&missing, &missing, &mut Vec::new()).expect_err("missing");
+    assert!(err.to_string().contains("missing.json"), "{err}");
+}
