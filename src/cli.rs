@@ -129,8 +129,8 @@ pub struct SimArgs {
     /// gRPC port on 127.0.0.1 [default: any free port]
     #[arg(long, value_name = "P")]
     pub port: Option<u16>,
-    /// Write the node as `lncli` JSON (listchannels.json, getinfo.json, pendingchannels.json,
-    /// feereport.json) into this directory, for `dustwatch analyze` and other tools
+    /// Instead of serving, write the generated node as `lncli` JSON (listchannels.json,
+    /// getinfo.json, pendingchannels.json, feereport.json) into this directory and exit
     #[arg(long, value_name = "DIR")]
     pub dump_lncli: Option<PathBuf>,
 }
