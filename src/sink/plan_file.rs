@@ -18,7 +18,7 @@
 //! The writer is generic over [`serde::Serialize`], so it does not depend on the plan type.
 
 use std::fs::{self, DirBuilder, File, Permissions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -125,21 +125,19 @@ impl PlanFileWriter {
     /// so the file name matches the plan's `generated_at`. The directory is created with mode
     /// 0750 if it is missing.
     ///
+    /// The JSON is streamed into the first temporary file and the second is a copy of that
+    /// file: a 10,000-channel plan is 100 MB of JSON, which is never held in memory.
+    ///
     /// On error nothing visible has changed: the previous `latest.json` and plan files are
-    /// intact and no temporary file remains. The one exception is a failing directory fsync
-    /// after both renames, where the new files are in place but their durability is unknown.
+    /// intact, no temporary file remains, and a directory this call created for a plan that
+    /// then failed to serialize is removed again. The one exception is a failing directory
+    /// fsync after both renames, where the new files are in place but their durability is
+    /// unknown.
     pub fn write<T: Serialize + ?Sized>(
         &self,
         plan: &T,
         generated_at_unix: i64,
     ) -> Result<WrittenPlan, PlanFileError> {
-        // Serialize first: a plan that cannot be serialized must not touch the disk at all.
-        let mut bytes =
-            serde_json::to_vec_pretty(plan).map_err(|source| PlanFileError::Serialize {
-                dir: self.dir.clone(),
-                source,
-            })?;
-        bytes.push(b'\n');
         let stamp = format_utc_timestamp(generated_at_unix).ok_or_else(|| {
             PlanFileError::TimestampOutOfRange {
                 dir: self.dir.clone(),
@@ -147,26 +145,44 @@ impl PlanFileWriter {
             }
         })?;
 
-        ensure_dir(&self.dir)?;
+        let created_dir = ensure_dir(&self.dir)?;
         let latest = self.dir.join(LATEST_FILE_NAME);
+        let first_target = if self.keep_plans > 0 {
+            self.dir.join(plan_file_name_for_stamp(&stamp, 0))
+        } else {
+            latest.clone()
+        };
 
         // Both temporaries are complete and on disk before either rename, so a failure while
         // preparing them changes nothing visible (dropping a NamedTempFile deletes it).
-        let plan_temp = if self.keep_plans > 0 {
-            let target = self.dir.join(plan_file_name_for_stamp(&stamp, 0));
-            Some(
-                write_temp(&self.dir, &bytes).map_err(|source| PlanFileError::Write {
-                    path: target,
+        let first = match serialize_temp(&self.dir, plan) {
+            Ok(temp) => temp,
+            Err(TempError::Serialize(source)) => {
+                if created_dir {
+                    // Only succeeds while empty: the temporary file is already gone.
+                    let _ = fs::remove_dir(&self.dir);
+                }
+                return Err(PlanFileError::Serialize {
+                    dir: self.dir.clone(),
                     source,
-                })?,
-            )
-        } else {
-            None
+                });
+            }
+            Err(TempError::Io(source)) => {
+                return Err(PlanFileError::Write {
+                    path: first_target,
+                    source,
+                })
+            }
         };
-        let latest_temp = write_temp(&self.dir, &bytes).map_err(|source| PlanFileError::Write {
-            path: latest.clone(),
-            source,
-        })?;
+        let (plan_temp, latest_temp) = if self.keep_plans > 0 {
+            let copy = copy_temp(&self.dir, &first).map_err(|source| PlanFileError::Write {
+                path: latest.clone(),
+                source,
+            })?;
+            (Some(first), copy)
+        } else {
+            (None, first)
+        };
 
         let plan_file = match plan_temp {
             Some(temp) => Some(self.persist_unique(temp, &stamp)?),
@@ -414,15 +430,15 @@ fn next_sequence(dir: &Path, stamp: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// Creates the plan directory with mode 0750 if it does not exist. An existing directory is
-/// left as the operator made it (its mode is theirs to choose).
-fn ensure_dir(dir: &Path) -> Result<(), PlanFileError> {
+/// Creates the plan directory with mode 0750 if it does not exist, and says whether it did.
+/// An existing directory is left as the operator made it (its mode is theirs to choose).
+fn ensure_dir(dir: &Path) -> Result<bool, PlanFileError> {
     let dir_error = |source| PlanFileError::Directory {
         path: dir.to_path_buf(),
         source,
     };
     match fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(meta) if meta.is_dir() => return Ok(false),
         Ok(_) => {
             return Err(dir_error(io::Error::new(
                 io::ErrorKind::NotADirectory,
@@ -438,20 +454,56 @@ fn ensure_dir(dir: &Path) -> Result<(), PlanFileError> {
         .create(dir)
         .map_err(dir_error)?;
     // The umask may have narrowed the mode; set it exactly on the directory we created.
-    fs::set_permissions(dir, Permissions::from_mode(PLAN_DIR_MODE)).map_err(dir_error)
+    fs::set_permissions(dir, Permissions::from_mode(PLAN_DIR_MODE)).map_err(dir_error)?;
+    Ok(true)
 }
 
-/// Writes `bytes` to a new temporary file in `dir` with mode 0640 and fsyncs it. The file is
-/// deleted again if anything fails (the NamedTempFile is dropped).
-fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> {
-    let mut temp = tempfile::Builder::new()
+/// Why a temporary plan file could not be prepared.
+enum TempError {
+    /// The value refused to serialize (nothing about the disk).
+    Serialize(serde_json::Error),
+    Io(io::Error),
+}
+
+/// A new temporary file in `dir` with mode 0640. The mode is set with fchmod, not at creation,
+/// so the operator's umask cannot change the result.
+fn new_temp(dir: &Path) -> io::Result<NamedTempFile> {
+    let temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
-    // fchmod, not the creation mode, so the operator's umask cannot change the result.
     temp.as_file()
         .set_permissions(Permissions::from_mode(PLAN_FILE_MODE))?;
-    temp.write_all(bytes)?;
+    Ok(temp)
+}
+
+/// Streams `value` as pretty JSON plus a final newline into a new temporary file in `dir` and
+/// fsyncs it.
+fn serialize_temp<T: Serialize + ?Sized>(
+    dir: &Path,
+    value: &T,
+) -> Result<NamedTempFile, TempError> {
+    let temp = new_temp(dir).map_err(TempError::Io)?;
+    let mut out = BufWriter::with_capacity(1 << 16, temp.as_file());
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
+        if e.is_io() {
+            TempError::Io(e.into())
+        } else {
+            TempError::Serialize(e)
+        }
+    })?;
+    out.write_all(b"\n").map_err(TempError::Io)?;
+    out.flush().map_err(TempError::Io)?;
+    drop(out);
+    temp.as_file().sync_all().map_err(TempError::Io)?;
+    Ok(temp)
+}
+
+/// A new temporary file in `dir` holding the same bytes as `source`, fsynced.
+fn copy_temp(dir: &Path, source: &NamedTempFile) -> io::Result<NamedTempFile> {
+    let temp = new_temp(dir)?;
+    let mut reader = source.reopen()?;
+    io::copy(&mut reader, &mut temp.as_file())?;
     temp.as_file().sync_all()?;
     Ok(temp)
 }
