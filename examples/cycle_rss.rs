@@ -1,0 +1,95 @@
+//! Memory over many polling cycles: runs the daemon's cycle (`daemon::run_cycle`: snapshot over
+//! gRPC, analyse against the previous plan, write the plan, log alert transitions) `CYCLES`
+//! times against the LND the configuration points at, keeping the previous plan in memory as
+//! the daemon does, and prints the process's VmRSS and VmHWM (from /proc/self/status) as it
+//! goes. Flat VmRSS from the warm-up (cycle 10: the previous plan is held from cycle 2 on and
+//! the allocator has settled) to the last cycle means no growth. The simulator keeps ticking,
+//! so its node changes a little (channels open and close): the channel and HTLC counts are
+//! printed next to the memory figures.
+//!
+//! ```text
+//! dustwatch sim --channels 10000 --seed 1 --data-dir /tmp/dw/sim --port 19735 &
+//! export DUSTWATCH_LND__HOST=127.0.0.1 DUSTWATCH_LND__PORT=19735 \
+//!        DUSTWATCH_LND__TLS_CERT_PATH=/tmp/dw/sim/tls.cert \
+//!        DUSTWATCH_LND__MACAROON_PATH=/tmp/dw/sim/readonly.macaroon \
+//!        DUSTWATCH_OUTPUT__PLAN_DIR=/dev/shm/dw-plans
+//! cargo run --release --example cycle_rss -- 1000
+//! ```
+//!
+//! The configuration is read like `dustwatch once` reads it (`--config`-less: the default file
+//! if present, then `DUSTWATCH_*` variables); only the first node is used.
+
+use std::time::Instant;
+
+use dustwatch::config::{self, ConfigFile, ProcessEnv};
+use dustwatch::daemon::run_cycle;
+use dustwatch::lnd::client::LndClient;
+use dustwatch::plan::Plan;
+use dustwatch::sink::plan_file::PlanFileWriter;
+
+/// The cycle whose VmRSS is the baseline for growth.
+const WARM_UP_CYCLES: u32 = 10;
+
+/// VmRSS and VmHWM in MiB.
+fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map_or(0, |kib| kib / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cycles: u32 = match std::env::args().nth(1) {
+        Some(arg) => arg.parse()?,
+        None => 1_000,
+    };
+    let loaded = config::load(&ConfigFile::from_flag(None), &ProcessEnv)?;
+    let (name, settings) = loaded
+        .settings
+        .node_settings()
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no node configured"))?;
+    let mut client = LndClient::new(&settings.lnd)?;
+    let writer = PlanFileWriter::from_settings(&settings.output);
+    let (rss, hwm) = memory();
+    println!("start: VmRSS {rss} MiB, VmHWM {hwm} MiB");
+    let mut previous: Option<Plan> = None;
+    let started = Instant::now();
+    let mut warm = None;
+    for cycle in 1..=cycles {
+        let report = run_cycle(&mut client, &settings, &writer, previous.as_ref(), &name).await?;
+        if let Some(err) = report.write_error {
+            anyhow::bail!("cycle {cycle}: plan not written: {err}");
+        }
+        let channels = report.plan.channels.len();
+        let htlcs: usize = report.plan.channels.iter().map(|c| c.htlcs.len()).sum();
+        previous = Some(report.plan);
+        let (rss, hwm) = memory();
+        if cycle == WARM_UP_CYCLES {
+            warm = Some(rss);
+        }
+        if cycle <= 3 || cycle == WARM_UP_CYCLES || cycle % 100 == 0 || cycle == cycles {
+            println!(
+                "cycle {cycle:>5}: {channels} channels, {htlcs} HTLCs, VmRSS {rss} MiB, VmHWM {hwm} MiB, {:.0} ms per cycle so far",
+                started.elapsed().as_secs_f64() * 1000.0 / f64::from(cycle)
+            );
+        }
+    }
+    let (rss, hwm) = memory();
+    match warm {
+        Some(warm) => println!(
+            "end: VmRSS {rss} MiB, at cycle {WARM_UP_CYCLES} {warm} MiB: growth {} MiB; VmHWM {hwm} MiB",
+            rss as i64 - warm as i64
+        ),
+        None => println!("end: VmRSS {rss} MiB, VmHWM {hwm} MiB"),
+    }
+    Ok(())
+}
