@@ -604,12 +604,22 @@ pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) ->
 /// Actions are large, and a comparison sort moves each element O(log n) times; so the
 /// positions are sorted (stably, as before) and every action then moves once into place.
 pub fn sort_actions(actions: &mut [Action]) {
-    let key = |a: &Action| (Reverse(a.priority), Reverse(a.implementation_priority));
-    let mut order: Vec<usize> = (0..actions.len()).collect();
-    order.sort_by(|&i, &j| {
-        let (a, b) = (&actions[i], &actions[j]);
-        key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
-    });
+    // The keys are gathered into one contiguous list first, so comparisons do not chase every
+    // action; the position breaks ties, which makes the unstable sort give the stable order.
+    let mut keys: Vec<(Reverse<u8>, Reverse<u8>, &str, usize)> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            (
+                Reverse(a.priority),
+                Reverse(a.implementation_priority),
+                a.id.as_str(),
+                i,
+            )
+        })
+        .collect();
+    keys.sort_unstable();
+    let order: Vec<usize> = keys.into_iter().map(|(_, _, _, i)| i).collect();
     apply_order(actions, order);
 }
 
