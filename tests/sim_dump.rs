@@ -59,7 +59,11 @@ fn a_dumped_node_is_analysed_offline_with_every_channel() {
     assert_eq!(analysed.status.code(), Some(0), "{analysed:?}");
     let plan = read_plan(&String::from_utf8_lossy(&analysed.stdout)).expect("a v1 plan");
     assert_eq!(plan.channels.len(), 60);
-    assert!(plan.source.warnings.is_empty(), "{:?}", plan.source.warnings);
+    assert!(
+        plan.source.warnings.is_empty(),
+        "{:?}",
+        plan.source.warnings
+    );
     assert!(plan.source.block_height.is_some());
     assert!(plan.summary.pending_channels.opening >= 1);
 }
