@@ -24,6 +24,7 @@
 //! Without the fixture folder (a plain clone) every test prints why it skips and passes.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -103,7 +104,9 @@ fn fixture_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        println!(
+        // Straight to stderr, past libtest's output capture, so the skip is visible in CI logs.
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED: LND wire fixtures not found at {} (they live outside the repository)",
             dir.display()
         );

@@ -11,7 +11,9 @@
 //!   the analyzer, so `changes` and alert transitions are relative to it;
 //! * shutdown and reload arrive as parameters ([`Control`]), never globals, so tests drive them;
 //! * on shutdown a running cycle gets `poll.shutdown_timeout` to finish, then is dropped; plan
-//!   writes use temp files that are removed when dropped, so nothing half-written remains.
+//!   writes use temp files that are removed when dropped, so nothing half-written remains. A
+//!   subscription attempt in flight is dropped at once (it must not wait for a hung LND).
+//! * systemd hears STOPPING exactly once, as soon as the shutdown request is seen.
 
 pub mod backoff;
 pub mod notify;
@@ -50,14 +52,14 @@ pub struct Control<F> {
 pub struct LoopOutputs {
     /// The node's name in logs, alerts and metrics (`default` for a single-node config).
     pub node: String,
-    /// Receives a [`Progress`] after every cycle.
+    /// Receives a [`Progress`] after every cycle and every reload request.
     pub progress: watch::Sender<Progress>,
     /// Prometheus metrics, when the endpoint is enabled.
     pub metrics: Option<Metrics>,
 }
 
-/// What the loop has done so far; published on a watch channel after every cycle, so callers
-/// (tests, `demo`, metrics) can wait for progress without sleeping.
+/// What the loop has done so far; published on a watch channel after every cycle and every
+/// reload request, so callers (tests, `demo`, metrics) can wait for progress without sleeping.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Progress {
     pub cycles_ok: u64,
@@ -237,18 +239,30 @@ pub async fn run<S, C, R, N, F>(
                 notifier.notify(Notice::Reloading);
                 apply_reload(&mut state, &mut reload);
                 notifier.notify(Notice::Ready);
+                // Publish at once: with a long interval the next cycle may be far away, and a
+                // rejected reload does not run one at all.
+                let _ = progress.send(state.progress.clone());
             }
             event = next_event(&mut state.events) => {
                 on_event(&mut state, event);
             }
             () = tokio::time::sleep_until(state.resubscribe_at), if want_events => {
-                subscribe(&mut state).await;
+                // Subscribing asks LND for its state first; a hung LND must not hold up a
+                // shutdown until the request timeout.
+                let stop = tokio::select! {
+                    biased;
+                    () = &mut shutdown => true,
+                    () = subscribe(&mut state) => false,
+                };
+                if stop {
+                    break;
+                }
             }
             () = tokio::time::sleep_until(cycle_at) => {
                 let stopped = cycle(&mut state, &mut connect, notifier, &mut shutdown).await;
                 let _ = progress.send(state.progress.clone());
                 if stopped {
-                    notifier.notify(Notice::Stopping);
+                    // `cycle` already said STOPPING when the shutdown request arrived.
                     tracing::info!("dustwatch stopped");
                     return;
                 }
