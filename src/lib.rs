@@ -25,6 +25,8 @@
 //! * [`sink`]: plan files, alert events, metrics.
 //! * [`daemon`]: the poll loop (interval, channel events, backoff, reload, shutdown, sd_notify).
 //! * [`settings`]: the validated configuration with its defaults; [`config`] loads it.
+//! * [`commands`]: one module per CLI command (run, once, analyze, demo, sim, plan show/diff),
+//!   each gathering its input, calling the core and writing output.
 //! * [`config`], [`cli`], [`logging`]: the edges `main` wires together.
 #![forbid(unsafe_code)]
 
