@@ -2,7 +2,7 @@
 //!
 //! LND's certificate is self-signed and marked CA:TRUE, which the default webpki verifier
 //! refuses as an end-entity certificate. Tests pin it exactly as the real client does, with
-//! [`PinnedCertVerifier`] (re-exported here as [`PinnedCert`]): exactly one certificate is
+//! [`crate::lnd::tls::PinnedCertVerifier`] (re-exported here as [`PinnedCert`]): exactly one certificate is
 //! trusted, and the handshake signatures are still verified, so a server without the matching
 //! private key cannot impersonate the node.
 
