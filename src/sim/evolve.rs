@@ -11,7 +11,7 @@ use rand::Rng;
 
 use super::accounting::{self, Resolution};
 use super::scenario::{
-    block_hash, closing_from_channel, commitment_feerate, hex_bytes, log_uniform, random_htlc,
+    block_hash, commitment_feerate, hex_bytes, log_uniform, pending_from_channel, random_htlc,
     random_htlc_amount, HtlcAge, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
 };
 use super::state::{ChannelEvent, CloseSummary, CloseType, PendingStage};
@@ -391,7 +391,7 @@ impl Simulation {
             close_type,
             confirmations_left: 1,
         };
-        let mut pending = closing_from_channel(ch, stage);
+        let mut pending = pending_from_channel(ch, stage);
         if close_type == CloseType::LocalForce {
             // Our HTLCs go to chain with the commitment.
             pending.limbo_balance_sat = pending.local_balance_sat;

@@ -408,7 +408,7 @@ impl Simulation {
                     maturity_height: close_height + csv,
                 }
             };
-            self.node.pending.push(closing_from_channel(ch, stage));
+            self.node.pending.push(pending_from_channel(ch, stage));
         }
     }
 
@@ -420,25 +420,7 @@ impl Simulation {
         self.used_chan_ids.remove(&ch.chan_id);
         ch.chan_id = 0;
         let confirmations_left = self.rng.random_range(1..=6);
-        PendingChannel {
-            stage: PendingStage::Opening { confirmations_left },
-            chan_id: 0,
-            channel_point: ch.channel_point,
-            remote_pubkey: ch.remote_pubkey,
-            capacity_sat: ch.capacity_sat,
-            local_balance_sat: ch.local_balance_sat,
-            remote_balance_sat: ch.remote_balance_sat,
-            local_chan_reserve_sat: ch.local_chan_reserve_sat,
-            remote_chan_reserve_sat: ch.remote_chan_reserve_sat,
-            initiator: ch.initiator,
-            commitment_type: ch.commitment_type,
-            private: ch.private,
-            commit_fee_sat: ch.commit_fee_sat,
-            commit_weight: ch.commit_weight,
-            fee_per_kw: ch.fee_per_kw,
-            limbo_balance_sat: 0,
-            pending_htlcs: Vec::new(),
-        }
+        pending_from_channel(ch, PendingStage::Opening { confirmations_left })
     }
 
     fn generate_wallet(&mut self) {
@@ -537,15 +519,20 @@ fn node_config(max_fee_exposure_sat: u64, alias: &str) -> BTreeMap<String, Strin
     .collect()
 }
 
-/// A closing channel built from what the open channel was.
-pub(super) fn closing_from_channel(ch: Channel, stage: PendingStage) -> PendingChannel {
+/// A pending channel built from what the open channel is (opening) or was (closing). Only a
+/// closing channel has funds in limbo, and only a force close keeps HTLCs to resolve on chain.
+pub(super) fn pending_from_channel(ch: Channel, stage: PendingStage) -> PendingChannel {
     let our_htlcs: Vec<Htlc> = match stage {
         PendingStage::ForceClosing { .. } => ch.pending_htlcs.clone(),
         _ => Vec::new(),
     };
     let htlc_limbo: u64 = our_htlcs.iter().map(|h| h.amount_sat).sum();
+    let limbo_balance_sat = match stage {
+        PendingStage::Opening { .. } => 0,
+        _ => ch.local_balance_sat + htlc_limbo,
+    };
     PendingChannel {
-        limbo_balance_sat: ch.local_balance_sat + htlc_limbo,
+        limbo_balance_sat,
         stage,
         chan_id: ch.chan_id,
         channel_point: ch.channel_point,
