@@ -13,7 +13,9 @@
 //! CSV delay before our funds come back.
 
 use crate::model::Initiator;
-use crate::plan::{Action, ActionKind, Alternative, Command, Complexity, HealthStatus, Issue};
+use crate::plan::{
+    Action, ActionKind, ActionText, Alternative, Command, Complexity, HealthStatus, Issue, Wording,
+};
 use crate::settings::AnalysisSettings;
 
 use super::rebalance::alias;
@@ -115,11 +117,8 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
             ch.pending_htlcs.len()
         ));
     }
-    Some(Action {
-        priority,
-        amount_sat: Some(ch.local_balance_sat),
-        expected_cost_sat: cost,
-        expected_benefit_sat: ch.local_balance_sat.saturating_sub(cost),
+    // Close candidates are few (dead weight), and their reasons are already words: written now.
+    let wording = Wording::written(ActionText {
         cost_formula: if we_pay {
             format!(
                 "cooperative close ~700 weight × {} sat/kw / 1000 = {} sat, paid by us as the initiator",
@@ -133,7 +132,6 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
             )
         },
         benefit_formula: "local balance − close cost: capital back on-chain to deploy elsewhere".to_string(),
-        complexity: Complexity::Low,
         prerequisites,
         rationale: format!(
             "Close {} ({}): {}. A cooperative close costs {} sat (paid by {}); a force close would cost {} sat \
@@ -147,6 +145,7 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
             group_thousands(fc.extra_cost_vs_coop_sat),
             fc.csv_delay_blocks
         ),
+        lnd_note: None,
         commands: vec![Command {
             tool: "lncli".to_string(),
             line: format!("lncli closechannel --chan_point {}", ch.channel_point),
@@ -168,6 +167,14 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
                 purpose: "broadcast our commitment transaction".to_string(),
             }],
         }],
+    });
+    Some(Action {
+        priority,
+        amount_sat: Some(ch.local_balance_sat),
+        expected_cost_sat: cost,
+        expected_benefit_sat: ch.local_balance_sat.saturating_sub(cost),
+        complexity: Complexity::Low,
+        wording,
         ..new_action(ActionKind::Close, &[view], None)
     })
 }
@@ -192,17 +199,18 @@ mod tests {
         let a = &acts[0];
         assert_eq!(a.id, "close:8");
         assert!(
-            a.rationale
+            a.text()
+                .rationale
                 .contains("nothing was sent or received in 30 days"),
             "{}",
-            a.rationale
+            a.text().rationale
         );
         assert_eq!(a.expected_cost_sat, 700);
         assert_eq!(
-            a.commands[0].line,
+            a.text().commands[0].line,
             format!("lncli closechannel --chan_point {}", ch.channel_point)
         );
-        let force = &a.alternatives[0];
+        let force = &a.text().alternatives[0];
         assert!(force.commands[0].line.contains("--force"));
         assert!(force.cost_sat > a.expected_cost_sat);
     }
@@ -215,9 +223,9 @@ mod tests {
         let acts = run(&ch);
         assert_eq!(acts.len(), 1);
         assert!(
-            acts[0].rationale.contains("online 25%"),
+            acts[0].text().rationale.contains("online 25%"),
             "{}",
-            acts[0].rationale
+            acts[0].text().rationale
         );
         assert_eq!(acts[0].priority, 5);
 
@@ -240,6 +248,11 @@ mod tests {
         settle_balances(&mut idle);
         let a = &run(&idle)[0];
         assert_eq!(a.expected_cost_sat, 0);
-        assert_eq!(a.prerequisites.len(), 2, "{:?}", a.prerequisites);
+        assert_eq!(
+            a.text().prerequisites.len(),
+            2,
+            "{:?}",
+            a.text().prerequisites
+        );
     }
 }

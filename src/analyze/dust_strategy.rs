@@ -18,7 +18,10 @@ use crate::dust::{trim_thresholds, DustParams, ExpiryLevel};
 use std::collections::HashSet;
 
 use crate::model::ExposureLimitSource;
-use crate::plan::{action_id, Action, ActionKind, Command, Complexity, Issue, LndSupport, Plan};
+use crate::plan::{
+    action_id, Action, ActionKind, ActionText, Command, Complexity, Issue, LndSupport, Plan,
+    Wording,
+};
 use crate::settings::AnalysisSettings;
 
 use super::policy::updatechanpolicy;
@@ -112,27 +115,15 @@ fn raise_min_htlc(
         return None;
     }
     let dust_sat: u64 = outgoing.iter().fold(0, |a, b| a.saturating_add(*b));
-    let (cost, cost_formula) = match ch.local_policy {
-        Some(p) => {
-            let ppm = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
-            let base_sat = u64::try_from(p.fee_base_msat).unwrap_or(0) / 1000;
-            let fees = outgoing
-                .iter()
-                .map(|a| ppm_of(*a, ppm).saturating_add(base_sat))
-                .fold(0, u64::saturating_add);
-            (
-                fees,
-                format!(
-                    "Σ over the {count} dust forwards of (amount × {ppm} ppm / 1e6 + {base_sat} sat base): the \
-                     routing fees such forwards pay, given up each time"
-                ),
-            )
-        }
-        None => (
-            0,
-            "unknown: the snapshot has no fee policy for the channel".to_string(),
-        ),
-    };
+    let policy = ch.local_policy;
+    let cost = policy.map_or(0, |p| {
+        let ppm = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
+        let base_sat = u64::try_from(p.fee_base_msat).unwrap_or(0) / 1000;
+        outgoing
+            .iter()
+            .map(|a| ppm_of(*a, ppm).saturating_add(base_sat))
+            .fold(0, u64::saturating_add)
+    });
     let mut priority: u8 = 5;
     if view.health.issues.contains(&Issue::HighDustRatio) {
         priority += 1;
@@ -140,50 +131,68 @@ fn raise_min_htlc(
     if view.health.issues.contains(&Issue::FeeExposureNearLimit) {
         priority += 1;
     }
-    let current_text = current.map_or("unknown".to_string(), |c| {
-        format!("{} msat", group_thousands(c))
+    let chan_id = ch.chan_id;
+    let name = alias(&ch.peer_alias, ch.chan_id);
+    let channel_point = ch.channel_point.clone();
+    let wording = Wording::described(move || {
+        let cost_formula = match policy {
+            Some(p) => {
+                let ppm = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
+                let base_sat = u64::try_from(p.fee_base_msat).unwrap_or(0) / 1000;
+                format!(
+                    "Σ over the {count} dust forwards of (amount × {ppm} ppm / 1e6 + {base_sat} sat base): the \
+                     routing fees such forwards pay, given up each time"
+                )
+            }
+            None => "unknown: the snapshot has no fee policy for the channel".to_string(),
+        };
+        let current_text = current.map_or("unknown".to_string(), |c| {
+            format!("{} msat", group_thousands(c))
+        });
+        let prerequisites = if policy.is_none() {
+            vec![
+                "the channel's current --base_fee_msat, --fee_rate_ppm and --time_lock_delta added to the \
+                 command (the snapshot has no policy; LND before 0.18 resets omitted values)"
+                    .to_string(),
+            ]
+        } else {
+            Vec::new()
+        };
+        ActionText {
+            cost_formula,
+            benefit_formula: format!(
+                "Σ outgoing trimmed HTLC sat now ({count} HTLCs): dust kept off both commitments, which a force \
+                 close would give to miners and which counts against the fee-exposure limit"
+            ),
+            prerequisites,
+            rationale: format!(
+                "{name} ({chan_id}) has {count} outgoing HTLCs ({} sat) that are dust on a commitment; HTLCs below {} sat are \
+                 trimmed at up to {m}× today's feerate, and min_htlc is {current_text}: raise it to {} msat.",
+                group_thousands(dust_sat),
+                group_thousands(min_sat),
+                group_thousands(min_msat),
+            ),
+            lnd_note: Some(
+                "min_htlc is our forwarding policy: it stops dust HTLCs we would offer on this channel. Incoming \
+                 dust HTLCs are governed by the peer's policy."
+                    .to_string(),
+            ),
+            commands: vec![Command {
+                tool: "lncli".to_string(),
+                line: updatechanpolicy(policy, &channel_point, None, Some(min_msat), None),
+                purpose: format!("set min_htlc to {} msat", group_thousands(min_msat)),
+            }],
+            alternatives: Vec::new(),
+        }
     });
-    let prerequisites = if ch.local_policy.is_none() {
-        vec![
-            "the channel's current --base_fee_msat, --fee_rate_ppm and --time_lock_delta added to the \
-             command (the snapshot has no policy; LND before 0.18 resets omitted values)"
-                .to_string(),
-        ]
-    } else {
-        Vec::new()
-    };
     Some(Action {
         priority,
         amount_sat: Some(min_sat),
         expected_cost_sat: cost,
         expected_benefit_sat: dust_sat,
-        cost_formula,
-        benefit_formula: format!(
-            "Σ outgoing trimmed HTLC sat now ({count} HTLCs): dust kept off both commitments, which a force \
-             close would give to miners and which counts against the fee-exposure limit"
-        ),
         dust_impact_sat: i64::try_from(dust_sat).unwrap_or(i64::MAX),
         complexity: Complexity::Low,
-        prerequisites,
-        rationale: format!(
-            "{} ({}) has {count} outgoing HTLCs ({} sat) that are dust on a commitment; HTLCs below {} sat are \
-             trimmed at up to {m}× today's feerate, and min_htlc is {current_text}: raise it to {} msat.",
-            alias(&ch.peer_alias, ch.chan_id),
-            ch.chan_id,
-            group_thousands(dust_sat),
-            group_thousands(min_sat),
-            group_thousands(min_msat),
-        ),
-        lnd_note: Some(
-            "min_htlc is our forwarding policy: it stops dust HTLCs we would offer on this channel. Incoming \
-             dust HTLCs are governed by the peer's policy."
-                .to_string(),
-        ),
-        commands: vec![Command {
-            tool: "lncli".to_string(),
-            line: updatechanpolicy(ch, None, Some(min_msat), None),
-            purpose: format!("set min_htlc to {} msat", group_thousands(min_msat)),
-        }],
+        wording,
         ..new_action(ActionKind::RaiseMinHtlc, &[view], None)
     })
 }
@@ -214,28 +223,35 @@ fn hold_off_force_close(view: &ChannelView<'_>, settings: &AnalysisSettings) -> 
         _ if burnt < settings.dust_strategy.hold_off_min_sat => return None,
         _ => (3, ""),
     };
+    let chan_id = ch.chan_id;
+    let trimmed_count = d.local.trimmed_htlc_count;
+    let (force_total, coop_fee) = (d.force_close.total_sat, d.force_close.coop_close_fee_sat);
+    let name = alias(&ch.peer_alias, ch.chan_id);
+    let channel_point = ch.channel_point.clone();
+    let wording = Wording::described(move || {
+        ActionText {
+        cost_formula: "none: waiting costs nothing".to_string(),
+        benefit_formula: "trimmed HTLC sat on our commitment: a force close now gives them to miners".to_string(),
+        rationale: format!(
+            "{name} ({chan_id}) has {trimmed_count} trimmed HTLCs ({} sat) on our commitment: a force close now would burn them, {} sat \
+             in all versus {} for a cooperative close.{why_now}",
+            group_thousands(burnt),
+            group_thousands(force_total),
+            group_thousands(coop_fee),
+        ),
+        lnd_note: Some(format!(
+            "Nothing to run: do not use `lncli closechannel --force --chan_point {channel_point}` until the pending HTLCs are resolved."
+        )),
+        ..ActionText::default()
+    }
+    });
     Some(Action {
         priority,
         expected_benefit_sat: burnt,
-        cost_formula: "none: waiting costs nothing".to_string(),
-        benefit_formula: "trimmed HTLC sat on our commitment: a force close now gives them to miners".to_string(),
         dust_impact_sat: i64::try_from(burnt).unwrap_or(i64::MAX),
         complexity: Complexity::Low,
-        rationale: format!(
-            "{} ({}) has {} trimmed HTLCs ({} sat) on our commitment: a force close now would burn them, {} sat \
-             in all versus {} for a cooperative close.{why_now}",
-            alias(&ch.peer_alias, ch.chan_id),
-            ch.chan_id,
-            d.local.trimmed_htlc_count,
-            group_thousands(burnt),
-            group_thousands(d.force_close.total_sat),
-            group_thousands(d.force_close.coop_close_fee_sat),
-        ),
         lnd_support: LndSupport::Advisory,
-        lnd_note: Some(format!(
-            "Nothing to run: do not use `lncli closechannel --force --chan_point {}` until the pending HTLCs are resolved.",
-            ch.channel_point
-        )),
+        wording,
         ..new_action(ActionKind::HoldOffForceClose, &[view], None)
     })
 }
@@ -316,20 +332,16 @@ fn exposure_limit(
             "channel-max-fee-exposure"
         }
     };
-    let action = Action {
-        id: action_id(ActionKind::SetMaxFeeExposure, &[], Some(bucket)),
-        priority,
-        amount_sat: Some(recommended),
+    // One action per node: its words are written out now.
+    let wording = Wording::written(ActionText {
         cost_formula: "none: a configuration change (LND restarts)".to_string(),
         benefit_formula: benefit_formula.to_string(),
-        complexity: Complexity::Low,
         prerequisites: vec!["a restart of LND to apply lnd.conf".to_string()],
         rationale: format!(
             "Node-wide: {why}; {key}={recommended} is that worst exposure × {} (at least {} sat), rounded up to 10,000 sat.",
             s.exposure_limit_margin,
             group_thousands(s.exposure_limit_floor_sat)
         ),
-        lnd_support: LndSupport::Config,
         lnd_note: Some(format!(
             "{key} is an lnd.conf option; the limit applies to every channel. Set analysis.max_fee_exposure_sat \
              to the same value when LND does not report its own limit."
@@ -339,6 +351,15 @@ fn exposure_limit(
             line: format!("{key}={recommended}"),
             purpose: "set the fee-exposure limit, then restart LND".to_string(),
         }],
+        alternatives: Vec::new(),
+    });
+    let action = Action {
+        id: action_id(ActionKind::SetMaxFeeExposure, &[], Some(bucket)),
+        priority,
+        amount_sat: Some(recommended),
+        complexity: Complexity::Low,
+        lnd_support: LndSupport::Config,
+        wording,
         ..new_action(ActionKind::SetMaxFeeExposure, &[view], None)
     };
     (Some(action), recommended)
@@ -383,9 +404,11 @@ mod tests {
         // Anchors: thresholds are the dust limits, 354 ours and 573 the peer's → 600 sat.
         assert_eq!(a.amount_sat, Some(600));
         assert!(
-            a.commands[0].line.contains("--min_htlc_msat 600000 "),
+            a.text().commands[0]
+                .line
+                .contains("--min_htlc_msat 600000 "),
             "{}",
-            a.commands[0].line
+            a.text().commands[0].line
         );
         assert_eq!(a.expected_benefit_sat, 900);
         assert_eq!(a.dust_impact_sat, 900);
@@ -490,7 +513,7 @@ mod tests {
             .unwrap();
         assert_eq!(a.id, "set_max_fee_exposure:node:lower");
         assert_eq!(a.chan_ids, vec!["1"]);
-        assert_eq!(a.commands[0].line, "dust-threshold=100000");
+        assert_eq!(a.text().commands[0].line, "dust-threshold=100000");
         assert_eq!(a.priority, 1);
 
         // A legacy channel with big dust HTLCs at a high feerate: 336,200 sat exposure now, and
@@ -512,7 +535,7 @@ mod tests {
         assert_eq!(a.chan_ids, vec!["2"]);
         assert_eq!(a.priority, 7);
         assert_eq!(out.recommended_limit_sat, 830_000);
-        assert_eq!(a.commands[0].line, "channel-max-fee-exposure=830000");
+        assert_eq!(a.text().commands[0].line, "channel-max-fee-exposure=830000");
     }
 
     #[test]

@@ -33,6 +33,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::dust::{channel_dust, ChannelDust, DustParams};
 use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
+use crate::plan::Wording;
 use crate::plan::{
     action_id, chan_id_string, ratio, sort_actions, Action, ActionKind, AlertCounts, Changes,
     ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport, PendingCounts, Plan,
@@ -96,16 +97,10 @@ pub(crate) fn new_action(
         amount_sat: None,
         expected_cost_sat: 0,
         expected_benefit_sat: 0,
-        cost_formula: String::new(),
-        benefit_formula: String::new(),
         dust_impact_sat: 0,
         complexity: Complexity::Low,
-        prerequisites: Vec::new(),
-        rationale: String::new(),
         lnd_support: LndSupport::Native,
-        lnd_note: None,
-        commands: Vec::new(),
-        alternatives: Vec::new(),
+        wording: Wording::default(),
     }
 }
 
@@ -500,6 +495,29 @@ mod tests {
         sort_actions(&mut sorted);
         assert_eq!(sorted, a.priority_actions);
         assert!(a.priority_actions.len() <= PRIORITY_ACTIONS_LIMIT);
+    }
+
+    #[test]
+    fn described_actions_read_back_as_the_same_plan_and_bytes() {
+        let plan = analyze(&mixed_node(), &AnalysisSettings::default(), None);
+        let described = plan
+            .all_actions()
+            .iter()
+            .filter(|a| matches!(a.wording, Wording::Described(_)))
+            .count();
+        assert!(described >= 2, "the mixed node has described actions");
+        let json = serde_json::to_string_pretty(&plan).unwrap();
+        let read = crate::plan::read_plan(&json).unwrap();
+        assert!(read
+            .all_actions()
+            .iter()
+            .all(|a| matches!(a.wording, Wording::Written(_))));
+        assert_eq!(read, plan);
+        assert_eq!(serde_json::to_string_pretty(&read).unwrap(), json);
+        // Describing is repeatable: the words do not change between reads.
+        let a = plan.all_actions()[0].clone();
+        assert_eq!(a.text(), a.text());
+        assert!(!a.text().rationale.is_empty());
     }
 
     #[test]

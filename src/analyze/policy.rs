@@ -10,8 +10,8 @@
 
 use std::collections::HashMap;
 
-use crate::model::{ChanId, Channel};
-use crate::plan::{Action, ActionKind, Command, Complexity};
+use crate::model::{ChanId, Channel, RoutingPolicy};
+use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, Wording};
 use crate::settings::AnalysisSettings;
 
 use super::health::local_ratio;
@@ -24,13 +24,14 @@ use super::{group_thousands, new_action, ppm_of, ChannelView};
 /// and a missing one resets it; so the line repeats the channel's current values for
 /// everything it does not change. Without a known policy the caller must say so.
 pub(crate) fn updatechanpolicy(
-    ch: &Channel,
+    policy: Option<RoutingPolicy>,
+    channel_point: &str,
     fee_rate_ppm: Option<u64>,
     min_htlc_msat: Option<u64>,
     max_htlc_msat: Option<u64>,
 ) -> String {
     let mut line = String::from("lncli updatechanpolicy");
-    if let Some(p) = ch.local_policy {
+    if let Some(p) = policy {
         line.push_str(&format!(" --base_fee_msat {}", p.fee_base_msat.max(0)));
         let current = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
         line.push_str(&format!(
@@ -49,7 +50,7 @@ pub(crate) fn updatechanpolicy(
     if let Some(max) = max_htlc_msat {
         line.push_str(&format!(" --max_htlc_msat {max}"));
     }
-    line.push_str(&format!(" --chan_point {}", ch.channel_point));
+    line.push_str(&format!(" --chan_point {channel_point}"));
     line
 }
 
@@ -96,66 +97,68 @@ fn fee_action(
     // Sat/day × days × ppm / 1e6, rounded up; `as` saturates.
     let revenue_delta =
         |delta: u64| ppm_of((sent_per_day(ch) * horizon as f64).ceil() as u64, delta);
-    let name = alias(&ch.peer_alias, ch.chan_id);
-    let (bucket, new_ppm, cost, benefit, cost_formula, benefit_formula, rationale) = match unmatched
-        .imbalance
-    {
+    let chan_id = ch.chan_id;
+    let remaining = unmatched.remaining_sat;
+    let (bucket, new_ppm, cost, benefit) = match unmatched.imbalance {
         Imbalance::Deficit => {
             let new_ppm = current.saturating_add(step);
-            (
-                "fee_up",
-                new_ppm,
-                0,
-                revenue_delta(step),
-                "none charged; forwards that now pick a cheaper route are not counted".to_string(),
-                format!(
-                    "sent per day × {horizon} days × {step} ppm / 1e6: the extra fee on the current outflow"
-                ),
-                format!(
-                    "{name} ({}) is short {} sat of local balance and no channel with surplus can rebalance \
-                     it: raising the fee rate from {current} to {new_ppm} ppm slows the outflow.",
-                    ch.chan_id,
-                    group_thousands(unmatched.remaining_sat)
-                ),
-            )
+            ("fee_up", new_ppm, 0, revenue_delta(step))
         }
         Imbalance::Surplus => {
             if current == 0 {
                 return None;
             }
             let new_ppm = current.saturating_sub(step);
-            (
-                "fee_down",
-                new_ppm,
-                revenue_delta(current - new_ppm),
-                0,
+            ("fee_down", new_ppm, revenue_delta(current - new_ppm), 0)
+        }
+    };
+    let imbalance = unmatched.imbalance;
+    let name = alias(&ch.peer_alias, ch.chan_id);
+    let channel_point = ch.channel_point.clone();
+    let wording = Wording::described(move || {
+        let (cost_formula, benefit_formula, rationale) = match imbalance {
+            Imbalance::Deficit => (
+                "none charged; forwards that now pick a cheaper route are not counted".to_string(),
+                format!(
+                    "sent per day × {horizon} days × {step} ppm / 1e6: the extra fee on the current outflow"
+                ),
+                format!(
+                    "{name} ({chan_id}) is short {} sat of local balance and no channel with surplus can rebalance \
+                     it: raising the fee rate from {current} to {new_ppm} ppm slows the outflow.",
+                    group_thousands(remaining)
+                ),
+            ),
+            Imbalance::Surplus => (
                 format!(
                     "sent per day × {horizon} days × {} ppm / 1e6: the fee given up on the current outflow",
                     current - new_ppm
                 ),
                 "unknown: the extra outflow a lower fee attracts".to_string(),
                 format!(
-                    "{name} ({}) holds {} sat more local balance than the target and no channel short of \
+                    "{name} ({chan_id}) holds {} sat more local balance than the target and no channel short of \
                      liquidity can take it: lowering the fee rate from {current} to {new_ppm} ppm lets it drain.",
-                    ch.chan_id,
-                    group_thousands(unmatched.remaining_sat)
+                    group_thousands(remaining)
                 ),
-            )
+            ),
+        };
+        ActionText {
+            cost_formula,
+            benefit_formula,
+            rationale,
+            commands: vec![Command {
+                tool: "lncli".to_string(),
+                line: updatechanpolicy(Some(policy), &channel_point, Some(new_ppm), None, None),
+                purpose: format!("set the fee rate to {new_ppm} ppm"),
+            }],
+            ..ActionText::default()
         }
-    };
+    });
     Some(Action {
         priority: 3,
         expected_cost_sat: cost,
         expected_benefit_sat: benefit,
-        cost_formula,
-        benefit_formula,
         complexity: Complexity::Low,
-        rationale,
-        commands: vec![Command {
-            tool: "lncli".to_string(),
-            line: updatechanpolicy(ch, Some(new_ppm), None, None),
-            purpose: format!("set the fee rate to {new_ppm} ppm"),
-        }],
+        wording,
         ..new_action(ActionKind::UpdatePolicy, &[view], Some(bucket))
     })
 }
@@ -185,26 +188,34 @@ fn max_htlc_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Optio
     {
         return None;
     }
-    Some(Action {
-        priority: 2,
-        complexity: Complexity::Low,
+    let chan_id = ch.chan_id;
+    let policy = ch.local_policy;
+    let name = alias(&ch.peer_alias, ch.chan_id);
+    let channel_point = ch.channel_point.clone();
+    let wording = Wording::described(move || {
+        ActionText {
         cost_formula: "none".to_string(),
         benefit_formula: "not counted in sat: forwards above the local balance fail anyway; capping \
                           max_htlc makes senders route them elsewhere first time"
             .to_string(),
         rationale: format!(
-            "{} ({}) advertises max_htlc {} msat but can send only about {} sat: cap it at {} msat.",
-            alias(&ch.peer_alias, ch.chan_id),
-            ch.chan_id,
+            "{name} ({chan_id}) advertises max_htlc {} msat but can send only about {} sat: cap it at {} msat.",
             group_thousands(advertised),
             group_thousands(spendable),
             group_thousands(new_max_msat)
         ),
         commands: vec![Command {
             tool: "lncli".to_string(),
-            line: updatechanpolicy(ch, None, None, Some(new_max_msat)),
+            line: updatechanpolicy(policy, &channel_point, None, None, Some(new_max_msat)),
             purpose: "cap max_htlc at the spendable local balance".to_string(),
         }],
+        ..ActionText::default()
+    }
+    });
+    Some(Action {
+        priority: 2,
+        complexity: Complexity::Low,
+        wording,
         ..new_action(ActionKind::UpdatePolicy, &[view], Some("max_htlc"))
     })
 }
@@ -235,20 +246,26 @@ mod tests {
         let fee = &acts[0];
         // 100 ppm + max(25% = 25, 10) = 125 ppm.
         assert!(
-            fee.commands[0].line.contains("--fee_rate_ppm 125"),
+            fee.text().commands[0].line.contains("--fee_rate_ppm 125"),
             "{}",
-            fee.commands[0].line
+            fee.text().commands[0].line
         );
-        assert!(fee.commands[0].line.contains("--base_fee_msat 1000 "));
-        assert!(fee.commands[0].line.contains("--time_lock_delta 80 "));
+        assert!(fee.text().commands[0]
+            .line
+            .contains("--base_fee_msat 1000 "));
+        assert!(fee.text().commands[0]
+            .line
+            .contains("--time_lock_delta 80 "));
         // 100,000 sat/day × 30 days × 25 ppm / 1e6 = 75 sat.
         assert_eq!(fee.expected_benefit_sat, 75);
         let cap = &acts[1];
         // 100,000 local − 20,000 reserve = 80,000 sat.
         assert!(
-            cap.commands[0].line.contains("--max_htlc_msat 80000000 "),
+            cap.text().commands[0]
+                .line
+                .contains("--max_htlc_msat 80000000 "),
             "{}",
-            cap.commands[0].line
+            cap.text().commands[0].line
         );
     }
 
@@ -257,7 +274,9 @@ mod tests {
         let acts = actions(&[channel(1, 2_000_000, 1_900_000)]);
         assert_eq!(acts.len(), 1);
         assert_eq!(acts[0].id, "update_policy:1:fee_down");
-        assert!(acts[0].commands[0].line.contains("--fee_rate_ppm 75"));
+        assert!(acts[0].text().commands[0]
+            .line
+            .contains("--fee_rate_ppm 75"));
     }
 
     #[test]
@@ -277,7 +296,13 @@ mod tests {
         let mut ch = channel(5, 1_000_000, 500_000);
         ch.local_policy = None;
         assert_eq!(
-            updatechanpolicy(&ch, None, Some(600_000), None),
+            updatechanpolicy(
+                ch.local_policy,
+                &ch.channel_point,
+                None,
+                Some(600_000),
+                None
+            ),
             format!(
                 "lncli updatechanpolicy --min_htlc_msat 600000 --chan_point {}",
                 ch.channel_point

@@ -13,7 +13,7 @@
 //! so the suggestion does not flicker from one cycle to the next.
 
 use crate::model::ChanId;
-use crate::plan::{Action, ActionKind, Command, Complexity, LndSupport};
+use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, LndSupport, Wording};
 use crate::settings::AnalysisSettings;
 
 use super::close;
@@ -181,33 +181,7 @@ fn pair_action(
     let sink_ppm = sink_policy.map(|p| u64::try_from(p.fee_rate_ppm).unwrap_or(0));
     let budget_ppm = sink_ppm.map_or(r.max_fee_ppm, |ppm| ppm.min(r.max_fee_ppm));
     let max_fee = ppm_of(amount, budget_ppm);
-    let (benefit, benefit_formula) = match sink_ppm {
-        Some(ppm) => (
-            ppm_of(amount, ppm),
-            format!(
-                "amount × sink fee_rate_ppm / 1e6 = {} × {ppm} / 1e6: the fees earned when the \
-                 moved liquidity routes out through the sink once",
-                group_thousands(amount)
-            ),
-        ),
-        None => (
-            0,
-            "unknown: the snapshot has no fee policy for the sink channel".to_string(),
-        ),
-    };
-    let budget_source = if sink_ppm.is_some_and(|ppm| ppm <= r.max_fee_ppm) {
-        "the sink channel's own outgoing fee rate".to_string()
-    } else if sink_ppm.is_some() {
-        format!(
-            "rebalance.max_fee_ppm ({} ppm), below the sink's fee rate",
-            r.max_fee_ppm
-        )
-    } else {
-        format!(
-            "rebalance.max_fee_ppm ({} ppm); the sink has no known fee policy",
-            r.max_fee_ppm
-        )
-    };
+    let benefit = sink_ppm.map_or(0, |ppm| ppm_of(amount, ppm));
     let deviation = source.deviation.max(sink.deviation);
     let mut priority: u8 = if deviation >= 0.4 {
         6
@@ -219,67 +193,89 @@ fn pair_action(
     if benefit < max_fee {
         priority -= 1;
     }
-    let target = percent(r.target_local_ratio);
-    let invoice_memo = format!("dustwatch rebalance {}>{}", src.chan_id, dst.chan_id);
+    let max_fee_ppm = r.max_fee_ppm;
+    let target_ratio = r.target_local_ratio;
+    let (src_id, dst_id) = (src.chan_id, dst.chan_id);
+    let src_ratio = local_ratio(src.local_balance_sat, src.remote_balance_sat);
+    let dst_ratio = local_ratio(dst.local_balance_sat, dst.remote_balance_sat);
+    let src_name = alias(src.peer_alias.as_str(), src.chan_id);
+    let dst_name = alias(dst.peer_alias.as_str(), dst.chan_id);
+    let (src_pubkey, dst_pubkey) = (src.remote_pubkey.clone(), dst.remote_pubkey.clone());
+    let wording = Wording::described(move || {
+        let benefit_formula = match sink_ppm {
+            Some(ppm) => format!(
+                "amount × sink fee_rate_ppm / 1e6 = {} × {ppm} / 1e6: the fees earned when the \
+                 moved liquidity routes out through the sink once",
+                group_thousands(amount)
+            ),
+            None => "unknown: the snapshot has no fee policy for the sink channel".to_string(),
+        };
+        let budget_source = if sink_ppm.is_some_and(|ppm| ppm <= max_fee_ppm) {
+            "the sink channel's own outgoing fee rate".to_string()
+        } else if sink_ppm.is_some() {
+            format!("rebalance.max_fee_ppm ({max_fee_ppm} ppm), below the sink's fee rate")
+        } else {
+            format!("rebalance.max_fee_ppm ({max_fee_ppm} ppm); the sink has no known fee policy")
+        };
+        let invoice_memo = format!("dustwatch rebalance {src_id}>{dst_id}");
+        let target = percent(target_ratio);
+        ActionText {
+            cost_formula: format!(
+                "max fee = ceil(amount × budget_ppm / 1e6) = ceil({} × {budget_ppm} / 1e6); budget = {budget_source}",
+                group_thousands(amount)
+            ),
+            benefit_formula,
+            prerequisites: vec![
+                "both peers online (channels active)".to_string(),
+                format!(
+                    "a route from {src_pubkey} back to {dst_pubkey} at no more than {budget_ppm} ppm"
+                ),
+            ],
+            rationale: format!(
+                "{src_name} ({src_id}) is {} local and {dst_name} ({dst_id}) is {} local: moving {} sat out through the first and back in \
+                 through the second brings both toward {target} local, within a fee budget of {budget_ppm} ppm.",
+                percent(src_ratio),
+                percent(dst_ratio),
+                group_thousands(amount),
+            ),
+            lnd_note: Some(
+                "LND has no native rebalance command: a rebalance is a payment to yourself. bos does it in \
+                 one step; with lncli, pay your own invoice out of the source channel with the sink's \
+                 peer as the last hop."
+                    .to_string(),
+            ),
+            commands: vec![
+                Command {
+                    tool: "bos".to_string(),
+                    line: format!(
+                        "bos rebalance --out {src_pubkey} --in {dst_pubkey} --amount {amount} --max-fee {max_fee} --max-fee-rate {budget_ppm}"
+                    ),
+                    purpose: "circular rebalance with Balance of Satoshis".to_string(),
+                },
+                Command {
+                    tool: "lncli".to_string(),
+                    line: format!("lncli addinvoice --amt {amount} --memo \"{invoice_memo}\""),
+                    purpose: "create the invoice to pay yourself".to_string(),
+                },
+                Command {
+                    tool: "lncli".to_string(),
+                    line: format!(
+                        "lncli payinvoice --allow_self_payment --outgoing_chan_id {src_id} --last_hop {dst_pubkey} --fee_limit {max_fee} <payment_request>"
+                    ),
+                    purpose: "pay it out through the source channel and back in through the sink".to_string(),
+                },
+            ],
+            alternatives: Vec::new(),
+        }
+    });
     Action {
         priority,
         amount_sat: Some(amount),
         expected_cost_sat: max_fee,
         expected_benefit_sat: benefit,
-        cost_formula: format!(
-            "max fee = ceil(amount × budget_ppm / 1e6) = ceil({} × {budget_ppm} / 1e6); budget = {budget_source}",
-            group_thousands(amount)
-        ),
-        benefit_formula,
         complexity: Complexity::Medium,
-        prerequisites: vec![
-            "both peers online (channels active)".to_string(),
-            format!(
-                "a route from {} back to {} at no more than {budget_ppm} ppm",
-                src.remote_pubkey, dst.remote_pubkey
-            ),
-        ],
-        rationale: format!(
-            "{} ({}) is {} local and {} ({}) is {} local: moving {} sat out through the first and back in \
-             through the second brings both toward {target} local, within a fee budget of {budget_ppm} ppm.",
-            alias(src.peer_alias.as_str(), src.chan_id),
-            src.chan_id,
-            percent(local_ratio(src.local_balance_sat, src.remote_balance_sat)),
-            alias(dst.peer_alias.as_str(), dst.chan_id),
-            dst.chan_id,
-            percent(local_ratio(dst.local_balance_sat, dst.remote_balance_sat)),
-            group_thousands(amount),
-        ),
         lnd_support: LndSupport::ExternalTool,
-        lnd_note: Some(
-            "LND has no native rebalance command: a rebalance is a payment to yourself. bos does it in \
-             one step; with lncli, pay your own invoice out of the source channel with the sink's \
-             peer as the last hop."
-                .to_string(),
-        ),
-        commands: vec![
-            Command {
-                tool: "bos".to_string(),
-                line: format!(
-                    "bos rebalance --out {} --in {} --amount {amount} --max-fee {max_fee} --max-fee-rate {budget_ppm}",
-                    src.remote_pubkey, dst.remote_pubkey
-                ),
-                purpose: "circular rebalance with Balance of Satoshis".to_string(),
-            },
-            Command {
-                tool: "lncli".to_string(),
-                line: format!("lncli addinvoice --amt {amount} --memo \"{invoice_memo}\""),
-                purpose: "create the invoice to pay yourself".to_string(),
-            },
-            Command {
-                tool: "lncli".to_string(),
-                line: format!(
-                    "lncli payinvoice --allow_self_payment --outgoing_chan_id {} --last_hop {} --fee_limit {max_fee} <payment_request>",
-                    src.chan_id, dst.remote_pubkey
-                ),
-                purpose: "pay it out through the source channel and back in through the sink".to_string(),
-            },
-        ],
+        wording,
         ..new_action(ActionKind::Rebalance, &[source.view, sink.view], None)
     }
 }
@@ -321,10 +317,11 @@ mod tests {
         // Budget: the sink's 100 ppm (below max_fee_ppm 500).
         assert_eq!(a.expected_cost_sat, ppm_of(amount, 100));
         assert_eq!(a.expected_benefit_sat, ppm_of(amount, 100));
-        let bos = &a.commands[0].line;
+        let bos = &a.text().commands[0].line;
         assert!(bos.starts_with("bos rebalance --out 02"), "{bos}");
         assert!(bos.contains(&format!("--amount {amount}")) && bos.contains("--max-fee-rate 100"));
         assert!(a
+            .text()
             .lnd_note
             .as_deref()
             .unwrap()
@@ -376,7 +373,7 @@ mod tests {
         let a = &out.actions[0];
         assert_eq!(a.expected_benefit_sat, 0);
         assert_eq!(a.expected_cost_sat, ppm_of(a.amount_sat.unwrap(), 500));
-        assert!(a.benefit_formula.starts_with("unknown"));
+        assert!(a.text().benefit_formula.starts_with("unknown"));
         assert!(a.priority < 6);
     }
 }

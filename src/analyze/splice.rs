@@ -9,7 +9,9 @@
 //! Channels the plan recommends closing get no capacity change. On-chain costs use the channel's commitment feerate, the only feerate a snapshot carries;
 //! the formulas say so, because the mempool may disagree.
 
-use crate::plan::{Action, ActionKind, Alternative, Command, Complexity, LndSupport};
+use crate::plan::{
+    Action, ActionKind, ActionText, Alternative, Command, Complexity, LndSupport, Wording,
+};
 use crate::settings::AnalysisSettings;
 
 use super::close::is_candidate;
@@ -77,101 +79,99 @@ fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Acti
     let horizon = settings.benefit_horizon_days;
     let turned_over =
         (amount as f64 * settings.health.target_daily_turnover * horizon as f64).ceil() as u64;
-    let (benefit, benefit_formula) = match ch.local_policy {
-        Some(p) => {
-            let ppm = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
-            (
-                ppm_of(turned_over, ppm),
-                format!(
-                    "amount × target_daily_turnover × {horizon} days × {ppm} ppm / 1e6: fees on the added \
-                     capacity at the target turnover and this channel's fee rate"
-                ),
-            )
-        }
-        None => (
-            0,
-            "unknown: the snapshot has no fee policy for the channel".to_string(),
-        ),
-    };
-    let name = alias(&ch.peer_alias, ch.chan_id);
-    let open = |local_amt: u64| Command {
-        tool: "lncli".to_string(),
-        line: format!(
-            "lncli openchannel --node_key {} --local_amt {local_amt}",
-            ch.remote_pubkey
-        ),
-        purpose: format!(
-            "open a {} sat channel to {name}",
-            group_thousands(local_amt)
-        ),
-    };
-    let mut alternatives = vec![Alternative {
-        description: "close and reopen with the larger capacity (the channel is down in between)".to_string(),
-        cost_sat: coop_fee.saturating_add(open_fee),
-        cost_formula: format!(
-            "cooperative close ({coop_fee}) + funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000 ({open_fee}), {}",
-            feerate_note(feerate)
-        ),
-        commands: vec![
-            Command {
-                tool: "lncli".to_string(),
-                line: format!("lncli closechannel --chan_point {}", ch.channel_point),
-                purpose: "close cooperatively".to_string(),
-            },
-            open(ch.capacity_sat.saturating_add(amount)),
-        ],
-    }];
+    let ppm = ch
+        .local_policy
+        .map(|p| u64::try_from(p.fee_rate_ppm).unwrap_or(0));
+    let benefit = ppm.map_or(0, |ppm| ppm_of(turned_over, ppm));
     let target = settings.rebalance.target_local_ratio;
-    if local_ratio(ch.local_balance_sat, ch.remote_balance_sat) < target {
-        let loop_cost =
-            ppm_of(amount, s.loop_fee_ppm).saturating_add(weight_fee(feerate, SWAP_TX_WEIGHT));
-        alternatives.push(Alternative {
-            description: "Loop In through this peer: adds local liquidity (not capacity) when the channel \
-                          keeps running dry"
-                .to_string(),
-            cost_sat: loop_cost,
+    let short_of_local = local_ratio(ch.local_balance_sat, ch.remote_balance_sat) < target;
+    let loop_fee_ppm = s.loop_fee_ppm;
+    let loop_cost =
+        ppm_of(amount, loop_fee_ppm).saturating_add(weight_fee(feerate, SWAP_TX_WEIGHT));
+    let (chan_id, capacity) = (ch.chan_id, ch.capacity_sat);
+    let daily_turnover = view.health.daily_turnover;
+    let name = alias(&ch.peer_alias, ch.chan_id);
+    let (pubkey, channel_point) = (ch.remote_pubkey.clone(), ch.channel_point.clone());
+    let wording = Wording::described(move || {
+        let benefit_formula = match ppm {
+            Some(ppm) => format!(
+                "amount × target_daily_turnover × {horizon} days × {ppm} ppm / 1e6: fees on the added \
+                 capacity at the target turnover and this channel's fee rate"
+            ),
+            None => "unknown: the snapshot has no fee policy for the channel".to_string(),
+        };
+        let open = |local_amt: u64| Command {
+            tool: "lncli".to_string(),
+            line: format!("lncli openchannel --node_key {pubkey} --local_amt {local_amt}"),
+            purpose: format!(
+                "open a {} sat channel to {name}",
+                group_thousands(local_amt)
+            ),
+        };
+        let mut alternatives = vec![Alternative {
+            description: "close and reopen with the larger capacity (the channel is down in between)".to_string(),
+            cost_sat: coop_fee.saturating_add(open_fee),
             cost_formula: format!(
-                "amount × loop_fee_ppm {} / 1e6 + HTLC tx {SWAP_TX_WEIGHT} weight × feerate / 1000, {}; \
-                 `loop quote in {amount}` gives the real fee",
-                s.loop_fee_ppm,
+                "cooperative close ({coop_fee}) + funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000 ({open_fee}), {}",
                 feerate_note(feerate)
             ),
-            commands: vec![Command {
-                tool: "loop".to_string(),
-                line: format!("loop in --amt {amount} --last_hop {}", ch.remote_pubkey),
-                purpose: "swap on-chain funds into this channel's local balance".to_string(),
-            }],
-        });
-    }
+            commands: vec![
+                Command {
+                    tool: "lncli".to_string(),
+                    line: format!("lncli closechannel --chan_point {channel_point}"),
+                    purpose: "close cooperatively".to_string(),
+                },
+                open(capacity.saturating_add(amount)),
+            ],
+        }];
+        if short_of_local {
+            alternatives.push(Alternative {
+                description: "Loop In through this peer: adds local liquidity (not capacity) when the channel \
+                              keeps running dry"
+                    .to_string(),
+                cost_sat: loop_cost,
+                cost_formula: format!(
+                    "amount × loop_fee_ppm {loop_fee_ppm} / 1e6 + HTLC tx {SWAP_TX_WEIGHT} weight × feerate / 1000, {}; \
+                     `loop quote in {amount}` gives the real fee",
+                    feerate_note(feerate)
+                ),
+                commands: vec![Command {
+                    tool: "loop".to_string(),
+                    line: format!("loop in --amt {amount} --last_hop {pubkey}"),
+                    purpose: "swap on-chain funds into this channel's local balance".to_string(),
+                }],
+            });
+        }
+        ActionText {
+            cost_formula: format!(
+                "funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000, {}",
+                feerate_note(feerate)
+            ),
+            benefit_formula,
+            prerequisites: vec![format!(
+                "{} sat confirmed in the on-chain wallet",
+                group_thousands(amount.saturating_add(open_fee))
+            )],
+            rationale: format!(
+                "{name} ({chan_id}) turns over {daily_turnover:.2}× its capacity per day, {busy:.1}× the target: about {} sat more \
+                 capacity toward this peer would carry the flow.",
+                group_thousands(amount)
+            ),
+            lnd_note: Some(format!(
+                "{SPLICE_NOTE} Main route: a parallel channel to the same peer (no downtime)."
+            )),
+            commands: vec![open(amount)],
+            alternatives,
+        }
+    });
     Some(Action {
         priority: 4,
         amount_sat: Some(amount),
         expected_cost_sat: open_fee,
         expected_benefit_sat: benefit,
-        cost_formula: format!(
-            "funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000, {}",
-            feerate_note(feerate)
-        ),
-        benefit_formula,
         complexity: Complexity::Medium,
-        prerequisites: vec![format!(
-            "{} sat confirmed in the on-chain wallet",
-            group_thousands(amount.saturating_add(open_fee))
-        )],
-        rationale: format!(
-            "{name} ({}) turns over {:.2}× its capacity per day, {:.1}× the target: about {} sat more \
-             capacity toward this peer would carry the flow.",
-            ch.chan_id,
-            view.health.daily_turnover,
-            busy,
-            group_thousands(amount)
-        ),
         lnd_support: LndSupport::NotSupported,
-        lnd_note: Some(format!(
-            "{SPLICE_NOTE} Main route: a parallel channel to the same peer (no downtime)."
-        )),
-        commands: vec![open(amount)],
-        alternatives,
+        wording,
         ..new_action(ActionKind::SpliceIn, &[view], None)
     })
 }
@@ -195,43 +195,39 @@ fn splice_out(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Act
         return None;
     }
     let feerate = ch.fee_per_kw;
+    let loop_fee_ppm = s.loop_fee_ppm;
+    let idle_below = s.idle_utilization_below;
     let loop_cost =
-        ppm_of(amount, s.loop_fee_ppm).saturating_add(weight_fee(feerate, SWAP_TX_WEIGHT));
+        ppm_of(amount, loop_fee_ppm).saturating_add(weight_fee(feerate, SWAP_TX_WEIGHT));
     let open_fee = weight_fee(feerate, OPEN_TX_WEIGHT);
     let coop_fee = view.dust.force_close.coop_close_fee_sat;
+    let (chan_id, capacity, local) = (ch.chan_id, ch.capacity_sat, ch.local_balance_sat);
+    let utilization = view.health.utilization;
     let name = alias(&ch.peer_alias, ch.chan_id);
-    Some(Action {
-        priority: 3,
-        amount_sat: Some(amount),
-        expected_cost_sat: loop_cost,
-        expected_benefit_sat: 0,
+    let (pubkey, channel_point) = (ch.remote_pubkey.clone(), ch.channel_point.clone());
+    let wording = Wording::described(move || {
+        ActionText {
         cost_formula: format!(
-            "amount × loop_fee_ppm {} / 1e6 + sweep {SWAP_TX_WEIGHT} weight × feerate / 1000, {}; \
+            "amount × loop_fee_ppm {loop_fee_ppm} / 1e6 + sweep {SWAP_TX_WEIGHT} weight × feerate / 1000, {}; \
              `loop quote out {amount}` gives the real fee",
-            s.loop_fee_ppm,
             feerate_note(feerate)
         ),
         benefit_formula: format!(
             "not a fee gain: {} sat of idle capital back on-chain to deploy elsewhere",
             group_thousands(amount)
         ),
-        complexity: Complexity::Medium,
         prerequisites: vec!["Lightning Loop (loopd) running next to LND".to_string()],
         rationale: format!(
-            "{name} ({}) has {} sat capacity but utilization {:.2} (below {}): {} sat of local balance sits idle.",
-            ch.chan_id,
-            group_thousands(ch.capacity_sat),
-            view.health.utilization,
-            s.idle_utilization_below,
+            "{name} ({chan_id}) has {} sat capacity but utilization {utilization:.2} (below {idle_below}): {} sat of local balance sits idle.",
+            group_thousands(capacity),
             group_thousands(amount)
         ),
-        lnd_support: LndSupport::NotSupported,
         lnd_note: Some(format!(
             "{SPLICE_NOTE} Main route: Loop Out from this channel (it stays open)."
         )),
         commands: vec![Command {
             tool: "loop".to_string(),
-            line: format!("loop out --channel {} --amt {amount}", ch.chan_id),
+            line: format!("loop out --channel {chan_id} --amt {amount}"),
             purpose: "swap local balance of this channel to on-chain funds".to_string(),
         }],
         alternatives: vec![Alternative {
@@ -244,20 +240,29 @@ fn splice_out(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Act
             commands: vec![
                 Command {
                     tool: "lncli".to_string(),
-                    line: format!("lncli closechannel --chan_point {}", ch.channel_point),
+                    line: format!("lncli closechannel --chan_point {channel_point}"),
                     purpose: "close cooperatively".to_string(),
                 },
                 Command {
                     tool: "lncli".to_string(),
                     line: format!(
-                        "lncli openchannel --node_key {} --local_amt {}",
-                        ch.remote_pubkey,
-                        ch.local_balance_sat.saturating_sub(amount)
+                        "lncli openchannel --node_key {pubkey} --local_amt {}",
+                        local.saturating_sub(amount)
                     ),
                     purpose: "reopen with the smaller amount".to_string(),
                 },
             ],
         }],
+    }
+    });
+    Some(Action {
+        priority: 3,
+        amount_sat: Some(amount),
+        expected_cost_sat: loop_cost,
+        expected_benefit_sat: 0,
+        complexity: Complexity::Medium,
+        lnd_support: LndSupport::NotSupported,
+        wording,
         ..new_action(ActionKind::SpliceOut, &[view], None)
     })
 }
@@ -285,16 +290,17 @@ mod tests {
         assert_eq!(a.amount_sat, Some(2_800_000));
         assert_eq!(a.lnd_support, LndSupport::NotSupported);
         assert!(a
+            .text()
             .lnd_note
             .as_deref()
             .unwrap()
             .contains("LND does not support splicing"));
         assert_eq!(a.expected_cost_sat, 2_000 * 700 / 1000);
-        assert!(a.commands[0]
+        assert!(a.text().commands[0]
             .line
             .starts_with("lncli openchannel --node_key 02"));
         // Local 30% < 50%: Loop In is offered too.
-        assert!(a.alternatives.iter().any(|alt| alt.commands[0]
+        assert!(a.text().alternatives.iter().any(|alt| alt.commands[0]
             .line
             .starts_with("loop in --amt 2800000 --last_hop ")));
     }
@@ -309,12 +315,15 @@ mod tests {
         assert_eq!(a.id, "splice_out:5");
         // 9M local − 2.5M kept = 6.5M.
         assert_eq!(a.amount_sat, Some(6_500_000));
-        assert_eq!(a.commands[0].line, "loop out --channel 5 --amt 6500000");
+        assert_eq!(
+            a.text().commands[0].line,
+            "loop out --channel 5 --amt 6500000"
+        );
         assert_eq!(
             a.expected_cost_sat,
             ppm_of(6_500_000, 2_500) + 253 * 700 / 1000
         );
-        assert!(a.alternatives[0].commands[0]
+        assert!(a.text().alternatives[0].commands[0]
             .line
             .starts_with("lncli closechannel --chan_point "));
     }

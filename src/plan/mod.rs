@@ -16,7 +16,9 @@
 
 pub mod diff;
 pub mod render;
+pub mod text;
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,7 @@ use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
 
 pub use diff::{diff, render_diff, PlanDiff};
 pub use render::render_table;
+pub use text::{ActionText, Wording};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -419,7 +422,11 @@ pub struct Alternative {
 }
 
 /// One recommended action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its words (formulas, rationale, commands, alternatives) are held as a [`Wording`], written
+/// out when read: see [`text`] for why. The JSON form is flat, as schema v1 documents it; the
+/// two impls below keep that field order.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     /// Stable across runs for the same situation: `<kind>:<scope>[:<bucket>]` (see docs/plan-schema.md).
     pub id: String,
@@ -434,18 +441,121 @@ pub struct Action {
     pub amount_sat: Option<u64>,
     pub expected_cost_sat: u64,
     pub expected_benefit_sat: u64,
-    pub cost_formula: String,
-    pub benefit_formula: String,
     /// Positive: dust sat kept from miners or out of fee exposure; negative: dust sat the action burns.
     pub dust_impact_sat: i64,
     pub complexity: Complexity,
-    pub prerequisites: Vec<String>,
-    pub rationale: String,
     pub lnd_support: LndSupport,
-    /// What LND can and cannot do here, when that needs saying.
-    pub lnd_note: Option<String>,
-    pub commands: Vec<Command>,
-    pub alternatives: Vec<Alternative>,
+    /// `cost_formula`, `benefit_formula`, `prerequisites`, `rationale`, `lnd_note`, `commands`
+    /// and `alternatives`.
+    pub wording: Wording,
+}
+
+impl Action {
+    /// The action's words (built now when they are described rather than written).
+    pub fn text(&self) -> Cow<'_, ActionText> {
+        self.wording.text()
+    }
+}
+
+/// An action as schema v1 lays it out, borrowing from the action and its text.
+#[derive(Serialize)]
+struct ActionView<'a> {
+    id: &'a str,
+    kind: ActionKind,
+    chan_ids: &'a [String],
+    priority: u8,
+    implementation_priority: u8,
+    amount_sat: Option<u64>,
+    expected_cost_sat: u64,
+    expected_benefit_sat: u64,
+    cost_formula: &'a str,
+    benefit_formula: &'a str,
+    dust_impact_sat: i64,
+    complexity: Complexity,
+    prerequisites: &'a [String],
+    rationale: &'a str,
+    lnd_support: LndSupport,
+    lnd_note: Option<&'a str>,
+    commands: &'a [Command],
+    alternatives: &'a [Alternative],
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = self.text();
+        ActionView {
+            id: &self.id,
+            kind: self.kind,
+            chan_ids: &self.chan_ids,
+            priority: self.priority,
+            implementation_priority: self.implementation_priority,
+            amount_sat: self.amount_sat,
+            expected_cost_sat: self.expected_cost_sat,
+            expected_benefit_sat: self.expected_benefit_sat,
+            cost_formula: &text.cost_formula,
+            benefit_formula: &text.benefit_formula,
+            dust_impact_sat: self.dust_impact_sat,
+            complexity: self.complexity,
+            prerequisites: &text.prerequisites,
+            rationale: &text.rationale,
+            lnd_support: self.lnd_support,
+            lnd_note: text.lnd_note.as_deref(),
+            commands: &text.commands,
+            alternatives: &text.alternatives,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// An action as read from a plan file (every field of schema v1 is required).
+#[derive(Deserialize)]
+struct ActionRecord {
+    id: String,
+    kind: ActionKind,
+    chan_ids: Vec<String>,
+    priority: u8,
+    implementation_priority: u8,
+    amount_sat: Option<u64>,
+    expected_cost_sat: u64,
+    expected_benefit_sat: u64,
+    cost_formula: String,
+    benefit_formula: String,
+    dust_impact_sat: i64,
+    complexity: Complexity,
+    prerequisites: Vec<String>,
+    rationale: String,
+    lnd_support: LndSupport,
+    lnd_note: Option<String>,
+    commands: Vec<Command>,
+    alternatives: Vec<Alternative>,
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = ActionRecord::deserialize(deserializer)?;
+        Ok(Action {
+            id: r.id,
+            kind: r.kind,
+            chan_ids: r.chan_ids,
+            priority: r.priority,
+            implementation_priority: r.implementation_priority,
+            amount_sat: r.amount_sat,
+            expected_cost_sat: r.expected_cost_sat,
+            expected_benefit_sat: r.expected_benefit_sat,
+            dust_impact_sat: r.dust_impact_sat,
+            complexity: r.complexity,
+            lnd_support: r.lnd_support,
+            wording: Wording::written(ActionText {
+                cost_formula: r.cost_formula,
+                benefit_formula: r.benefit_formula,
+                prerequisites: r.prerequisites,
+                rationale: r.rationale,
+                lnd_note: r.lnd_note,
+                commands: r.commands,
+                alternatives: r.alternatives,
+            }),
+        })
+    }
 }
 
 /// Severity of an alert: `warn` needs a look, `error` needs action before LND acts on its own.
@@ -729,16 +839,10 @@ mod tests {
             amount_sat: None,
             expected_cost_sat: 0,
             expected_benefit_sat: 0,
-            cost_formula: String::new(),
-            benefit_formula: String::new(),
             dust_impact_sat: 0,
             complexity: Complexity::Low,
-            prerequisites: vec![],
-            rationale: String::new(),
             lnd_support: LndSupport::Native,
-            lnd_note: None,
-            commands: vec![],
-            alternatives: vec![],
+            wording: Wording::default(),
         };
         let mut actions = vec![
             action("d", 3, 1),

@@ -215,10 +215,11 @@ pub fn render_table(plan: &Plan) -> String {
         );
         out.push('\n');
         for (i, a) in plan.priority_actions.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {}", i + 1, a.rationale);
-            if let Some(c) = a.commands.first() {
+            let text = a.text();
+            let _ = writeln!(out, "  {}. {}", i + 1, text.rationale);
+            if let Some(c) = text.commands.first() {
                 let _ = writeln!(out, "     $ {}", c.line);
-            } else if let Some(note) = &a.lnd_note {
+            } else if let Some(note) = &text.lnd_note {
                 let _ = writeln!(out, "     ({note})");
             }
         }

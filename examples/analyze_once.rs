@@ -1,0 +1,40 @@
+//! One `analyze` of a generated busy node, for instruction-count profiles that do not depend on
+//! the machine's load: `valgrind --tool=callgrind --toggle-collect='*analyze_and_drop*'
+//! target/release/examples/analyze_once 1000` counts the analysis and the plan's drop only.
+//!
+//! Arguments: channel count (default 1,000) and mean pending HTLCs per channel (default 10).
+
+use std::hint::black_box;
+
+use dustwatch::analyze::analyze;
+use dustwatch::model::NodeSnapshot;
+use dustwatch::settings::AnalysisSettings;
+use dustwatch::sim::{answers, HtlcLoad, ScenarioConfig, Simulation};
+
+/// Kept out of line so a profiler can collect exactly this call.
+#[inline(never)]
+fn analyze_and_drop(snapshot: &NodeSnapshot, settings: &AnalysisSettings) -> usize {
+    let plan = analyze(black_box(snapshot), settings, None);
+    plan.channels.len()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let channels: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
+    let mean: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10.0);
+    let mut sim = Simulation::generate(&ScenarioConfig {
+        channels,
+        seed: 1,
+        start_unix: 1_750_000_000,
+        max_fee_exposure_sat: dustwatch::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
+    });
+    sim.add_htlc_load(&HtlcLoad {
+        mean_per_channel: mean,
+        saturated_share: 0.0,
+    });
+    let snapshot = answers::snapshot(&sim.node, false);
+    let settings = AnalysisSettings::default();
+    let started = std::time::Instant::now();
+    let n = analyze_and_drop(&snapshot, &settings);
+    eprintln!("analysed {n} channels in {:?}", started.elapsed());
+}
