@@ -150,8 +150,9 @@ pub fn analyze(
     let alerts = alerts::collect(snapshot, &views, settings);
     // Everything that reads the node-wide action list runs before the actions move into the
     // channel sections (moving, not cloning, tens of thousands of actions on a big node).
-    let changes = changes(&actions, previous);
-    let recommended_actions = count(sorted_ids(actions.iter()).len());
+    let ids_now = sorted_ids(actions.iter());
+    let recommended_actions = count(ids_now.len());
+    let changes = changes(&ids_now, previous);
     let priority_actions = actions
         .iter()
         .take(PRIORITY_ACTIONS_LIMIT)
@@ -386,8 +387,7 @@ fn count(n: usize) -> u32 {
 ///
 /// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
 /// actions, and ordered maps of them cost more than the rest of this function.
-fn changes(actions: &[Action], previous: Option<&Plan>) -> Changes {
-    let now = sorted_ids(actions.iter());
+fn changes(now: &[&str], previous: Option<&Plan>) -> Changes {
     let Some(previous) = previous else {
         return Changes {
             previous_generated_at: None,

@@ -693,19 +693,26 @@ pub fn chan_id_string(chan_id: ChanId) -> String {
 /// `node` for node-wide actions. `bucket` is a coarse, qualitative label (a reason or a
 /// direction), never an amount, so the id survives the small changes of every cycle.
 pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> String {
-    let scope = if chan_ids.is_empty() {
-        "node".to_string()
-    } else {
-        chan_ids
-            .iter()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(">")
-    };
-    match bucket {
-        Some(bucket) => format!("{}:{scope}:{bucket}", kind.as_str()),
-        None => format!("{}:{scope}", kind.as_str()),
+    use std::fmt::Write as _;
+    // Written into one buffer: every action of a big node gets an id, so no per-part strings.
+    let mut id = String::with_capacity(24 + 21 * chan_ids.len());
+    id.push_str(kind.as_str());
+    id.push(':');
+    if chan_ids.is_empty() {
+        id.push_str("node");
     }
+    for (i, chan_id) in chan_ids.iter().enumerate() {
+        if i > 0 {
+            id.push('>');
+        }
+        // Writing into a String cannot fail.
+        let _ = write!(id, "{chan_id}");
+    }
+    if let Some(bucket) = bucket {
+        id.push(':');
+        id.push_str(bucket);
+    }
+    id
 }
 
 /// The total order of actions: priority (high first), then implementation priority (high

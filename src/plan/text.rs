@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::{Alternative, Command};
 
@@ -68,8 +68,10 @@ impl Wording {
 }
 
 impl Default for Wording {
+    /// No words. Shared, so that the placeholder every new action starts with costs no allocation.
     fn default() -> Self {
-        Wording::written(ActionText::default())
+        static EMPTY: LazyLock<Arc<ActionText>> = LazyLock::new(|| Arc::new(ActionText::default()));
+        Wording::Written(Arc::clone(&EMPTY))
     }
 }
 
