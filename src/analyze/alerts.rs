@@ -24,6 +24,8 @@ use std::cmp::Reverse;
 use crate::dust::ExpiryLevel;
 use crate::model::{ChanId, NodeSnapshot};
 use crate::plan::{chan_id_string, Alert, AlertCode, Severity};
+use rayon::prelude::*;
+
 use crate::settings::AnalysisSettings;
 
 use super::{group_thousands, ChannelView};
@@ -46,12 +48,14 @@ pub fn collect(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
 ) -> Vec<Alert> {
-    let mut alerts: Vec<(Option<ChanId>, Alert)> = Vec::new();
-    for view in views {
-        for a in channel_alerts(view, settings) {
-            alerts.push((Some(view.chan_id()), a));
-        }
-    }
+    let mut alerts: Vec<(Option<ChanId>, Alert)> = views
+        .par_iter()
+        .flat_map_iter(|view| {
+            channel_alerts(view, settings)
+                .into_iter()
+                .map(|a| (Some(view.chan_id()), a))
+        })
+        .collect();
     if snapshot.node.block_height.is_some() && !snapshot.node.synced_to_chain {
         alerts.push((
             None,

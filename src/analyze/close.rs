@@ -16,6 +16,8 @@ use crate::model::Initiator;
 use crate::plan::{
     Action, ActionKind, ActionText, Alternative, Command, Complexity, HealthStatus, Issue, Wording,
 };
+use rayon::prelude::*;
+
 use crate::settings::AnalysisSettings;
 
 use super::rebalance::alias;
@@ -60,7 +62,7 @@ pub fn is_candidate(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool
 
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
     views
-        .iter()
+        .par_iter()
         .filter_map(|v| close_action(v, settings))
         .collect()
 }

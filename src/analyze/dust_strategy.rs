@@ -22,6 +22,8 @@ use crate::plan::{
     action_id, Action, ActionKind, ActionText, Command, Complexity, Issue, LndSupport, Plan,
     Wording,
 };
+use rayon::prelude::*;
+
 use crate::settings::AnalysisSettings;
 
 use super::policy::updatechanpolicy;
@@ -42,12 +44,12 @@ pub fn recommend(
 ) -> DustStrategyOutcome {
     let seen_before = channels_with_outgoing_dust(previous);
     let mut actions: Vec<Action> = views
-        .iter()
+        .par_iter()
         .filter_map(|v| raise_min_htlc(v, settings, &seen_before))
         .collect();
-    actions.extend(
+    actions.par_extend(
         views
-            .iter()
+            .par_iter()
             .filter_map(|v| hold_off_force_close(v, settings)),
     );
     let (limit_action, recommended_limit_sat) = exposure_limit(views, settings, params);

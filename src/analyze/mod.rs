@@ -28,6 +28,8 @@ pub mod splice;
 mod testkit;
 
 use std::collections::HashMap;
+
+use rayon::prelude::*;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
@@ -132,9 +134,11 @@ pub fn analyze(
 ) -> Plan {
     let params = DustParams::from_settings(settings, snapshot.node_exposure_limit);
     let block_height = snapshot.node.block_height;
+    // Channels are independent until the recommenders pair them: each is assessed on whichever
+    // core is free (rayon keeps the order, so the plan does not depend on the scheduling).
     let views: Vec<ChannelView<'_>> = snapshot
         .channels
-        .iter()
+        .par_iter()
         .map(|ch| ChannelView::new(ch, block_height, &params, settings))
         .collect();
 
@@ -212,25 +216,32 @@ fn channel_plans(
     actions: Vec<Action>,
     params: &DustParams,
 ) -> Vec<ChannelPlan> {
-    let mut by_channel: HashMap<ChanId, Vec<Action>> = HashMap::new();
+    // The section of the first view with a given id receives that channel's actions.
+    let mut position: HashMap<ChanId, usize> = HashMap::with_capacity(views.len());
+    for (i, view) in views.iter().enumerate() {
+        position.entry(view.chan_id()).or_insert(i);
+    }
+    let mut by_view: Vec<Vec<Action>> = Vec::new();
+    by_view.resize_with(views.len(), Vec::new);
     for action in actions {
-        let ids: Vec<ChanId> = action
+        let slots: Vec<usize> = action
             .chan_ids
             .iter()
             .filter_map(|c| c.parse().ok())
+            .filter_map(|id: ChanId| position.get(&id).copied())
             .collect();
-        if let Some((last, others)) = ids.split_last() {
-            for id in others {
-                by_channel.entry(*id).or_default().push(action.clone());
+        if let Some((last, others)) = slots.split_last() {
+            for slot in others {
+                by_view[*slot].push(action.clone());
             }
-            by_channel.entry(*last).or_default().push(action);
+            by_view[*last].push(action);
         }
     }
     views
-        .iter()
-        .map(|view| {
+        .par_iter()
+        .zip(by_view.into_par_iter())
+        .map(|(view, mut own)| {
             let id = chan_id_string(view.chan_id());
-            let mut own = by_channel.remove(&view.chan_id()).unwrap_or_default();
             // Already in order when the node-wide list was; sorting again keeps the invariant
             // local to this function.
             sort_actions(&mut own);
@@ -495,6 +506,33 @@ mod tests {
         sort_actions(&mut sorted);
         assert_eq!(sorted, a.priority_actions);
         assert!(a.priority_actions.len() <= PRIORITY_ACTIONS_LIMIT);
+    }
+
+    #[test]
+    fn the_plan_does_not_depend_on_how_many_threads_analyse_it() {
+        let mut sim = crate::sim::Simulation::generate(&crate::sim::ScenarioConfig {
+            channels: 400,
+            seed: 7,
+            start_unix: 1_750_000_000,
+            max_fee_exposure_sat: crate::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
+        });
+        sim.add_htlc_load(&crate::sim::HtlcLoad {
+            mean_per_channel: 6.0,
+            saturated_share: 0.02,
+        });
+        let snap = crate::sim::answers::snapshot(&sim.node, false);
+        let settings = AnalysisSettings::default();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| serde_json::to_string(&analyze(&snap, &settings, None)).unwrap())
+        };
+        let one = run(1);
+        assert!(one.contains("\"splice_in\"") || one.contains("\"rebalance\""));
+        assert_eq!(run(4), one);
+        assert_eq!(run(3), one);
     }
 
     #[test]

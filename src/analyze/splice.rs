@@ -12,6 +12,8 @@
 use crate::plan::{
     Action, ActionKind, ActionText, Alternative, Command, Complexity, LndSupport, Wording,
 };
+use rayon::prelude::*;
+
 use crate::settings::AnalysisSettings;
 
 use super::close::is_candidate;
@@ -39,7 +41,7 @@ fn round_down_100k(sat: u64) -> u64 {
 
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
     views
-        .iter()
+        .par_iter()
         .filter(|v| v.channel.active && !is_candidate(v, settings))
         .filter_map(|v| splice_in(v, settings).or_else(|| splice_out(v, settings)))
         .collect()
