@@ -2,7 +2,9 @@
 //! the machine's load: `valgrind --tool=callgrind --toggle-collect='*analyze_and_drop*'
 //! target/release/examples/analyze_once 1000` counts the analysis and the plan's drop only.
 //!
-//! Arguments: channel count (default 1,000) and mean pending HTLCs per channel (default 10).
+//! Arguments: channel count (default 1,000), mean pending HTLCs per channel (default 10) and
+//! analysis threads (default: one per core). The analysis runs inside a rayon pool of that size,
+//! so with one thread every instruction of it is under `analyze_and_drop` on one thread.
 
 use std::hint::black_box;
 
@@ -22,6 +24,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let channels: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let mean: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10.0);
+    let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let mut sim = Simulation::generate(&ScenarioConfig {
         channels,
         seed: 1,
@@ -34,7 +37,11 @@ fn main() {
     });
     let snapshot = answers::snapshot(&sim.node, false);
     let settings = AnalysisSettings::default();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
     let started = std::time::Instant::now();
-    let n = analyze_and_drop(&snapshot, &settings);
+    let n = pool.install(|| analyze_and_drop(&snapshot, &settings));
     eprintln!("analysed {n} channels in {:?}", started.elapsed());
 }

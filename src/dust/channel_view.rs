@@ -205,15 +205,40 @@ fn gross_balances_sat(ch: &Channel, a: &ChannelAssumptions) -> (u64, u64) {
     }
 }
 
-/// Builds `side`'s commitment of `ch` at `feerate_per_kw` under the resolved assumptions.
+/// What every commitment of one channel is built from, worked out once per channel: the gross
+/// balances and both owners' views of the pending HTLCs. A channel's commitments are built
+/// several times (both sides now, and again at each fee-spike feerate) from the same inputs.
+pub(crate) struct SideInputs {
+    /// Gross `(ours, theirs)` in satoshi (see [`gross_balances_sat`]).
+    gross_sat: (u64, u64),
+    local_htlcs: Vec<CommitmentHtlc>,
+    remote_htlcs: Vec<CommitmentHtlc>,
+}
+
+impl SideInputs {
+    pub(crate) fn new(ch: &Channel, a: &ChannelAssumptions) -> Self {
+        SideInputs {
+            gross_sat: gross_balances_sat(ch, a),
+            local_htlcs: owner_view_htlcs(ch, Side::Local),
+            remote_htlcs: owner_view_htlcs(ch, Side::Remote),
+        }
+    }
+}
+
+/// Builds `side`'s commitment of `ch` at `feerate_per_kw` under the resolved assumptions, from
+/// the channel's [`SideInputs`].
 pub(crate) fn build_side(
     ch: &Channel,
     a: &ChannelAssumptions,
+    inputs: &SideInputs,
     side: Side,
     feerate_per_kw: u64,
 ) -> CommitmentDust {
-    let htlcs = owner_view_htlcs(ch, side);
-    let (ours, theirs) = gross_balances_sat(ch, a);
+    let htlcs = match side {
+        Side::Local => &inputs.local_htlcs,
+        Side::Remote => &inputs.remote_htlcs,
+    };
+    let (ours, theirs) = inputs.gross_sat;
     let (dust_limit_sat, owner_is_initiator, owner_gross, other_gross) = match side {
         Side::Local => (a.local_dust_limit_sat, a.initiator_is_local, ours, theirs),
         Side::Remote => (a.remote_dust_limit_sat, !a.initiator_is_local, theirs, ours),
@@ -225,7 +250,7 @@ pub(crate) fn build_side(
         owner_is_initiator,
         to_local_msat: owner_gross.saturating_mul(1000),
         to_remote_msat: other_gross.saturating_mul(1000),
-        htlcs: &htlcs,
+        htlcs,
     });
     from_built(
         ch.capacity_sat,
@@ -281,5 +306,6 @@ pub fn commitment_dust(
     params: &DustParams,
 ) -> CommitmentDust {
     let assumptions = resolve_assumptions(ch, params);
-    build_side(ch, &assumptions, side, feerate_per_kw)
+    let inputs = SideInputs::new(ch, &assumptions);
+    build_side(ch, &assumptions, &inputs, side, feerate_per_kw)
 }

@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::channel_view::{build_side, ChannelAssumptions, CommitmentDust, Side};
+use super::channel_view::{build_side, ChannelAssumptions, CommitmentDust, Side, SideInputs};
 use super::DustParams;
 use crate::model::{Channel, CommitmentType};
 
@@ -88,6 +88,7 @@ pub fn spiked_feerate(
 pub(crate) fn fee_spikes(
     ch: &Channel,
     assumptions: &ChannelAssumptions,
+    inputs: &SideInputs,
     params: &DustParams,
 ) -> Vec<FeeSpike> {
     params
@@ -100,8 +101,9 @@ pub(crate) fn fee_spikes(
                 multiplier,
                 params.anchor_commit_feerate_cap_per_kw,
             );
-            let local: CommitmentDust = build_side(ch, assumptions, Side::Local, feerate_per_kw);
-            let remote = build_side(ch, assumptions, Side::Remote, feerate_per_kw);
+            let local: CommitmentDust =
+                build_side(ch, assumptions, inputs, Side::Local, feerate_per_kw);
+            let remote = build_side(ch, assumptions, inputs, Side::Remote, feerate_per_kw);
             let worst = local.fee_exposure_sat.max(remote.fee_exposure_sat);
             FeeSpike {
                 multiplier,

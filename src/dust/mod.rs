@@ -131,12 +131,13 @@ impl ChannelDust {
 /// force-close cost, per-HTLC trimming and expiry, and the `commit_fee` cross-check.
 pub fn channel_dust(ch: &Channel, block_height: Option<u32>, params: &DustParams) -> ChannelDust {
     let assumptions = channel_view::resolve_assumptions(ch, params);
-    let local = channel_view::build_side(ch, &assumptions, Side::Local, ch.fee_per_kw);
-    let remote = channel_view::build_side(ch, &assumptions, Side::Remote, ch.fee_per_kw);
+    let inputs = channel_view::SideInputs::new(ch, &assumptions);
+    let local = channel_view::build_side(ch, &assumptions, &inputs, Side::Local, ch.fee_per_kw);
+    let remote = channel_view::build_side(ch, &assumptions, &inputs, Side::Remote, ch.fee_per_kw);
 
     let worst_exposure = local.fee_exposure_sat.max(remote.fee_exposure_sat);
     let limit = params.max_fee_exposure_sat;
-    let fee_spike = exposure::fee_spikes(ch, &assumptions, params);
+    let fee_spike = exposure::fee_spikes(ch, &assumptions, &inputs, params);
     let force_close = force_close::force_close_cost(ch, assumptions.commitment_type, &local);
     let htlcs = expiry::htlc_views(
         ch,
