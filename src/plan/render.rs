@@ -52,20 +52,44 @@ fn table(out: &mut String, headers: &[(&str, Align)], rows: &[Vec<String>]) {
 }
 
 /// `12345` → `"12,345"`: amounts in rationales and tables read at a glance.
-pub fn group_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+///
+/// A value that formats itself, so a message can use it without an intermediate string.
+pub fn group_thousands(value: u64) -> Thousands {
+    Thousands(value)
+}
+
+/// An amount written with `,` between groups of three digits (see [`group_thousands`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thousands(pub u64);
+
+impl std::fmt::Display for Thousands {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // u64::MAX has 20 digits: 20 + 6 separators fit.
+        let mut buf = [0u8; 26];
+        let mut at = buf.len();
+        let mut rest = self.0;
+        let mut digits = 0;
+        loop {
+            if digits > 0 && digits % 3 == 0 {
+                at -= 1;
+                buf[at] = b',';
+            }
+            at -= 1;
+            // `rest % 10` is a single digit, so the cast cannot truncate.
+            buf[at] = b'0' + (rest % 10) as u8;
+            digits += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
         }
-        out.push(c);
+        // Only ASCII digits and commas were written.
+        f.pad(std::str::from_utf8(&buf[at..]).unwrap_or_default())
     }
-    out
 }
 
 fn sat(v: u64) -> String {
-    group_thousands(v)
+    group_thousands(v).to_string()
 }
 
 fn percent(r: f64) -> String {
@@ -323,10 +347,16 @@ mod tests {
 
     #[test]
     fn thousands_are_grouped() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(1_000), "1,000");
-        assert_eq!(group_thousands(12_345_678), "12,345,678");
+        let text = |v: u64| group_thousands(v).to_string();
+        assert_eq!(text(0), "0");
+        assert_eq!(text(999), "999");
+        assert_eq!(text(1_000), "1,000");
+        assert_eq!(text(100_000), "100,000");
+        assert_eq!(text(12_345_678), "12,345,678");
+        assert_eq!(text(u64::MAX), "18,446,744,073,709,551,615");
+        // Width and alignment apply to the grouped text, as they did to a string.
+        assert_eq!(format!("[{:>7}]", group_thousands(1_234)), "[  1,234]");
+        assert_eq!(format!("[{:<7}]", group_thousands(1_234)), "[1,234  ]");
     }
 
     #[test]
