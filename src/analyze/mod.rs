@@ -25,7 +25,7 @@ pub mod rebalance;
 mod report;
 pub mod splice;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
