@@ -17,6 +17,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use dustwatch::analyze::analyze;
 use dustwatch::dust::{channel_dust, DustParams};
 use dustwatch::model::NodeSnapshot;
+use dustwatch::plan::PlanDigest;
 use dustwatch::settings::AnalysisSettings;
 
 use common::{quick, snapshot, BUSY, SATURATED};
@@ -52,11 +53,13 @@ fn analyze_by_htlcs(c: &mut Criterion) {
             b.iter(|| analyze(black_box(snap), &settings, None))
         });
         if name == "busy_10_htlcs" {
-            // What the daemon runs every cycle: with the previous plan (changes, recurring dust).
+            // What the daemon runs every cycle: with the previous plan's digest (changes,
+            // recurring dust).
             let previous = OnceCell::new();
             group.bench_function("busy_10_htlcs_with_previous_plan", |b| {
                 let snap = get();
-                let previous = previous.get_or_init(|| analyze(snap, &settings, None));
+                let previous =
+                    previous.get_or_init(|| PlanDigest::of(&analyze(snap, &settings, None)));
                 b.iter(|| analyze(black_box(snap), &settings, Some(previous)))
             });
         }

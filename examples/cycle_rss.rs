@@ -1,9 +1,10 @@
 //! Memory over many polling cycles: runs the daemon's cycle (`daemon::run_cycle`: snapshot over
-//! gRPC, analyse against the previous plan, write the plan, log alert transitions) `CYCLES`
-//! times against the LND the configuration points at, keeping the previous plan in memory as
-//! the daemon does, and prints the process's VmRSS and VmHWM (from /proc/self/status) as it
-//! goes. Flat VmRSS from the warm-up (cycle 10: the previous plan is held from cycle 2 on and
-//! the allocator has settled) to the last cycle means no growth. The simulator keeps ticking,
+//! gRPC, analyse against the previous plan's digest, write the plan, log alert transitions)
+//! `CYCLES` times against the LND the configuration points at, keeping the digest of the
+//! previous plan (not the plan) between cycles as the daemon does, and prints the process's
+//! VmRSS and VmHWM (from /proc/self/status) as it goes. Flat VmRSS from the warm-up (cycle 10:
+//! the digest is held from cycle 2 on and the allocator has settled) to the last cycle means no
+//! growth. The simulator keeps ticking,
 //! so its node changes a little (channels open and close): the channel and HTLC counts are
 //! printed next to the memory figures.
 //!
@@ -24,7 +25,7 @@ use std::time::Instant;
 use dustwatch::config::{self, ConfigFile, ProcessEnv};
 use dustwatch::daemon::run_cycle;
 use dustwatch::lnd::client::LndClient;
-use dustwatch::plan::Plan;
+use dustwatch::plan::PlanDigest;
 use dustwatch::sink::plan_file::PlanFileWriter;
 
 /// The cycle whose VmRSS is the baseline for growth.
@@ -61,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
     let writer = PlanFileWriter::from_settings(&settings.output);
     let (rss, hwm) = memory();
     println!("start: VmRSS {rss} MiB, VmHWM {hwm} MiB");
-    let mut previous: Option<Plan> = None;
+    let mut previous: Option<PlanDigest> = None;
     let started = Instant::now();
     let mut warm = None;
     for cycle in 1..=cycles {
@@ -71,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
         }
         let channels = report.plan.channels.len();
         let htlcs: usize = report.plan.channels.iter().map(|c| c.htlcs.len()).sum();
-        previous = Some(report.plan);
+        previous = Some(PlanDigest::of(&report.plan));
+        drop(report);
         let (rss, hwm) = memory();
         if cycle == WARM_UP_CYCLES {
             warm = Some(rss);

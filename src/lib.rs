@@ -16,8 +16,12 @@
 //! * [`model`]: the domain types every producer fills and the analyzer reads; no protobuf types.
 //! * [`dust`]: BOLT 3 trimming, commitment fees, fee exposure, fee-spike what-ifs, force-close cost.
 //! * [`analyze`]: pure `analyze(&NodeSnapshot, &AnalysisSettings, previous) -> Plan` (only the
-//!   `[analysis]` part of the settings reaches the pure core).
-//! * [`plan`]: the plan document (schema v1), its diff against the previous plan.
+//!   `[analysis]` part of the settings reaches the pure core). `previous` is a
+//!   [`plan::PlanDigest`] of the previous plan, not the `Option<&Plan>` design.md §1 names: the
+//!   analyzer needs only its action ids, `generated_at` and channels with outgoing dust, and a
+//!   10,000-channel plan is ~60 MB in memory, so the daemon keeps (and streams from
+//!   `latest.json`) the digest, never the previous plan.
+//! * [`plan`]: the plan document (schema v1), its diff against the previous plan, its digest.
 //! * [`snapshot`]: offline snapshots read from `lncli` JSON.
 //! * [`lnd`]: the gRPC client (pinned TLS, macaroon), generated code quarantined in `lnd::pb`,
 //!   and the proto → model conversion.

@@ -12,7 +12,7 @@ use dustwatch::cli::AppError;
 use dustwatch::commands::plans;
 use dustwatch::dust::{channel_dust, DustParams};
 use dustwatch::model::NodeSnapshot;
-use dustwatch::plan::Plan;
+use dustwatch::plan::{Plan, PlanDigest};
 use dustwatch::settings::{AnalysisSettings, Settings};
 use dustwatch::snapshot::lncli::{snapshot_from_files, LncliFiles};
 
@@ -71,7 +71,7 @@ fn plans() -> (Plan, Plan) {
         }
     }
     busiest.pending_htlcs = kept;
-    let b = analyze(&later, &settings, Some(&a));
+    let b = analyze(&later, &settings, Some(&PlanDigest::of(&a)));
     (a, b)
 }
 

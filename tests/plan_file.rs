@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dustwatch::sink::plan_file::{
-    list_plan_files, read_latest, PlanFileError, PlanFileWriter, LATEST_FILE_NAME,
+    list_plan_files, open_latest, read_latest, PlanFileError, PlanFileWriter, LATEST_FILE_NAME,
 };
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
@@ -485,4 +485,39 @@ fn read_latest_unreadable_is_an_error_naming_the_path() {
     fs::create_dir(&latest).expect("mkdir");
     let err = read_latest(root.path()).expect_err("a directory");
     assert!(err.to_string().contains(latest.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn open_latest_streams_what_read_latest_reads() {
+    let root = tempfile::tempdir().expect("tempdir");
+    assert!(open_latest(root.path()).expect("empty dir").is_none());
+    assert!(open_latest(&root.path().join("absent"))
+        .expect("absent dir")
+        .is_none());
+
+    let writer = PlanFileWriter::new(root.path(), 2);
+    let written = writer
+        .write(&serde_json::json!({"schema_version": 1}), 1_700_000_000)
+        .expect("write");
+    let mut streamed = Vec::new();
+    std::io::Read::read_to_end(
+        &mut open_latest(root.path()).expect("open").expect("present"),
+        &mut streamed,
+    )
+    .expect("read");
+    assert_eq!(
+        Some(streamed),
+        read_latest(root.path())
+            .expect("read")
+            .map(String::into_bytes)
+    );
+
+    fs::remove_file(&written.latest).expect("rm");
+    fs::create_dir(&written.latest).expect("mkdir");
+    let err = open_latest(root.path()).expect_err("a directory");
+    assert!(matches!(err, PlanFileError::Read { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(written.latest.to_str().unwrap()),
+        "{err}"
+    );
 }

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 use crate::model::ExposureLimitSource;
 use crate::plan::{
-    action_id, Action, ActionKind, ActionText, Command, Complexity, Issue, LndSupport, Plan,
+    action_id, Action, ActionKind, ActionText, Command, Complexity, Issue, LndSupport, PlanDigest,
     Wording,
 };
 use rayon::prelude::*;
@@ -40,7 +40,7 @@ pub fn recommend(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
     params: &DustParams,
-    previous: Option<&Plan>,
+    previous: Option<&PlanDigest>,
 ) -> DustStrategyOutcome {
     let seen_before = channels_with_outgoing_dust(previous);
     let mut actions: Vec<Action> = views
@@ -61,18 +61,13 @@ pub fn recommend(
 }
 
 /// Channels on which the previous plan saw outgoing trimmed HTLCs (built once, so a large
-/// node does not search the previous plan per channel).
-fn channels_with_outgoing_dust(previous: Option<&Plan>) -> HashSet<&str> {
+/// node does not search the previous plan's list per channel).
+fn channels_with_outgoing_dust(previous: Option<&PlanDigest>) -> HashSet<&str> {
     previous
         .map(|p| {
-            p.channels
+            p.outgoing_dust_channels()
                 .iter()
-                .filter(|c| {
-                    c.htlcs
-                        .iter()
-                        .any(|h| !h.incoming && (h.trimmed_on_local || h.trimmed_on_remote))
-                })
-                .map(|c| c.chan_id.as_str())
+                .map(String::as_str)
                 .collect()
         })
         .unwrap_or_default()
@@ -373,7 +368,7 @@ mod tests {
     use crate::analyze::testkit::{channel, htlc, params, settle_balances, view};
     use crate::model::{Channel, CommitmentType};
 
-    fn run(channels: &[Channel], previous: Option<&Plan>) -> DustStrategyOutcome {
+    fn run(channels: &[Channel], previous: Option<&PlanDigest>) -> DustStrategyOutcome {
         let settings = AnalysisSettings::default();
         let views: Vec<_> = channels.iter().map(|c| view(c, Some(800_000))).collect();
         recommend(&views, &settings, &params(&settings), previous)
@@ -431,7 +426,7 @@ mod tests {
 
         let settings = AnalysisSettings::default();
         let snap = crate::analyze::testkit::snapshot(vec![dusty(1, 1, 0, 801_000)], Some(800_000));
-        let previous = crate::analyze::analyze(&snap, &settings, None);
+        let previous = PlanDigest::of(&crate::analyze::analyze(&snap, &settings, None));
         assert!(run(&[dusty(1, 1, 0, 801_000)], Some(&previous))
             .actions
             .iter()

@@ -15,6 +15,16 @@
 //! [`alerts`] turns what needs attention now into coded alerts, and this module assembles the
 //! plan: per-channel recommendations, the node's top actions, the summary, and the changes
 //! since the previous plan.
+//!
+//! # The previous plan is a digest
+//!
+//! design.md §1 names the signature `analyze(&NodeSnapshot, &Settings, previous: Option<&Plan>)`.
+//! Here `previous` is an `Option<&PlanDigest>` ([`crate::plan::digest`]): the analyzer only ever
+//! read the previous plan's action ids, `generated_at` and the channels whose HTLC rows showed
+//! outgoing dust, and a 10,000-channel plan is ~60 MB in memory (~100 MB of JSON) against a
+//! digest of a few MB. So the daemon keeps the digest between cycles and streams it from
+//! `latest.json` at start, never holding the previous plan itself; a caller that has a plan
+//! passes [`PlanDigest::of`] it. The output is the same bytes as with the whole plan.
 
 pub mod alerts;
 pub mod close;
@@ -25,7 +35,7 @@ pub mod rebalance;
 mod report;
 pub mod splice;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use std::collections::HashMap;
 
@@ -39,7 +49,7 @@ use crate::plan::Wording;
 use crate::plan::{
     action_id, chan_id_string, ratio, sort_actions, Action, ActionKind, AlertCounts, Changes,
     ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport, PendingCounts, Plan,
-    PlanSource, Recommendations, Severity, SourceWarning, StatusCounts, Summary,
+    PlanDigest, PlanSource, Recommendations, Severity, SourceWarning, StatusCounts, Summary,
     PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
@@ -125,12 +135,12 @@ pub fn rfc3339(unix: i64) -> String {
 
 /// Analyses one node snapshot into a plan.
 ///
-/// `previous` is the last plan for the same node: it decides the `changes` section and lets
-/// the dust strategies see dust that recurs across cycles.
+/// `previous` is the digest of the last plan for the same node: it decides the `changes`
+/// section and lets the dust strategies see dust that recurs across cycles.
 pub fn analyze(
     snapshot: &NodeSnapshot,
     settings: &AnalysisSettings,
-    previous: Option<&Plan>,
+    previous: Option<&PlanDigest>,
 ) -> Plan {
     let params = DustParams::from_settings(settings, snapshot.node_exposure_limit);
     let block_height = snapshot.node.block_height;
@@ -398,7 +408,7 @@ fn count(n: usize) -> u32 {
 ///
 /// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
 /// actions, and ordered maps of them cost more than the rest of this function.
-fn changes(now: &[&str], previous: Option<&Plan>) -> Changes {
+fn changes(now: &[&str], previous: Option<&PlanDigest>) -> Changes {
     let Some(previous) = previous else {
         return Changes {
             previous_generated_at: None,
@@ -407,16 +417,12 @@ fn changes(now: &[&str], previous: Option<&Plan>) -> Changes {
             unchanged: Vec::new(),
         };
     };
-    let before = sorted_ids(
-        previous
-            .channels
-            .iter()
-            .flat_map(|c| c.recommendations.actions.iter()),
-    );
+    // Sorted and distinct, like `now` (the digest's invariant).
+    let before = previous.action_ids();
     let (mut new, mut resolved, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
     while i < now.len() || j < before.len() {
-        match (now.get(i), before.get(j)) {
+        match (now.get(i).copied(), before.get(j).map(String::as_str)) {
             (Some(a), Some(b)) if a == b => {
                 unchanged.push(a.to_string());
                 i += 1;
@@ -438,7 +444,7 @@ fn changes(now: &[&str], previous: Option<&Plan>) -> Changes {
         }
     }
     Changes {
-        previous_generated_at: Some(previous.generated_at.clone()),
+        previous_generated_at: Some(previous.generated_at().to_string()),
         new,
         resolved,
         unchanged,
@@ -590,7 +596,7 @@ mod tests {
         later.taken_at_unix += 60;
         later.channels[2].local_balance_sat -= 10_000;
         settle_balances(&mut later.channels[2]);
-        let second = analyze(&later, &settings, Some(&first));
+        let second = analyze(&later, &settings, Some(&PlanDigest::of(&first)));
         assert_eq!(
             second.changes.previous_generated_at.as_deref(),
             Some(first.generated_at.as_str())
@@ -606,12 +612,50 @@ mod tests {
         // The imbalance is fixed: the rebalance is resolved.
         let mut fixed = mixed_node();
         fixed.channels.retain(|c| c.chan_id == 3);
-        let third = analyze(&fixed, &settings, Some(&first));
+        let third = analyze(&fixed, &settings, Some(&PlanDigest::of(&first)));
         assert!(third
             .changes
             .resolved
             .iter()
             .any(|id| id.starts_with("rebalance:")));
+    }
+
+    /// `changes` by its definition: set differences of the two plans' action ids.
+    fn changes_by_definition(current: &Plan, previous: &Plan) -> Changes {
+        let ids = |plan: &Plan| -> std::collections::BTreeSet<String> {
+            plan.all_actions().iter().map(|a| a.id.clone()).collect()
+        };
+        let (now, before) = (ids(current), ids(previous));
+        Changes {
+            previous_generated_at: Some(previous.generated_at.clone()),
+            new: now.difference(&before).cloned().collect(),
+            resolved: before.difference(&now).cloned().collect(),
+            unchanged: now.intersection(&before).cloned().collect(),
+        }
+    }
+
+    #[test]
+    fn changes_from_a_digest_are_those_of_the_whole_previous_plan() {
+        let settings = AnalysisSettings::default();
+        let first = analyze(&mixed_node(), &settings, None);
+        // Some actions stay, some go (channel 9 closed), some come (channel 5 opened).
+        let mut later = mixed_node();
+        later.taken_at_unix += 60;
+        later.channels.retain(|c| c.chan_id != 9);
+        later.channels.push(channel(5, 2_000_000, 1_950_000));
+        later.normalize();
+        let digest = PlanDigest::of(&first);
+        let read = PlanDigest::from_reader(serde_json::to_vec(&first).unwrap().as_slice())
+            .expect("a plan reads back as a digest");
+        assert_eq!(read, digest);
+        let second = analyze(&later, &settings, Some(&digest));
+        let want = changes_by_definition(&second, &first);
+        assert_eq!(second.changes, want);
+        assert!(
+            !want.new.is_empty() && !want.resolved.is_empty() && !want.unchanged.is_empty(),
+            "{want:?}"
+        );
+        assert_eq!(analyze(&later, &settings, Some(&read)), second);
     }
 
     #[test]

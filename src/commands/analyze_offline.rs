@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::analyze::analyze;
 use crate::cli::{write_output, AnalyzeArgs, AppError};
-use crate::daemon::load_previous_plan;
+use crate::daemon::load_previous_digest;
 use crate::plan::render::render_table;
 use crate::settings::Settings;
 use crate::sink::plan_file::PlanFileWriter;
@@ -35,7 +35,7 @@ pub fn run(
         .out
         .as_ref()
         .map(|dir| PlanFileWriter::new(dir.clone(), settings.output.keep_plans));
-    let previous = writer.as_ref().and_then(load_previous_plan);
+    let previous = writer.as_ref().and_then(load_previous_digest);
     let plan = analyze(&snapshot, &settings.analysis, previous.as_ref());
     if let Some(writer) = &writer {
         let written = writer

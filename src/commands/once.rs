@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::cli::{write_output, AppError};
-use crate::daemon::{load_previous_plan, run_cycle};
+use crate::daemon::{load_previous_digest, run_cycle};
 use crate::lnd::client::LndClient;
 use crate::plan::render::render_table;
 use crate::settings::Settings;
@@ -50,7 +50,7 @@ async fn once_for_node(
 ) -> Result<(String, Option<crate::sink::plan_file::PlanFileError>), crate::lnd::error::LndError> {
     let mut client = LndClient::new(&settings.lnd)?;
     let writer = PlanFileWriter::from_settings(&settings.output);
-    let previous = load_previous_plan(&writer);
+    let previous = load_previous_digest(&writer);
     let report = run_cycle(&mut client, settings, &writer, previous.as_ref(), name).await?;
     Ok((render_table(&report.plan), report.write_error))
 }

@@ -8,7 +8,11 @@
 //!   with exponential backoff and jitter (a bad macaroon or certificate jumps to the capped
 //!   backoff), logging each change of LND's state once, not every retry;
 //! * the previous plan (from `latest.json` at start, then the last one computed) is passed to
-//!   the analyzer, so `changes` and alert transitions are relative to it;
+//!   the analyzer, so `changes` and alert transitions are relative to it. Only its
+//!   [`PlanDigest`] is kept (action ids, channels with outgoing dust, alerts, `generated_at`):
+//!   a 10,000-channel plan is ~60 MB in memory, its digest a few MB. `latest.json` is streamed
+//!   into a digest at start, never read whole, and each plan is dropped once it is written and
+//!   digested, so between cycles the loop holds no plan at all;
 //! * shutdown and reload arrive as parameters ([`Control`]), never globals, so tests drive them;
 //! * on shutdown a running cycle gets `poll.shutdown_timeout` to finish, then is dropped; plan
 //!   writes use temp files that are removed when dropped, so nothing half-written remains. A
@@ -31,11 +35,11 @@ use tokio_stream::StreamExt;
 use crate::analyze::analyze;
 use crate::lnd::error::LndError;
 use crate::lnd::source::{ChannelEvents, NodeSource};
-use crate::plan::{read_plan, Plan};
+use crate::plan::{Plan, PlanDigest};
 use crate::settings::Settings;
 use crate::sink::alerts;
 use crate::sink::metrics::Metrics;
-use crate::sink::plan_file::{read_latest, PlanFileError, PlanFileWriter};
+use crate::sink::plan_file::{open_latest, PlanFileError, PlanFileWriter};
 
 use backoff::Backoff;
 use notify::{Notice, Notifier};
@@ -86,7 +90,8 @@ pub struct CycleReport {
     pub write_error: Option<PlanFileError>,
 }
 
-/// Runs one cycle: snapshot, analyse against `previous`, write the plan, log alert transitions.
+/// Runs one cycle: snapshot, analyse against `previous` (the digest of the previous plan),
+/// write the plan, log alert transitions.
 ///
 /// A plan that cannot be written is still returned (alerts are logged from it) together with
 /// the write error; only an LND failure means no plan at all.
@@ -94,13 +99,12 @@ pub async fn run_cycle<S: NodeSource>(
     source: &mut S,
     settings: &Settings,
     writer: &PlanFileWriter,
-    previous: Option<&Plan>,
+    previous: Option<&PlanDigest>,
     node_name: &str,
 ) -> Result<CycleReport, LndError> {
     let snapshot = source.fetch_snapshot().await?;
     let plan = analyze(&snapshot, &settings.analysis, previous);
-    let no_alerts = Vec::new();
-    let previous_alerts = previous.map(|p| &p.alerts).unwrap_or(&no_alerts);
+    let previous_alerts = previous.map_or(&[][..], PlanDigest::alerts);
     alerts::emit(node_name, previous_alerts, &plan.alerts);
     let write_error = match writer.write(&plan, snapshot.taken_at_unix) {
         Ok(written) => {
@@ -118,14 +122,16 @@ pub async fn run_cycle<S: NodeSource>(
     Ok(CycleReport { plan, write_error })
 }
 
-/// Loads the previous plan from `<plan_dir>/latest.json`, if there is a readable one.
+/// Loads the digest of the previous plan from `<plan_dir>/latest.json`, if there is a readable
+/// one. The file is streamed ([`PlanDigest::from_reader`]): a 100 MB plan is never held as text
+/// or as a plan.
 ///
 /// A plan that cannot be read or parsed is logged and ignored (every action then counts as new):
 /// it must not keep the daemon from starting.
-pub fn load_previous_plan(writer: &PlanFileWriter) -> Option<Plan> {
-    match read_latest(writer.dir()) {
-        Ok(Some(text)) => match read_plan(&text) {
-            Ok(plan) => Some(plan),
+pub fn load_previous_digest(writer: &PlanFileWriter) -> Option<PlanDigest> {
+    match open_latest(writer.dir()) {
+        Ok(Some(file)) => match PlanDigest::from_reader(file) {
+            Ok(digest) => Some(digest),
             Err(err) => {
                 tracing::warn!(dir = %writer.dir().display(), error = %err, "ignoring unreadable latest.json");
                 None
@@ -158,7 +164,8 @@ struct LoopState<S> {
     settings: Settings,
     writer: PlanFileWriter,
     source: Option<S>,
-    previous: Option<Plan>,
+    /// The digest of the last plan (never the plan: see the module docs).
+    previous: Option<PlanDigest>,
     backoff: Backoff,
     event_backoff: Backoff,
     events: Option<ChannelEvents>,
@@ -192,7 +199,7 @@ pub async fn run<S, C, R, N, F>(
     F: Future<Output = ()>,
 {
     let writer = PlanFileWriter::from_settings(&settings.output);
-    let previous = load_previous_plan(&writer);
+    let previous = load_previous_digest(&writer);
     let now = Instant::now();
     let mut state = LoopState {
         backoff: Backoff::new(settings.poll.backoff_initial, settings.poll.backoff_max),
@@ -511,7 +518,8 @@ fn on_success<S>(
         total_dust_sat = summary.total_dust_sat,
         "cycle finished"
     );
-    state.previous = Some(report.plan);
+    // Keep what the next cycle needs; the plan itself is dropped with `report`.
+    state.previous = Some(PlanDigest::of(&report.plan));
     state.next_cycle_at = Instant::now() + state.settings.poll.interval;
     notifier.notify(Notice::Status(status));
     notifier.notify(Notice::Watchdog);
@@ -558,4 +566,48 @@ fn on_failure<S>(
     )));
     // The loop itself is healthy: it is waiting for LND on purpose.
     notifier.notify(Notice::Watchdog);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{channel, snapshot};
+    use crate::settings::AnalysisSettings;
+    use crate::sink::plan_file::LATEST_FILE_NAME;
+
+    #[test]
+    fn the_previous_digest_is_streamed_from_latest_json() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = PlanFileWriter::new(dir.path().join("plans"), 2);
+        assert_eq!(load_previous_digest(&writer), None, "first run");
+
+        let snap = snapshot(
+            vec![
+                channel(9, 2_000_000, 1_900_000),
+                channel(1, 2_000_000, 50_000),
+            ],
+            Some(800_000),
+        );
+        let plan = analyze(&snap, &AnalysisSettings::default(), None);
+        let _ = writer.write(&plan, snap.taken_at_unix).expect("write");
+        assert_eq!(load_previous_digest(&writer), Some(PlanDigest::of(&plan)));
+    }
+
+    #[test]
+    fn an_unreadable_latest_json_is_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = PlanFileWriter::new(dir.path(), 2);
+        let latest = dir.path().join(LATEST_FILE_NAME);
+        for text in [
+            "not json",
+            r#"{"schema_version": 2}"#,
+            r#"{"schema_version": 1}"#,
+        ] {
+            std::fs::write(&latest, text).expect("write");
+            assert_eq!(load_previous_digest(&writer), None, "{text}");
+        }
+        std::fs::remove_file(&latest).expect("rm");
+        std::fs::create_dir(&latest).expect("mkdir");
+        assert_eq!(load_previous_digest(&writer), None, "a directory");
+    }
 }

@@ -11,10 +11,12 @@
 //! * every list has a deterministic order (documented per field), so two plans of the same
 //!   snapshot are byte-identical.
 //!
-//! Plans are read back (the previous plan, `plan show`, `plan diff`) with [`read_plan`], which
-//! rejects any other `schema_version` with a clear error instead of guessing.
+//! Plans are read back (`plan show`, `plan diff`) with [`read_plan`], which rejects any other
+//! `schema_version` with a clear error instead of guessing. The next cycle needs only a
+//! [`PlanDigest`] of the previous plan, which [`digest`] streams from a file with the same checks.
 
 pub mod diff;
+pub mod digest;
 pub mod render;
 pub mod text;
 
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
 
 pub use diff::{diff, render_diff, PlanDiff};
+pub use digest::PlanDigest;
 pub use render::render_table;
 pub use text::{ActionText, Wording};
 
@@ -642,6 +645,9 @@ pub struct Changes {
 pub enum PlanError {
     #[error("plan is not valid JSON: {0}")]
     Json(#[source] serde_json::Error),
+    /// Reading the document failed part way ([`PlanDigest::from_reader`] reads a stream).
+    #[error("cannot read the plan: {0}")]
+    Read(#[source] std::io::Error),
     #[error("plan has no `schema_version` field: it is not a dustwatch plan")]
     MissingSchemaVersion,
     #[error(

@@ -3,13 +3,16 @@
 //! An operator following `journalctl -u dustwatch -f` wants to hear about an alert when it
 //! appears, when it gets worse and when it clears — not once a minute while nothing changes.
 //! [`transitions`] compares the current plan's alerts with the previous plan's (the daemon
-//! passes the plan it wrote last time, which also survives restarts through `latest.json`),
+//! passes the alerts of the plan it wrote last time, kept in its [`PlanDigest`], which also
+//! survives restarts through `latest.json`),
 //! and [`emit`] logs each transition as a single WARN/ERROR (or INFO for a clear) event with
 //! the stable `alert` code, `chan_id` and amounts as fields.
 //!
 //! Identity: an alert is "the same" across plans when its family (the code with its
 //! severity grade removed: `fee_exposure_near_limit` and `fee_exposure_over_limit` are one
 //! family) and channel match. Moving up within a family is an escalation, down a de-escalation.
+//!
+//! [`PlanDigest`]: crate::plan::PlanDigest
 
 use std::collections::BTreeMap;
 
