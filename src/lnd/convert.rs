@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 use crate::lnd::pb;
 use crate::model::{
     ChanId, Channel, CommitmentType, Constraints, ExposureLimitSource, Htlc, Initiator,
-    NodeExposureLimit, NodeInfo, NodeSnapshot, PendingChannel, PendingKind, RoutingPolicy,
-    SnapshotSource, SnapshotWarning, WalletBalance,
+    NodeExposureLimit, NodeInfo, NodeSnapshot, PaymentHash, PendingChannel, PendingKind,
+    RoutingPolicy, SnapshotSource, SnapshotWarning, WalletBalance,
 };
 
 /// GetDebugInfo config key of LND ≥ 0.18's per-channel fee-exposure limit (satoshis).
@@ -441,7 +441,7 @@ fn htlc(raw: &pb::Htlc, notes: &mut Notes<'_>) -> Htlc {
                 raw.amount,
             ),
         },
-        hash_lock: lower_hex(&raw.hash_lock),
+        hash_lock: hash_lock(raw, notes),
         expiration_height: raw.expiration_height,
         htlc_index: raw.htlc_index,
         forwarding_channel: raw.forwarding_channel,
@@ -450,16 +450,20 @@ fn htlc(raw: &pb::Htlc, notes: &mut Notes<'_>) -> Htlc {
     }
 }
 
-/// Lowercase hex of `bytes`, as `hex::encode` gives it, without its char-by-char iterator
-/// (a third of the conversion time of a node with 100,000 pending HTLCs).
-fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+/// The HTLC's payment hash. LND always sends 32 bytes; anything else cannot be a SHA-256, so
+/// the HTLC keeps no hash (`None`) and, unless the field was simply empty, a warning names it.
+/// The HTLC itself is kept: its dust does not depend on its hash.
+fn hash_lock(raw: &pb::Htlc, notes: &mut Notes<'_>) -> Option<PaymentHash> {
+    let hash = PaymentHash::from_slice(&raw.hash_lock);
+    if hash.is_none() && !raw.hash_lock.is_empty() {
+        notes.warn(format!(
+            "pending_htlcs[{}].hash_lock is {} bytes, not {}; the HTLC is kept without its hash",
+            raw.htlc_index,
+            raw.hash_lock.len(),
+            PaymentHash::LEN
+        ));
     }
-    out
+    hash
 }
 
 fn kind_name(kind: PendingKind) -> &'static str {
@@ -575,10 +579,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hash_locks_are_lowercase_hex() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(lower_hex(&bytes), hex::encode(&bytes));
-        assert_eq!(lower_hex(&[]), "");
+    fn hash_locks_of_32_bytes_are_kept_others_named() {
+        let mut raw = pb_channel(13);
+        let good: Vec<u8> = (0..32).collect();
+        raw.pending_htlcs[0].hash_lock = good.clone();
+        let mut empty = raw.pending_htlcs[0].clone();
+        empty.hash_lock = Vec::new();
+        empty.htlc_index = 4;
+        let mut long = raw.pending_htlcs[0].clone();
+        long.hash_lock = vec![7; 33];
+        long.htlc_index = 5;
+        raw.pending_htlcs.extend([empty, long]);
+        let mut warnings = Vec::new();
+        let c = channel(&raw, &mut warnings);
+
+        let hashes: Vec<Option<String>> = c
+            .pending_htlcs
+            .iter()
+            .map(|h| h.hash_lock.map(|h| h.to_string()))
+            .collect();
+        assert_eq!(hashes, vec![Some(hex::encode(&good)), None, None]);
+        assert_eq!(c.pending_htlcs.len(), 3, "no HTLC is dropped");
+        // Empty: LND did not say, nothing to warn about. 33 bytes: not a hash, named.
+        let msgs = warnings_for(&warnings, 13);
+        assert_eq!(
+            msgs,
+            vec![
+                "ListChannels: channel 13: pending_htlcs[5].hash_lock is 33 bytes, not 32; \
+                 the HTLC is kept without its hash"
+            ]
+        );
     }
 
     const OURS: &str = "02aaaa";
@@ -621,7 +651,7 @@ mod tests {
             pending_htlcs: vec![pb::Htlc {
                 incoming: true,
                 amount: 20_000,
-                hash_lock: vec![0xab, 0xcd],
+                hash_lock: [0xab, 0xcd].repeat(16),
                 expiration_height: 800_100,
                 htlc_index: 3,
                 forwarding_channel: 77,
@@ -727,7 +757,7 @@ mod tests {
             vec![Htlc {
                 incoming: true,
                 amount_sat: 20_000,
-                hash_lock: "abcd".into(),
+                hash_lock: PaymentHash::from_hex(&"abcd".repeat(16)),
                 expiration_height: 800_100,
                 htlc_index: 3,
                 forwarding_channel: 77,

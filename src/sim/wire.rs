@@ -54,8 +54,11 @@ fn htlc(h: &Htlc) -> pb::Htlc {
     pb::Htlc {
         incoming: h.incoming,
         amount: sat(h.amount_sat),
-        // Cannot fail for hashes the simulator generated (hex of 32 random bytes).
-        hash_lock: hex::decode(&h.hash_lock).unwrap_or_default(),
+        // The simulator's HTLCs all have a hash; one without would be sent empty, as proto3
+        // sends an unset bytes field.
+        hash_lock: h
+            .hash_lock
+            .map_or_else(Vec::new, |hash| hash.as_bytes().to_vec()),
         expiration_height: h.expiration_height,
         htlc_index: h.htlc_index,
         forwarding_channel: h.forwarding_channel,
