@@ -69,6 +69,12 @@ fn htlc(h: &Htlc) -> pb::Htlc {
 
 /// An open channel as ListChannels (and the OPEN_CHANNEL event) reports it.
 pub fn channel(ch: &Channel) -> pb::Channel {
+    channel_with(ch, true)
+}
+
+/// [`channel`], with the peer's alias only when `peer_alias` (ListChannels'
+/// `peer_alias_lookup`); otherwise it is left empty, as LND leaves it, and not copied.
+fn channel_with(ch: &Channel, peer_alias: bool) -> pb::Channel {
     let local = ch.local_constraints.unwrap_or_default();
     pb::Channel {
         active: ch.active,
@@ -105,7 +111,11 @@ pub fn channel(ch: &Channel) -> pb::Channel {
         alias_scids: Vec::new(),
         zero_conf: false,
         zero_conf_confirmed_scid: 0,
-        peer_alias: ch.peer_alias.clone(),
+        peer_alias: if peer_alias {
+            ch.peer_alias.clone()
+        } else {
+            String::new()
+        },
         peer_scid_alias: 0,
         memo: String::new(),
         custom_channel_data: Vec::new(),
@@ -113,24 +123,25 @@ pub fn channel(ch: &Channel) -> pb::Channel {
 }
 
 /// ListChannels with LND's filters applied (`peer` is the raw 33-byte pubkey).
+///
+/// Built afresh from the current state on every call. The answer is sized before it is
+/// filled: at 10,000 channels of ~500 bytes each, growing it by doubling moved megabytes.
 pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::ListChannelsResponse {
-    let peer_hex = hex::encode(&req.peer);
-    let channels = node
-        .channels
-        .iter()
-        .filter(|c| !req.active_only || c.active)
-        .filter(|c| !req.inactive_only || !c.active)
-        .filter(|c| !req.public_only || !c.private)
-        .filter(|c| !req.private_only || c.private)
-        .filter(|c| req.peer.is_empty() || c.remote_pubkey == peer_hex)
-        .map(|c| {
-            let mut wire = channel(c);
-            if !req.peer_alias_lookup {
-                wire.peer_alias = String::new();
-            }
-            wire
-        })
-        .collect();
+    let peer_hex = (!req.peer.is_empty()).then(|| hex::encode(&req.peer));
+    let wanted = |c: &&Channel| {
+        (!req.active_only || c.active)
+            && (!req.inactive_only || !c.active)
+            && (!req.public_only || !c.private)
+            && (!req.private_only || c.private)
+            && peer_hex.as_ref().is_none_or(|p| c.remote_pubkey == *p)
+    };
+    let mut channels = Vec::with_capacity(node.channels.iter().filter(wanted).count());
+    channels.extend(
+        node.channels
+            .iter()
+            .filter(wanted)
+            .map(|c| channel_with(c, req.peer_alias_lookup)),
+    );
     pb::ListChannelsResponse { channels }
 }
 
@@ -501,5 +512,116 @@ pub fn channel_event(event: &ChannelEvent) -> pb::ChannelEventUpdate {
     pb::ChannelEventUpdate {
         channel: Some(payload),
         r#type: kind as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{ScenarioConfig, Simulation, DEFAULT_MAX_FEE_EXPOSURE_SAT};
+
+    fn node() -> NodeState {
+        let mut node = Simulation::generate(&ScenarioConfig {
+            channels: 60,
+            seed: 11,
+            start_unix: 1_750_000_000,
+            max_fee_exposure_sat: DEFAULT_MAX_FEE_EXPOSURE_SAT,
+        })
+        .node;
+        // Make every filter pick a proper, non-empty subset.
+        for (i, c) in node.channels.iter_mut().enumerate() {
+            c.active = i % 3 != 0;
+            c.private = i % 4 == 0;
+        }
+        node
+    }
+
+    fn ids(answer: &pb::ListChannelsResponse) -> Vec<u64> {
+        answer.channels.iter().map(|c| c.chan_id).collect()
+    }
+
+    fn ids_where(node: &NodeState, keep: impl Fn(&Channel) -> bool) -> Vec<u64> {
+        node.channels
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| c.chan_id)
+            .collect()
+    }
+
+    #[test]
+    fn list_channels_is_every_channel_as_lnd_sends_it() {
+        let node = node();
+        let all = list_channels(
+            &node,
+            &pb::ListChannelsRequest {
+                peer_alias_lookup: true,
+                ..Default::default()
+            },
+        );
+        let expected: Vec<pb::Channel> = node.channels.iter().map(channel).collect();
+        assert_eq!(all.channels, expected);
+        assert!(all.channels.iter().any(|c| !c.pending_htlcs.is_empty()));
+        for (wire, model) in all.channels.iter().zip(&node.channels) {
+            for (w, m) in wire.pending_htlcs.iter().zip(&model.pending_htlcs) {
+                let hash = m.hash_lock.expect("the simulator gives every HTLC a hash");
+                assert_eq!(w.hash_lock, hash.as_bytes());
+            }
+        }
+
+        // Without the alias lookup, LND leaves the alias empty; nothing else changes.
+        let plain = list_channels(&node, &pb::ListChannelsRequest::default());
+        assert!(plain.channels.iter().all(|c| c.peer_alias.is_empty()));
+        assert!(all.channels.iter().any(|c| !c.peer_alias.is_empty()));
+        let with_aliases: Vec<pb::Channel> = plain
+            .channels
+            .into_iter()
+            .zip(&node.channels)
+            .map(|(mut c, m)| {
+                c.peer_alias = m.peer_alias.clone();
+                c
+            })
+            .collect();
+        assert_eq!(with_aliases, expected);
+    }
+
+    #[test]
+    fn list_channels_applies_each_filter() {
+        let node = node();
+        let ask = |req: pb::ListChannelsRequest| ids(&list_channels(&node, &req));
+        let active = ask(pb::ListChannelsRequest {
+            active_only: true,
+            ..Default::default()
+        });
+        assert_eq!(active, ids_where(&node, |c| c.active));
+        let inactive = ask(pb::ListChannelsRequest {
+            inactive_only: true,
+            ..Default::default()
+        });
+        assert_eq!(inactive, ids_where(&node, |c| !c.active));
+        let public = ask(pb::ListChannelsRequest {
+            public_only: true,
+            ..Default::default()
+        });
+        assert_eq!(public, ids_where(&node, |c| !c.private));
+        let private_active = ask(pb::ListChannelsRequest {
+            private_only: true,
+            active_only: true,
+            ..Default::default()
+        });
+        assert_eq!(private_active, ids_where(&node, |c| c.private && c.active));
+        assert!(!private_active.is_empty() && private_active.len() < active.len());
+
+        let peer = node.channels[5].remote_pubkey.clone();
+        let by_peer = ask(pb::ListChannelsRequest {
+            peer: hex::decode(&peer).unwrap(),
+            ..Default::default()
+        });
+        assert_eq!(by_peer, ids_where(&node, |c| c.remote_pubkey == peer));
+        assert!(by_peer.contains(&node.channels[5].chan_id));
+        let nobody = ask(pb::ListChannelsRequest {
+            peer: vec![2; 33],
+            ..Default::default()
+        });
+        assert!(nobody.is_empty());
     }
 }
