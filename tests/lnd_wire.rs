@@ -650,7 +650,7 @@ fn fixtures_convert_into_a_snapshot() {
         assert_eq!(converted.pending_htlcs.len(), 2);
         // The fixture's hash_lock is 4 bytes (03030303), which no SHA-256 is: the HTLC is kept
         // without a hash, and the warning names it.
-        assert_eq!(raw.pending_htlcs[0].hash_lock, [3, 3, 3, 3]);
+        assert_eq!(raw.pending_htlcs[0].hash_lock[..], [3, 3, 3, 3]);
         assert_eq!(converted.pending_htlcs[0].hash_lock, None);
         assert!(snap.warnings.iter().any(|w| w.chan_id == Some(raw.chan_id)
             && w.message.contains("hash_lock is 4 bytes, not 32")));

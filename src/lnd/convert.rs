@@ -603,12 +603,12 @@ mod tests {
     fn hash_locks_of_32_bytes_are_kept_others_named() {
         let mut raw = pb_channel(13);
         let good: Vec<u8> = (0..32).collect();
-        raw.pending_htlcs[0].hash_lock = good.clone();
+        raw.pending_htlcs[0].hash_lock = good.clone().into();
         let mut empty = raw.pending_htlcs[0].clone();
-        empty.hash_lock = Vec::new();
+        empty.hash_lock = Default::default();
         empty.htlc_index = 4;
         let mut long = raw.pending_htlcs[0].clone();
-        long.hash_lock = vec![7; 33];
+        long.hash_lock = vec![7; 33].into();
         long.htlc_index = 5;
         raw.pending_htlcs.extend([empty, long]);
         let mut warnings = Vec::new();
@@ -672,7 +672,7 @@ mod tests {
             pending_htlcs: vec![pb::Htlc {
                 incoming: true,
                 amount: 20_000,
-                hash_lock: [0xab, 0xcd].repeat(16),
+                hash_lock: [0xab, 0xcd].repeat(16).into(),
                 expiration_height: 800_100,
                 htlc_index: 3,
                 forwarding_channel: 77,

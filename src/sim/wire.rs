@@ -5,8 +5,12 @@
 //! `testnet`, `balance`, ...) for older clients, so the simulator does too.
 #![allow(deprecated)]
 
+use prost::bytes::Bytes;
+
 use crate::lnd::pb;
-use crate::model::{Channel, CommitmentType, Constraints, Htlc, Initiator, RoutingPolicy};
+use crate::model::{
+    Channel, CommitmentType, Constraints, Htlc, Initiator, PaymentHash, RoutingPolicy,
+};
 
 use super::state::{
     ChannelEvent, CloseSummary, CloseType, NodeState, PendingChannel, PendingStage,
@@ -50,15 +54,58 @@ fn constraints(c: &Constraints) -> pb::ChannelConstraints {
     }
 }
 
-fn htlc(h: &Htlc) -> pb::Htlc {
+/// The payment hashes of one answer's HTLCs in one buffer, which every `hash_lock` of the
+/// answer is a slice of: one allocation per answer instead of one per HTLC (a busy node has
+/// 100,000s). Built from the current state for each answer; nothing is kept between calls.
+struct HashLocks {
+    all: Bytes,
+    /// Where the hash of the next HTLC asked for starts in `all`.
+    next: usize,
+}
+
+impl HashLocks {
+    /// The hashes of `channels`' HTLCs, in the order [`channel_with`] asks for them.
+    fn of<'c>(channels: &[&'c Channel]) -> Self {
+        let count: usize = channels.iter().map(|c| c.pending_htlcs.len()).sum();
+        let mut all = Vec::with_capacity(count * PaymentHash::LEN);
+        let hashes = channels
+            .iter()
+            .flat_map(|c| &c.pending_htlcs)
+            .filter_map(|h| h.hash_lock);
+        for hash in hashes {
+            all.extend_from_slice(hash.as_bytes());
+        }
+        HashLocks {
+            all: Bytes::from(all),
+            next: 0,
+        }
+    }
+
+    /// `hash` as the wire carries it: the next slice of the buffer, which holds exactly
+    /// `hash` when HTLCs are asked for in order; a copy otherwise, so never a wrong hash.
+    /// No hash is sent as empty bytes, as proto3 sends an unset field (the simulator's HTLCs
+    /// all have one).
+    fn wire(&mut self, hash: Option<PaymentHash>) -> Bytes {
+        let Some(hash) = hash else {
+            return Bytes::new();
+        };
+        let end = self.next + PaymentHash::LEN;
+        match self.all.get(self.next..end) {
+            Some(bytes) if bytes == hash.as_bytes() => {
+                let slice = self.all.slice(self.next..end);
+                self.next = end;
+                slice
+            }
+            _ => Bytes::copy_from_slice(hash.as_bytes()),
+        }
+    }
+}
+
+fn htlc(h: &Htlc, hashes: &mut HashLocks) -> pb::Htlc {
     pb::Htlc {
         incoming: h.incoming,
         amount: sat(h.amount_sat),
-        // The simulator's HTLCs all have a hash; one without would be sent empty, as proto3
-        // sends an unset bytes field.
-        hash_lock: h
-            .hash_lock
-            .map_or_else(Vec::new, |hash| hash.as_bytes().to_vec()),
+        hash_lock: hashes.wire(h.hash_lock),
         expiration_height: h.expiration_height,
         htlc_index: h.htlc_index,
         forwarding_channel: h.forwarding_channel,
@@ -69,12 +116,12 @@ fn htlc(h: &Htlc) -> pb::Htlc {
 
 /// An open channel as ListChannels (and the OPEN_CHANNEL event) reports it.
 pub fn channel(ch: &Channel) -> pb::Channel {
-    channel_with(ch, true)
+    channel_with(ch, true, &mut HashLocks::of(&[ch]))
 }
 
 /// [`channel`], with the peer's alias only when `peer_alias` (ListChannels'
 /// `peer_alias_lookup`); otherwise it is left empty, as LND leaves it, and not copied.
-fn channel_with(ch: &Channel, peer_alias: bool) -> pb::Channel {
+fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut HashLocks) -> pb::Channel {
     let local = ch.local_constraints.unwrap_or_default();
     pb::Channel {
         active: ch.active,
@@ -91,7 +138,7 @@ fn channel_with(ch: &Channel, peer_alias: bool) -> pb::Channel {
         total_satoshis_sent: sat(ch.total_satoshis_sent),
         total_satoshis_received: sat(ch.total_satoshis_received),
         num_updates: ch.num_updates,
-        pending_htlcs: ch.pending_htlcs.iter().map(htlc).collect(),
+        pending_htlcs: ch.pending_htlcs.iter().map(|h| htlc(h, hashes)).collect(),
         csv_delay: local.csv_delay,
         private: ch.private,
         initiator: ch.initiator == Initiator::Local,
@@ -125,23 +172,26 @@ fn channel_with(ch: &Channel, peer_alias: bool) -> pb::Channel {
 /// ListChannels with LND's filters applied (`peer` is the raw 33-byte pubkey).
 ///
 /// Built afresh from the current state on every call. The answer is sized before it is
-/// filled: at 10,000 channels of ~500 bytes each, growing it by doubling moved megabytes.
+/// filled (at 10,000 channels of ~500 bytes each, growing it by doubling moved megabytes),
+/// and its payment hashes share one buffer ([`HashLocks`]).
 pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::ListChannelsResponse {
     let peer_hex = (!req.peer.is_empty()).then(|| hex::encode(&req.peer));
-    let wanted = |c: &&Channel| {
-        (!req.active_only || c.active)
-            && (!req.inactive_only || !c.active)
-            && (!req.public_only || !c.private)
-            && (!req.private_only || c.private)
-            && peer_hex.as_ref().is_none_or(|p| c.remote_pubkey == *p)
-    };
-    let mut channels = Vec::with_capacity(node.channels.iter().filter(wanted).count());
-    channels.extend(
-        node.channels
-            .iter()
-            .filter(wanted)
-            .map(|c| channel_with(c, req.peer_alias_lookup)),
-    );
+    let selected: Vec<&Channel> = node
+        .channels
+        .iter()
+        .filter(|c| {
+            (!req.active_only || c.active)
+                && (!req.inactive_only || !c.active)
+                && (!req.public_only || !c.private)
+                && (!req.private_only || c.private)
+                && peer_hex.as_ref().is_none_or(|p| c.remote_pubkey == *p)
+        })
+        .collect();
+    let mut hashes = HashLocks::of(&selected);
+    let channels = selected
+        .iter()
+        .map(|c| channel_with(c, req.peer_alias_lookup, &mut hashes))
+        .collect();
     pb::ListChannelsResponse { channels }
 }
 
@@ -564,7 +614,7 @@ mod tests {
         for (wire, model) in all.channels.iter().zip(&node.channels) {
             for (w, m) in wire.pending_htlcs.iter().zip(&model.pending_htlcs) {
                 let hash = m.hash_lock.expect("the simulator gives every HTLC a hash");
-                assert_eq!(w.hash_lock, hash.as_bytes());
+                assert_eq!(&w.hash_lock[..], &hash.as_bytes()[..]);
             }
         }
 
@@ -582,6 +632,43 @@ mod tests {
             })
             .collect();
         assert_eq!(with_aliases, expected);
+    }
+
+    #[test]
+    fn hash_locks_share_one_buffer_and_are_never_wrong() {
+        let node = node();
+        let all = list_channels(&node, &pb::ListChannelsRequest::default());
+        let wire: Vec<&Bytes> = all
+            .channels
+            .iter()
+            .flat_map(|c| &c.pending_htlcs)
+            .map(|h| &h.hash_lock)
+            .collect();
+        assert!(wire.len() > 10, "{} HTLCs", wire.len());
+        for pair in wire.windows(2) {
+            assert_eq!(
+                pair[0].as_ptr().wrapping_add(PaymentHash::LEN),
+                pair[1].as_ptr(),
+                "consecutive slices of one buffer"
+            );
+        }
+
+        // Asked out of order (or for a hash the buffer does not hold), it copies.
+        let selected: Vec<&Channel> = node.channels.iter().collect();
+        let mut hashes = HashLocks::of(&selected);
+        let htlcs: Vec<&Htlc> = node
+            .channels
+            .iter()
+            .flat_map(|c| &c.pending_htlcs)
+            .collect();
+        let (first, second) = (htlcs[0].hash_lock, htlcs[1].hash_lock);
+        let out_of_order = hashes.wire(second);
+        assert_eq!(&out_of_order[..], &second.unwrap().as_bytes()[..]);
+        assert_eq!(&hashes.wire(first)[..], &first.unwrap().as_bytes()[..]);
+        let stranger = PaymentHash([0x5a; 32]);
+        assert_eq!(&hashes.wire(Some(stranger))[..], &stranger.as_bytes()[..]);
+        assert!(hashes.wire(None).is_empty());
+        assert_eq!(&hashes.wire(second)[..], &second.unwrap().as_bytes()[..]);
     }
 
     #[test]
