@@ -672,6 +672,37 @@ mod tests {
     }
 
     #[test]
+    fn get_info_counts_distinct_connected_peers() {
+        let mut node = node();
+        // Two more channels with an active channel's peer, one with an inactive one's.
+        let shared = node.channels[1].remote_pubkey.clone();
+        node.channels[2].remote_pubkey = shared.clone();
+        node.channels[4].remote_pubkey = shared;
+        node.channels[7].remote_pubkey = node.channels[3].remote_pubkey.clone();
+        let mut expected: std::collections::BTreeSet<&str> = node
+            .channels
+            .iter()
+            .filter(|c| c.active)
+            .map(|c| c.remote_pubkey.as_str())
+            .collect();
+        let active = node.channels.iter().filter(|c| c.active).count();
+        assert_eq!(
+            expected.len(),
+            active - 2,
+            "two active channels share a peer"
+        );
+        let opening = node
+            .pending
+            .iter()
+            .filter(|p| matches!(p.stage, PendingStage::Opening { .. }));
+        expected.extend(opening.map(|p| p.remote_pubkey.as_str()));
+        assert_eq!(
+            get_info(&node, "127.0.0.1:10009").num_peers as usize,
+            expected.len()
+        );
+    }
+
+    #[test]
     fn list_channels_applies_each_filter() {
         let node = node();
         let ask = |req: pb::ListChannelsRequest| ids(&list_channels(&node, &req));
