@@ -5,12 +5,10 @@
 //! `testnet`, `balance`, ...) for older clients, so the simulator does too.
 #![allow(deprecated)]
 
-use prost::bytes::Bytes;
+use prost::bytes::{Bytes, BytesMut};
 
 use crate::lnd::pb;
-use crate::model::{
-    Channel, CommitmentType, Constraints, Htlc, Initiator, PaymentHash, RoutingPolicy,
-};
+use crate::model::{Channel, CommitmentType, Constraints, Initiator, PaymentHash, RoutingPolicy};
 
 use super::state::{
     ChannelEvent, CloseSummary, CloseType, NodeState, PendingChannel, PendingStage,
@@ -54,74 +52,59 @@ fn constraints(c: &Constraints) -> pb::ChannelConstraints {
     }
 }
 
-/// The payment hashes of one answer's HTLCs in one buffer, which every `hash_lock` of the
-/// answer is a slice of: one allocation per answer instead of one per HTLC (a busy node has
-/// 100,000s). Built from the current state for each answer; nothing is kept between calls.
-struct HashLocks {
-    all: Bytes,
-    /// Where the hash of the next HTLC asked for starts in `all`.
-    next: usize,
-}
-
-impl HashLocks {
-    /// The hashes of `channels`' HTLCs, in the order [`channel_with`] asks for them.
-    fn of<'c>(channels: &[&'c Channel]) -> Self {
-        let count: usize = channels.iter().map(|c| c.pending_htlcs.len()).sum();
-        let mut all = Vec::with_capacity(count * PaymentHash::LEN);
-        let hashes = channels
-            .iter()
-            .flat_map(|c| &c.pending_htlcs)
-            .filter_map(|h| h.hash_lock);
-        for hash in hashes {
-            all.extend_from_slice(hash.as_bytes());
-        }
-        HashLocks {
-            all: Bytes::from(all),
-            next: 0,
-        }
+/// `ch`'s pending HTLCs as the wire carries them.
+///
+/// Their payment hashes are written to `hashes`, a buffer shared by the whole answer, and each
+/// `hash_lock` is a slice of it: one allocation per answer instead of one per HTLC (a busy node
+/// has 100,000s). The buffer is filled from the current state on every call; nothing is kept
+/// between calls. An HTLC without a hash is sent with empty bytes, as proto3 sends an unset
+/// field (the simulator's HTLCs all have one).
+fn htlcs(ch: &Channel, hashes: &mut BytesMut) -> Vec<pb::Htlc> {
+    if ch.pending_htlcs.is_empty() {
+        return Vec::new();
     }
-
-    /// `hash` as the wire carries it: the next slice of the buffer, which holds exactly
-    /// `hash` when HTLCs are asked for in order; a copy otherwise, so never a wrong hash.
-    /// No hash is sent as empty bytes, as proto3 sends an unset field (the simulator's HTLCs
-    /// all have one).
-    fn wire(&mut self, hash: Option<PaymentHash>) -> Bytes {
-        let Some(hash) = hash else {
-            return Bytes::new();
-        };
-        let end = self.next + PaymentHash::LEN;
-        match self.all.get(self.next..end) {
-            Some(bytes) if bytes == hash.as_bytes() => {
-                let slice = self.all.slice(self.next..end);
-                self.next = end;
-                slice
+    for hash in ch.pending_htlcs.iter().filter_map(|h| h.hash_lock) {
+        hashes.extend_from_slice(hash.as_bytes());
+    }
+    // Shares the buffer's allocation; holds exactly this channel's hashes, in order.
+    let mine = hashes.split().freeze();
+    let mut next = 0;
+    ch.pending_htlcs
+        .iter()
+        .map(|h| {
+            let hash_lock = match h.hash_lock {
+                Some(_) => {
+                    // In bounds: `mine` holds one hash per HTLC with a hash, and `next`
+                    // advances by one hash per such HTLC.
+                    let slice = mine.slice(next..next + PaymentHash::LEN);
+                    next += PaymentHash::LEN;
+                    slice
+                }
+                None => Bytes::new(),
+            };
+            pb::Htlc {
+                incoming: h.incoming,
+                amount: sat(h.amount_sat),
+                hash_lock,
+                expiration_height: h.expiration_height,
+                htlc_index: h.htlc_index,
+                forwarding_channel: h.forwarding_channel,
+                forwarding_htlc_index: h.forwarding_htlc_index,
+                locked_in: h.locked_in,
             }
-            _ => Bytes::copy_from_slice(hash.as_bytes()),
-        }
-    }
-}
-
-fn htlc(h: &Htlc, hashes: &mut HashLocks) -> pb::Htlc {
-    pb::Htlc {
-        incoming: h.incoming,
-        amount: sat(h.amount_sat),
-        hash_lock: hashes.wire(h.hash_lock),
-        expiration_height: h.expiration_height,
-        htlc_index: h.htlc_index,
-        forwarding_channel: h.forwarding_channel,
-        forwarding_htlc_index: h.forwarding_htlc_index,
-        locked_in: h.locked_in,
-    }
+        })
+        .collect()
 }
 
 /// An open channel as ListChannels (and the OPEN_CHANNEL event) reports it.
 pub fn channel(ch: &Channel) -> pb::Channel {
-    channel_with(ch, true, &mut HashLocks::of(&[ch]))
+    let mut hashes = BytesMut::with_capacity(ch.pending_htlcs.len() * PaymentHash::LEN);
+    channel_with(ch, true, &mut hashes)
 }
 
 /// [`channel`], with the peer's alias only when `peer_alias` (ListChannels'
 /// `peer_alias_lookup`); otherwise it is left empty, as LND leaves it, and not copied.
-fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut HashLocks) -> pb::Channel {
+fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut BytesMut) -> pb::Channel {
     let local = ch.local_constraints.unwrap_or_default();
     pb::Channel {
         active: ch.active,
@@ -138,7 +121,7 @@ fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut HashLocks) -> pb::C
         total_satoshis_sent: sat(ch.total_satoshis_sent),
         total_satoshis_received: sat(ch.total_satoshis_received),
         num_updates: ch.num_updates,
-        pending_htlcs: ch.pending_htlcs.iter().map(|h| htlc(h, hashes)).collect(),
+        pending_htlcs: htlcs(ch, hashes),
         csv_delay: local.csv_delay,
         private: ch.private,
         initiator: ch.initiator == Initiator::Local,
@@ -173,7 +156,7 @@ fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut HashLocks) -> pb::C
 ///
 /// Built afresh from the current state on every call. The answer is sized before it is
 /// filled (at 10,000 channels of ~500 bytes each, growing it by doubling moved megabytes),
-/// and its payment hashes share one buffer ([`HashLocks`]).
+/// and its payment hashes share one buffer (see [`htlcs`]).
 pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::ListChannelsResponse {
     let peer_hex = (!req.peer.is_empty()).then(|| hex::encode(&req.peer));
     let selected: Vec<&Channel> = node
@@ -187,7 +170,8 @@ pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::Lis
                 && peer_hex.as_ref().is_none_or(|p| c.remote_pubkey == *p)
         })
         .collect();
-    let mut hashes = HashLocks::of(&selected);
+    let htlc_count: usize = selected.iter().map(|c| c.pending_htlcs.len()).sum();
+    let mut hashes = BytesMut::with_capacity(htlc_count * PaymentHash::LEN);
     let channels = selected
         .iter()
         .map(|c| channel_with(c, req.peer_alias_lookup, &mut hashes))
@@ -635,7 +619,7 @@ mod tests {
     }
 
     #[test]
-    fn hash_locks_share_one_buffer_and_are_never_wrong() {
+    fn hash_locks_are_slices_of_one_buffer() {
         let node = node();
         let all = list_channels(&node, &pb::ListChannelsRequest::default());
         let wire: Vec<&Bytes> = all
@@ -653,22 +637,32 @@ mod tests {
             );
         }
 
-        // Asked out of order (or for a hash the buffer does not hold), it copies.
-        let selected: Vec<&Channel> = node.channels.iter().collect();
-        let mut hashes = HashLocks::of(&selected);
-        let htlcs: Vec<&Htlc> = node
+        for (wire, model) in all.channels.iter().zip(&node.channels) {
+            for (w, m) in wire.pending_htlcs.iter().zip(&model.pending_htlcs) {
+                assert_eq!(
+                    Some(&w.hash_lock[..]),
+                    m.hash_lock.as_ref().map(|h| &h.0[..])
+                );
+            }
+        }
+
+        // An HTLC without a hash goes out with empty bytes; the others keep theirs.
+        let mut ch = node
             .channels
             .iter()
-            .flat_map(|c| &c.pending_htlcs)
+            .find(|c| c.pending_htlcs.len() >= 3)
+            .expect("a channel with three HTLCs")
+            .clone();
+        ch.pending_htlcs[1].hash_lock = None;
+        let wire = channel(&ch);
+        let sent: Vec<Option<PaymentHash>> = wire
+            .pending_htlcs
+            .iter()
+            .map(|h| PaymentHash::from_slice(&h.hash_lock))
             .collect();
-        let (first, second) = (htlcs[0].hash_lock, htlcs[1].hash_lock);
-        let out_of_order = hashes.wire(second);
-        assert_eq!(&out_of_order[..], &second.unwrap().as_bytes()[..]);
-        assert_eq!(&hashes.wire(first)[..], &first.unwrap().as_bytes()[..]);
-        let stranger = PaymentHash([0x5a; 32]);
-        assert_eq!(&hashes.wire(Some(stranger))[..], &stranger.as_bytes()[..]);
-        assert!(hashes.wire(None).is_empty());
-        assert_eq!(&hashes.wire(second)[..], &second.unwrap().as_bytes()[..]);
+        let held: Vec<Option<PaymentHash>> = ch.pending_htlcs.iter().map(|h| h.hash_lock).collect();
+        assert_eq!(sent, held);
+        assert!(wire.pending_htlcs[1].hash_lock.is_empty());
     }
 
     #[test]
