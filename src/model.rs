@@ -11,7 +11,9 @@
 //!   the rest of the snapshot down with it;
 //! * `channels` are sorted by `chan_id`, so everything derived from them is deterministic.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Channel id as LND prints it: the short channel id packed into a uint64
 /// (block height << 40 | tx index << 16 | output index).
@@ -79,14 +81,109 @@ pub struct Constraints {
     pub max_accepted_htlcs: u32,
 }
 
+/// The payment hash an HTLC is locked to (LND's `hash_lock`, a SHA-256: always 32 bytes).
+///
+/// Held as bytes, not hex text, so an HTLC owns no heap memory: a busy node's snapshot has
+/// 100,000s of them, and nothing in the analyzer reads the hash. It prints (`Display`,
+/// `Debug`, serde) as 64 lowercase hex digits, the way `lncli` prints it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaymentHash(pub [u8; PaymentHash::LEN]);
+
+impl PaymentHash {
+    /// Length of a payment hash in bytes.
+    pub const LEN: usize = 32;
+
+    /// The hash in `bytes`, or `None` unless there are exactly [`PaymentHash::LEN`] of them.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        <[u8; Self::LEN]>::try_from(bytes).ok().map(PaymentHash)
+    }
+
+    /// Parses exactly 64 hex digits (either case); `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let digits = text.as_bytes();
+        if digits.len() != 2 * Self::LEN {
+            return None;
+        }
+        let mut out = [0u8; Self::LEN];
+        for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+            *byte = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        }
+        Some(PaymentHash(out))
+    }
+
+    /// The 32 bytes, in the order LND sends them.
+    pub fn as_bytes(&self) -> &[u8; Self::LEN] {
+        &self.0
+    }
+}
+
+/// The value of one ASCII hex digit.
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for PaymentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 2 * PaymentHash::LEN];
+        for (pair, &b) in text.chunks_exact_mut(2).zip(&self.0) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        // Only ASCII hex digits were written, so this never fails.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for PaymentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PaymentHash({self})")
+    }
+}
+
+impl Serialize for PaymentHash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PaymentHash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// Reads the hex text in place, without an owned copy.
+        struct HexVisitor;
+
+        impl serde::de::Visitor<'_> for HexVisitor {
+            type Value = PaymentHash;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a payment hash: 64 hex digits")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<PaymentHash, E> {
+                PaymentHash::from_hex(text)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(text), &self))
+            }
+        }
+
+        d.deserialize_str(HexVisitor)
+    }
+}
+
 /// A pending HTLC on a channel (LND's `HTLC` in `Channel.pending_htlcs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Htlc {
     /// True when the peer offered it to us (we receive it); false when we offered it.
     pub incoming: bool,
     pub amount_sat: u64,
-    /// Hex of the payment hash.
-    pub hash_lock: String,
+    /// The payment hash; `None` when the source did not give one or gave one that is not
+    /// 32 bytes (LND always sends 32; the producers warn about any other non-empty value and
+    /// keep the HTLC, whose dust does not depend on its hash).
+    pub hash_lock: Option<PaymentHash>,
     pub expiration_height: u32,
     pub htlc_index: u64,
     pub forwarding_channel: u64,
@@ -298,6 +395,43 @@ mod tests {
     }
 
     #[test]
+    fn payment_hash_hex_round_trip() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);
+        let hash = PaymentHash(bytes);
+        let text = hash.to_string();
+        assert_eq!(text, hex::encode(bytes), "lowercase hex, LND's byte order");
+        assert_eq!(PaymentHash::from_hex(&text), Some(hash));
+        assert_eq!(PaymentHash::from_hex(&text.to_uppercase()), Some(hash));
+        assert_eq!(format!("{hash:?}"), format!("PaymentHash({text})"));
+        assert_eq!(PaymentHash::from_slice(&bytes), Some(hash));
+        assert_eq!(hash.as_bytes(), &bytes);
+    }
+
+    #[test]
+    fn payment_hash_rejects_wrong_lengths_and_junk() {
+        assert_eq!(PaymentHash::from_slice(&[]), None);
+        assert_eq!(PaymentHash::from_slice(&[3; 4]), None);
+        assert_eq!(PaymentHash::from_slice(&[3; 33]), None);
+        assert_eq!(PaymentHash::from_hex(""), None);
+        assert_eq!(PaymentHash::from_hex(&"ab".repeat(31)), None);
+        assert_eq!(PaymentHash::from_hex(&"ab".repeat(33)), None);
+        assert_eq!(PaymentHash::from_hex(&format!("{}g", "a".repeat(63))), None);
+        // 64 bytes of text, but not 64 ASCII hex digits.
+        assert_eq!(PaymentHash::from_hex(&format!("é{}", "a".repeat(62))), None);
+    }
+
+    #[test]
+    fn payment_hash_serde_is_the_hex_string() {
+        let hash = PaymentHash([0xab; 32]);
+        let json = serde_json::to_string(&hash).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(32)));
+        assert_eq!(serde_json::from_str::<PaymentHash>(&json).unwrap(), hash);
+        let err = serde_json::from_str::<PaymentHash>("\"abcd\"").unwrap_err();
+        assert!(err.to_string().contains("64 hex digits"), "{err}");
+        assert!(serde_json::from_str::<PaymentHash>("12").is_err());
+    }
+
+    #[test]
     fn normalize_sorts_channels_and_htlcs() {
         let mut snap = NodeSnapshot::empty(
             0,
@@ -309,7 +443,7 @@ mod tests {
         let htlc = |i| Htlc {
             incoming: false,
             amount_sat: 1,
-            hash_lock: String::new(),
+            hash_lock: None,
             expiration_height: 0,
             htlc_index: i,
             forwarding_channel: 0,

@@ -16,8 +16,8 @@ use dustwatch::analyze::analyze;
 use dustwatch::dust::{commitment_dust, DustParams, Side};
 use dustwatch::model::{
     Channel, CommitmentType, Constraints, ExposureLimitSource, Htlc, Initiator, NodeExposureLimit,
-    NodeInfo, NodeSnapshot, PendingChannel, PendingKind, RoutingPolicy, SnapshotSource,
-    SnapshotWarning, WalletBalance,
+    NodeInfo, NodeSnapshot, PaymentHash, PendingChannel, PendingKind, RoutingPolicy,
+    SnapshotSource, SnapshotWarning, WalletBalance,
 };
 use dustwatch::plan::{read_plan, render_table, Plan, PlanDigest};
 use dustwatch::settings::AnalysisSettings;
@@ -99,10 +99,10 @@ impl Spec {
             .map(|(i, &(incoming, amount_sat, blocks))| Htlc {
                 incoming,
                 amount_sat,
-                hash_lock: format!(
+                hash_lock: PaymentHash::from_hex(&format!(
                     "{:064x}",
                     self.chan_id.wrapping_mul(31).wrapping_add(i as u64)
-                ),
+                )),
                 expiration_height: BLOCK + blocks,
                 htlc_index: i as u64,
                 forwarding_channel: 0,

@@ -10,7 +10,7 @@ use dustwatch::analyze::analyze;
 use dustwatch::dust::{commitment_dust, DustParams, Side};
 use dustwatch::model::{
     Channel, CommitmentType, Constraints, ExposureLimitSource, Htlc, Initiator, NodeExposureLimit,
-    NodeSnapshot, PendingChannel, PendingKind, SnapshotSource,
+    NodeSnapshot, PaymentHash, PendingChannel, PendingKind, SnapshotSource,
 };
 use dustwatch::plan::Plan;
 use dustwatch::settings::AnalysisSettings;
@@ -85,7 +85,7 @@ fn htlc(htlc_index: u64, incoming: bool, amount_sat: u64, expires_in: u32) -> Ht
     Htlc {
         incoming,
         amount_sat,
-        hash_lock: format!("{htlc_index:064x}"),
+        hash_lock: PaymentHash::from_hex(&format!("{htlc_index:064x}")),
         expiration_height: BLOCK_HEIGHT + expires_in,
         htlc_index,
         forwarding_channel: 0,

@@ -2,8 +2,8 @@
 
 use crate::dust::{channel_dust, commitment_dust, ChannelDust, DustParams, Side};
 use crate::model::{
-    Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, RoutingPolicy,
-    SnapshotSource,
+    Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, PaymentHash,
+    RoutingPolicy, SnapshotSource,
 };
 use crate::settings::AnalysisSettings;
 
@@ -66,7 +66,7 @@ pub fn htlc(htlc_index: u64, incoming: bool, amount_sat: u64, expiration_height:
     Htlc {
         incoming,
         amount_sat,
-        hash_lock: format!("{htlc_index:064x}"),
+        hash_lock: PaymentHash::from_hex(&format!("{htlc_index:064x}")),
         expiration_height,
         htlc_index,
         forwarding_channel: 0,

@@ -8,7 +8,7 @@ pub(super) fn htlc(index: u64, incoming: bool, amount_sat: u64, expiration_heigh
     Htlc {
         incoming,
         amount_sat,
-        hash_lock: String::new(),
+        hash_lock: None,
         expiration_height,
         htlc_index: index,
         forwarding_channel: 0,

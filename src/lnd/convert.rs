@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 use crate::lnd::pb;
 use crate::model::{
     ChanId, Channel, CommitmentType, Constraints, ExposureLimitSource, Htlc, Initiator,
-    NodeExposureLimit, NodeInfo, NodeSnapshot, PendingChannel, PendingKind, RoutingPolicy,
-    SnapshotSource, SnapshotWarning, WalletBalance,
+    NodeExposureLimit, NodeInfo, NodeSnapshot, PaymentHash, PendingChannel, PendingKind,
+    RoutingPolicy, SnapshotSource, SnapshotWarning, WalletBalance,
 };
 
 /// GetDebugInfo config key of LND ≥ 0.18's per-channel fee-exposure limit (satoshis).
@@ -74,7 +74,7 @@ pub fn snapshot(parts: SnapshotParts) -> NodeSnapshot {
     snap.node = node_info(&info, warnings);
     let ours = snap.node.identity_pubkey.clone();
 
-    let fees = FeeReportIndex::new(fee_report.as_ref());
+    let mut fees = FeeReportIndex::new(fee_report.as_ref());
     snap.channels.reserve(channels.channels.len());
     // By value: the channel's strings and HTLCs move into the model instead of being copied.
     for raw in channels.channels {
@@ -430,7 +430,7 @@ fn constraints(raw: &pb::ChannelConstraints) -> Constraints {
     }
 }
 
-fn htlc(raw: &pb::Htlc, notes: &mut Notes<'_>) -> Htlc {
+fn htlc(raw: &pb::Htlc, notes: &mut Notes<'_, '_>) -> Htlc {
     Htlc {
         incoming: raw.incoming,
         // The field name is only formatted for a warning: a big node has 100,000s of HTLCs.
@@ -441,7 +441,7 @@ fn htlc(raw: &pb::Htlc, notes: &mut Notes<'_>) -> Htlc {
                 raw.amount,
             ),
         },
-        hash_lock: lower_hex(&raw.hash_lock),
+        hash_lock: hash_lock(raw, notes),
         expiration_height: raw.expiration_height,
         htlc_index: raw.htlc_index,
         forwarding_channel: raw.forwarding_channel,
@@ -450,16 +450,20 @@ fn htlc(raw: &pb::Htlc, notes: &mut Notes<'_>) -> Htlc {
     }
 }
 
-/// Lowercase hex of `bytes`, as `hex::encode` gives it, without its char-by-char iterator
-/// (a third of the conversion time of a node with 100,000 pending HTLCs).
-fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+/// The HTLC's payment hash. LND always sends 32 bytes; anything else cannot be a SHA-256, so
+/// the HTLC keeps no hash (`None`) and, unless the field was simply empty, a warning names it.
+/// The HTLC itself is kept: its dust does not depend on its hash.
+fn hash_lock(raw: &pb::Htlc, notes: &mut Notes<'_, '_>) -> Option<PaymentHash> {
+    let hash = PaymentHash::from_slice(&raw.hash_lock);
+    if hash.is_none() && !raw.hash_lock.is_empty() {
+        notes.warn(format!(
+            "pending_htlcs[{}].hash_lock is {} bytes, not {}; the HTLC is kept without its hash",
+            raw.htlc_index,
+            raw.hash_lock.len(),
+            PaymentHash::LEN
+        ));
     }
-    out
+    hash
 }
 
 fn kind_name(kind: PendingKind) -> &'static str {
@@ -472,72 +476,93 @@ fn kind_name(kind: PendingKind) -> &'static str {
 
 /// FeeReport entries by channel id, with the channel point as a fallback key (LND versions
 /// before `ChannelFeeReport.chan_id` existed only sent the channel point).
+///
+/// The channel-point index is only built on the first lookup the ids cannot answer: a current
+/// LND reports every id, and hashing 10,000 channel points per cycle would be wasted.
 struct FeeReportIndex<'a> {
+    fees: &'a [pb::ChannelFeeReport],
     by_id: HashMap<ChanId, &'a pb::ChannelFeeReport>,
-    by_point: HashMap<&'a str, &'a pb::ChannelFeeReport>,
+    by_point: Option<HashMap<&'a str, &'a pb::ChannelFeeReport>>,
 }
 
 impl<'a> FeeReportIndex<'a> {
     fn new(report: Option<&'a pb::FeeReportResponse>) -> Self {
-        let mut index = FeeReportIndex {
-            by_id: HashMap::new(),
-            by_point: HashMap::new(),
-        };
-        for fee in report.into_iter().flat_map(|r| &r.channel_fees) {
-            if fee.chan_id != 0 {
-                index.by_id.insert(fee.chan_id, fee);
-            }
-            index.by_point.insert(fee.channel_point.as_str(), fee);
+        let fees = report.map_or(&[][..], |r| r.channel_fees.as_slice());
+        let mut by_id = HashMap::with_capacity(fees.len());
+        for fee in fees.iter().filter(|fee| fee.chan_id != 0) {
+            by_id.insert(fee.chan_id, fee);
         }
-        index
+        FeeReportIndex {
+            fees,
+            by_id,
+            by_point: None,
+        }
     }
 
-    fn find(&self, chan_id: ChanId, channel_point: &str) -> Option<&'a pb::ChannelFeeReport> {
-        self.by_id
-            .get(&chan_id)
-            .or_else(|| self.by_point.get(channel_point))
+    fn find(&mut self, chan_id: ChanId, channel_point: &str) -> Option<&'a pb::ChannelFeeReport> {
+        if let Some(fee) = self.by_id.get(&chan_id) {
+            return Some(fee);
+        }
+        let fees = self.fees;
+        self.by_point
+            .get_or_insert_with(|| {
+                fees.iter()
+                    .map(|fee| (fee.channel_point.as_str(), fee))
+                    .collect()
+            })
+            .get(channel_point)
             .copied()
     }
 }
 
 /// Collects warnings about one record, each naming the record and the field.
-struct Notes<'a> {
-    chan_id: Option<ChanId>,
-    /// How the record is named in messages, e.g. `ListChannels: channel 123`.
-    subject: String,
+struct Notes<'a, 's> {
+    /// Which record the warnings are about; only formatted when there is one to write (every
+    /// channel gets a `Notes`, few get a warning).
+    subject: Subject<'s>,
     out: &'a mut Vec<SnapshotWarning>,
 }
 
-impl<'a> Notes<'a> {
+/// How a record is named in messages, e.g. `ListChannels: channel 123`.
+#[derive(Clone, Copy)]
+enum Subject<'s> {
+    Channel(ChanId),
+    /// A pending channel, by channel point.
+    Pending(&'s str),
+    Wallet,
+}
+
+impl<'a, 's> Notes<'a, 's> {
     fn channel(chan_id: ChanId, out: &'a mut Vec<SnapshotWarning>) -> Self {
         Notes {
-            chan_id: Some(chan_id),
-            subject: format!("ListChannels: channel {chan_id}"),
+            subject: Subject::Channel(chan_id),
             out,
         }
     }
 
-    fn pending(channel_point: &str, out: &'a mut Vec<SnapshotWarning>) -> Self {
+    fn pending(channel_point: &'s str, out: &'a mut Vec<SnapshotWarning>) -> Self {
         Notes {
-            chan_id: None,
-            subject: format!("PendingChannels: channel {channel_point}"),
+            subject: Subject::Pending(channel_point),
             out,
         }
     }
 
     fn wallet(out: &'a mut Vec<SnapshotWarning>) -> Self {
         Notes {
-            chan_id: None,
-            subject: "WalletBalance".into(),
+            subject: Subject::Wallet,
             out,
         }
     }
 
     fn warn(&mut self, message: String) {
-        self.out.push(SnapshotWarning {
-            chan_id: self.chan_id,
-            message: format!("{}: {message}", self.subject),
-        });
+        let (chan_id, message) = match self.subject {
+            Subject::Channel(id) => (Some(id), format!("ListChannels: channel {id}: {message}")),
+            Subject::Pending(point) => {
+                (None, format!("PendingChannels: channel {point}: {message}"))
+            }
+            Subject::Wallet => (None, format!("WalletBalance: {message}")),
+        };
+        self.out.push(SnapshotWarning { chan_id, message });
     }
 
     /// The model keeps amounts non-negative: a negative value becomes 0 and a warning.
@@ -575,10 +600,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hash_locks_are_lowercase_hex() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(lower_hex(&bytes), hex::encode(&bytes));
-        assert_eq!(lower_hex(&[]), "");
+    fn hash_locks_of_32_bytes_are_kept_others_named() {
+        let mut raw = pb_channel(13);
+        let good: Vec<u8> = (0..32).collect();
+        raw.pending_htlcs[0].hash_lock = good.clone().into();
+        let mut empty = raw.pending_htlcs[0].clone();
+        empty.hash_lock = Default::default();
+        empty.htlc_index = 4;
+        let mut long = raw.pending_htlcs[0].clone();
+        long.hash_lock = vec![7; 33].into();
+        long.htlc_index = 5;
+        raw.pending_htlcs.extend([empty, long]);
+        let mut warnings = Vec::new();
+        let c = channel(&raw, &mut warnings);
+
+        let hashes: Vec<Option<String>> = c
+            .pending_htlcs
+            .iter()
+            .map(|h| h.hash_lock.map(|h| h.to_string()))
+            .collect();
+        assert_eq!(hashes, vec![Some(hex::encode(&good)), None, None]);
+        assert_eq!(c.pending_htlcs.len(), 3, "no HTLC is dropped");
+        // Empty: LND did not say, nothing to warn about. 33 bytes: not a hash, named.
+        let msgs = warnings_for(&warnings, 13);
+        assert_eq!(
+            msgs,
+            vec![
+                "ListChannels: channel 13: pending_htlcs[5].hash_lock is 33 bytes, not 32; \
+                 the HTLC is kept without its hash"
+            ]
+        );
     }
 
     const OURS: &str = "02aaaa";
@@ -621,7 +672,7 @@ mod tests {
             pending_htlcs: vec![pb::Htlc {
                 incoming: true,
                 amount: 20_000,
-                hash_lock: vec![0xab, 0xcd],
+                hash_lock: [0xab, 0xcd].repeat(16).into(),
                 expiration_height: 800_100,
                 htlc_index: 3,
                 forwarding_channel: 77,
@@ -727,7 +778,7 @@ mod tests {
             vec![Htlc {
                 incoming: true,
                 amount_sat: 20_000,
-                hash_lock: "abcd".into(),
+                hash_lock: PaymentHash::from_hex(&"abcd".repeat(16)),
                 expiration_height: 800_100,
                 htlc_index: 3,
                 forwarding_channel: 77,
@@ -1032,6 +1083,36 @@ mod tests {
         let msgs = warnings_for(&snap.warnings, 40);
         assert_eq!(msgs.len(), 1);
         assert!(msgs[0].contains("neither is our node"), "{msgs:?}");
+    }
+
+    #[test]
+    fn fee_report_by_id_first_then_by_channel_point() {
+        let mut one = pb_channel(1);
+        one.channel_point = "p1:0".into();
+        let mut two = pb_channel(2);
+        two.channel_point = "p2:0".into();
+        let mut three = pb_channel(3);
+        three.channel_point = "p3:0".into();
+        let mut p = parts(vec![one, two, three]);
+        let fee = |chan_id, point: &str, base| pb::ChannelFeeReport {
+            chan_id,
+            channel_point: point.into(),
+            base_fee_msat: base,
+            ..Default::default()
+        };
+        p.fee_report = Some(pb::FeeReportResponse {
+            channel_fees: vec![fee(1, "p2:0", 100), fee(0, "p1:0", 200)],
+            ..Default::default()
+        });
+        let snap = snapshot(p);
+        let bases: Vec<Option<i64>> = snap
+            .channels
+            .iter()
+            .map(|c| c.local_policy.map(|p| p.fee_base_msat))
+            .collect();
+        // 1: its id wins over the entry with its channel point. 2: no entry with its id, so
+        // the one with its channel point. 3: neither.
+        assert_eq!(bases, vec![Some(100), Some(100), None]);
     }
 
     #[test]

@@ -450,7 +450,7 @@ mod tests {
         Htlc {
             incoming: true,
             amount_sat: amount,
-            hash_lock: String::new(),
+            hash_lock: None,
             expiration_height: 900_000,
             htlc_index: index,
             forwarding_channel: 0,

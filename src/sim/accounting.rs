@@ -364,7 +364,7 @@ pub fn check_consistency(ch: &Channel, params: &DustParams) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Constraints;
+    use crate::model::{Constraints, PaymentHash};
     use crate::settings::AnalysisSettings;
 
     fn params() -> DustParams {
@@ -416,7 +416,7 @@ mod tests {
         Htlc {
             incoming,
             amount_sat,
-            hash_lock: "00".repeat(32),
+            hash_lock: Some(PaymentHash([0; 32])),
             expiration_height: 900_000,
             htlc_index: index,
             forwarding_channel: 0,

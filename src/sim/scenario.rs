@@ -19,7 +19,8 @@ use super::evolve;
 use super::state::{CloseType, NodeState, PendingChannel, PendingStage};
 use crate::dust::DustParams;
 use crate::model::{
-    Channel, CommitmentType, Constraints, Htlc, Initiator, RoutingPolicy, WalletBalance,
+    Channel, CommitmentType, Constraints, Htlc, Initiator, PaymentHash, RoutingPolicy,
+    WalletBalance,
 };
 use crate::settings::AnalysisSettings;
 
@@ -582,7 +583,7 @@ pub(super) fn random_htlc(
     Htlc {
         incoming,
         amount_sat,
-        hash_lock: hex_bytes(rng, 32),
+        hash_lock: Some(random_hash(rng)),
         expiration_height: block_height + blocks_left,
         htlc_index,
         forwarding_channel: 0,
@@ -665,6 +666,14 @@ pub(super) fn log_uniform(rng: &mut StdRng, lo: u64, hi: u64) -> u64 {
 
 fn log_uniform_f(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
     (rng.random_range(lo.ln()..=hi.ln())).exp()
+}
+
+/// A random payment hash. Draws the same 32 bytes from `rng` as `hex_bytes(rng, 32)` did
+/// when the model held hashes as hex, so seeded scenarios are unchanged.
+fn random_hash(rng: &mut StdRng) -> PaymentHash {
+    let mut bytes = [0u8; PaymentHash::LEN];
+    rng.fill_bytes(&mut bytes);
+    PaymentHash(bytes)
 }
 
 pub(super) fn hex_bytes(rng: &mut StdRng, n: usize) -> String {

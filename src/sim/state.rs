@@ -5,7 +5,7 @@
 //! dust engine can check them and the gRPC layer only has to translate them to the wire. The
 //! simulator's accounting keeps every channel consistent (see [`super::accounting`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::model::{ChanId, Channel, CommitmentType, Htlc, Initiator, WalletBalance};
 
@@ -134,13 +134,17 @@ impl NodeState {
     }
 
     /// Peers we are connected to: the distinct peers of active channels and pending opens.
+    ///
+    /// A hash set: GetInfo counts them on every call, and sorting 10,000 pubkeys (as an
+    /// ordered set does) compared each one ~14 times.
     pub fn num_peers(&self) -> usize {
-        let mut peers: BTreeSet<&str> = self
-            .channels
-            .iter()
-            .filter(|c| c.active)
-            .map(|c| c.remote_pubkey.as_str())
-            .collect();
+        let mut peers: HashSet<&str> = HashSet::with_capacity(self.channels.len());
+        peers.extend(
+            self.channels
+                .iter()
+                .filter(|c| c.active)
+                .map(|c| c.remote_pubkey.as_str()),
+        );
         peers.extend(
             self.pending
                 .iter()

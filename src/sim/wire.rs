@@ -5,8 +5,10 @@
 //! `testnet`, `balance`, ...) for older clients, so the simulator does too.
 #![allow(deprecated)]
 
+use prost::bytes::{Bytes, BytesMut};
+
 use crate::lnd::pb;
-use crate::model::{Channel, CommitmentType, Constraints, Htlc, Initiator, RoutingPolicy};
+use crate::model::{Channel, CommitmentType, Constraints, Initiator, PaymentHash, RoutingPolicy};
 
 use super::state::{
     ChannelEvent, CloseSummary, CloseType, NodeState, PendingChannel, PendingStage,
@@ -50,22 +52,59 @@ fn constraints(c: &Constraints) -> pb::ChannelConstraints {
     }
 }
 
-fn htlc(h: &Htlc) -> pb::Htlc {
-    pb::Htlc {
-        incoming: h.incoming,
-        amount: sat(h.amount_sat),
-        // Cannot fail for hashes the simulator generated (hex of 32 random bytes).
-        hash_lock: hex::decode(&h.hash_lock).unwrap_or_default(),
-        expiration_height: h.expiration_height,
-        htlc_index: h.htlc_index,
-        forwarding_channel: h.forwarding_channel,
-        forwarding_htlc_index: h.forwarding_htlc_index,
-        locked_in: h.locked_in,
+/// `ch`'s pending HTLCs as the wire carries them.
+///
+/// Their payment hashes are written to `hashes`, a buffer shared by the whole answer, and each
+/// `hash_lock` is a slice of it: one allocation per answer instead of one per HTLC (a busy node
+/// has 100,000s). The buffer is filled from the current state on every call; nothing is kept
+/// between calls. An HTLC without a hash is sent with empty bytes, as proto3 sends an unset
+/// field (the simulator's HTLCs all have one).
+fn htlcs(ch: &Channel, hashes: &mut BytesMut) -> Vec<pb::Htlc> {
+    if ch.pending_htlcs.is_empty() {
+        return Vec::new();
     }
+    for hash in ch.pending_htlcs.iter().filter_map(|h| h.hash_lock) {
+        hashes.extend_from_slice(hash.as_bytes());
+    }
+    // Shares the buffer's allocation; holds exactly this channel's hashes, in order.
+    let mine = hashes.split().freeze();
+    let mut next = 0;
+    ch.pending_htlcs
+        .iter()
+        .map(|h| {
+            let hash_lock = match h.hash_lock {
+                Some(_) => {
+                    // In bounds: `mine` holds one hash per HTLC with a hash, and `next`
+                    // advances by one hash per such HTLC.
+                    let slice = mine.slice(next..next + PaymentHash::LEN);
+                    next += PaymentHash::LEN;
+                    slice
+                }
+                None => Bytes::new(),
+            };
+            pb::Htlc {
+                incoming: h.incoming,
+                amount: sat(h.amount_sat),
+                hash_lock,
+                expiration_height: h.expiration_height,
+                htlc_index: h.htlc_index,
+                forwarding_channel: h.forwarding_channel,
+                forwarding_htlc_index: h.forwarding_htlc_index,
+                locked_in: h.locked_in,
+            }
+        })
+        .collect()
 }
 
 /// An open channel as ListChannels (and the OPEN_CHANNEL event) reports it.
 pub fn channel(ch: &Channel) -> pb::Channel {
+    let mut hashes = BytesMut::with_capacity(ch.pending_htlcs.len() * PaymentHash::LEN);
+    channel_with(ch, true, &mut hashes)
+}
+
+/// [`channel`], with the peer's alias only when `peer_alias` (ListChannels'
+/// `peer_alias_lookup`); otherwise it is left empty, as LND leaves it, and not copied.
+fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut BytesMut) -> pb::Channel {
     let local = ch.local_constraints.unwrap_or_default();
     pb::Channel {
         active: ch.active,
@@ -82,7 +121,7 @@ pub fn channel(ch: &Channel) -> pb::Channel {
         total_satoshis_sent: sat(ch.total_satoshis_sent),
         total_satoshis_received: sat(ch.total_satoshis_received),
         num_updates: ch.num_updates,
-        pending_htlcs: ch.pending_htlcs.iter().map(htlc).collect(),
+        pending_htlcs: htlcs(ch, hashes),
         csv_delay: local.csv_delay,
         private: ch.private,
         initiator: ch.initiator == Initiator::Local,
@@ -102,7 +141,11 @@ pub fn channel(ch: &Channel) -> pb::Channel {
         alias_scids: Vec::new(),
         zero_conf: false,
         zero_conf_confirmed_scid: 0,
-        peer_alias: ch.peer_alias.clone(),
+        peer_alias: if peer_alias {
+            ch.peer_alias.clone()
+        } else {
+            String::new()
+        },
         peer_scid_alias: 0,
         memo: String::new(),
         custom_channel_data: Vec::new(),
@@ -110,23 +153,28 @@ pub fn channel(ch: &Channel) -> pb::Channel {
 }
 
 /// ListChannels with LND's filters applied (`peer` is the raw 33-byte pubkey).
+///
+/// Built afresh from the current state on every call. The answer is sized before it is
+/// filled (at 10,000 channels of ~500 bytes each, growing it by doubling moved megabytes),
+/// and its payment hashes share one buffer (see [`htlcs`]).
 pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::ListChannelsResponse {
-    let peer_hex = hex::encode(&req.peer);
-    let channels = node
+    let peer_hex = (!req.peer.is_empty()).then(|| hex::encode(&req.peer));
+    let selected: Vec<&Channel> = node
         .channels
         .iter()
-        .filter(|c| !req.active_only || c.active)
-        .filter(|c| !req.inactive_only || !c.active)
-        .filter(|c| !req.public_only || !c.private)
-        .filter(|c| !req.private_only || c.private)
-        .filter(|c| req.peer.is_empty() || c.remote_pubkey == peer_hex)
-        .map(|c| {
-            let mut wire = channel(c);
-            if !req.peer_alias_lookup {
-                wire.peer_alias = String::new();
-            }
-            wire
+        .filter(|c| {
+            (!req.active_only || c.active)
+                && (!req.inactive_only || !c.active)
+                && (!req.public_only || !c.private)
+                && (!req.private_only || c.private)
+                && peer_hex.as_ref().is_none_or(|p| c.remote_pubkey == *p)
         })
+        .collect();
+    let htlc_count: usize = selected.iter().map(|c| c.pending_htlcs.len()).sum();
+    let mut hashes = BytesMut::with_capacity(htlc_count * PaymentHash::LEN);
+    let channels = selected
+        .iter()
+        .map(|c| channel_with(c, req.peer_alias_lookup, &mut hashes))
         .collect();
     pb::ListChannelsResponse { channels }
 }
@@ -498,5 +546,194 @@ pub fn channel_event(event: &ChannelEvent) -> pb::ChannelEventUpdate {
     pb::ChannelEventUpdate {
         channel: Some(payload),
         r#type: kind as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{ScenarioConfig, Simulation, DEFAULT_MAX_FEE_EXPOSURE_SAT};
+
+    fn node() -> NodeState {
+        let mut node = Simulation::generate(&ScenarioConfig {
+            channels: 60,
+            seed: 11,
+            start_unix: 1_750_000_000,
+            max_fee_exposure_sat: DEFAULT_MAX_FEE_EXPOSURE_SAT,
+        })
+        .node;
+        // Make every filter pick a proper, non-empty subset.
+        for (i, c) in node.channels.iter_mut().enumerate() {
+            c.active = i % 3 != 0;
+            c.private = i % 4 == 0;
+        }
+        node
+    }
+
+    fn ids(answer: &pb::ListChannelsResponse) -> Vec<u64> {
+        answer.channels.iter().map(|c| c.chan_id).collect()
+    }
+
+    fn ids_where(node: &NodeState, keep: impl Fn(&Channel) -> bool) -> Vec<u64> {
+        node.channels
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| c.chan_id)
+            .collect()
+    }
+
+    #[test]
+    fn list_channels_is_every_channel_as_lnd_sends_it() {
+        let node = node();
+        let all = list_channels(
+            &node,
+            &pb::ListChannelsRequest {
+                peer_alias_lookup: true,
+                ..Default::default()
+            },
+        );
+        let expected: Vec<pb::Channel> = node.channels.iter().map(channel).collect();
+        assert_eq!(all.channels, expected);
+        assert!(all.channels.iter().any(|c| !c.pending_htlcs.is_empty()));
+        for (wire, model) in all.channels.iter().zip(&node.channels) {
+            for (w, m) in wire.pending_htlcs.iter().zip(&model.pending_htlcs) {
+                let hash = m.hash_lock.expect("the simulator gives every HTLC a hash");
+                assert_eq!(&w.hash_lock[..], &hash.as_bytes()[..]);
+            }
+        }
+
+        // Without the alias lookup, LND leaves the alias empty; nothing else changes.
+        let plain = list_channels(&node, &pb::ListChannelsRequest::default());
+        assert!(plain.channels.iter().all(|c| c.peer_alias.is_empty()));
+        assert!(all.channels.iter().any(|c| !c.peer_alias.is_empty()));
+        let with_aliases: Vec<pb::Channel> = plain
+            .channels
+            .into_iter()
+            .zip(&node.channels)
+            .map(|(mut c, m)| {
+                c.peer_alias = m.peer_alias.clone();
+                c
+            })
+            .collect();
+        assert_eq!(with_aliases, expected);
+    }
+
+    #[test]
+    fn hash_locks_are_slices_of_one_buffer() {
+        let node = node();
+        let all = list_channels(&node, &pb::ListChannelsRequest::default());
+        let wire: Vec<&Bytes> = all
+            .channels
+            .iter()
+            .flat_map(|c| &c.pending_htlcs)
+            .map(|h| &h.hash_lock)
+            .collect();
+        assert!(wire.len() > 10, "{} HTLCs", wire.len());
+        for pair in wire.windows(2) {
+            assert_eq!(
+                pair[0].as_ptr().wrapping_add(PaymentHash::LEN),
+                pair[1].as_ptr(),
+                "consecutive slices of one buffer"
+            );
+        }
+
+        for (wire, model) in all.channels.iter().zip(&node.channels) {
+            for (w, m) in wire.pending_htlcs.iter().zip(&model.pending_htlcs) {
+                assert_eq!(
+                    Some(&w.hash_lock[..]),
+                    m.hash_lock.as_ref().map(|h| &h.0[..])
+                );
+            }
+        }
+
+        // An HTLC without a hash goes out with empty bytes; the others keep theirs.
+        let mut ch = node
+            .channels
+            .iter()
+            .find(|c| c.pending_htlcs.len() >= 3)
+            .expect("a channel with three HTLCs")
+            .clone();
+        ch.pending_htlcs[1].hash_lock = None;
+        let wire = channel(&ch);
+        let sent: Vec<Option<PaymentHash>> = wire
+            .pending_htlcs
+            .iter()
+            .map(|h| PaymentHash::from_slice(&h.hash_lock))
+            .collect();
+        let held: Vec<Option<PaymentHash>> = ch.pending_htlcs.iter().map(|h| h.hash_lock).collect();
+        assert_eq!(sent, held);
+        assert!(wire.pending_htlcs[1].hash_lock.is_empty());
+    }
+
+    #[test]
+    fn get_info_counts_distinct_connected_peers() {
+        let mut node = node();
+        // Two more channels with an active channel's peer, one with an inactive one's.
+        let shared = node.channels[1].remote_pubkey.clone();
+        node.channels[2].remote_pubkey = shared.clone();
+        node.channels[4].remote_pubkey = shared;
+        node.channels[7].remote_pubkey = node.channels[3].remote_pubkey.clone();
+        let mut expected: std::collections::BTreeSet<&str> = node
+            .channels
+            .iter()
+            .filter(|c| c.active)
+            .map(|c| c.remote_pubkey.as_str())
+            .collect();
+        let active = node.channels.iter().filter(|c| c.active).count();
+        assert_eq!(
+            expected.len(),
+            active - 2,
+            "two active channels share a peer"
+        );
+        let opening = node
+            .pending
+            .iter()
+            .filter(|p| matches!(p.stage, PendingStage::Opening { .. }));
+        expected.extend(opening.map(|p| p.remote_pubkey.as_str()));
+        assert_eq!(
+            get_info(&node, "127.0.0.1:10009").num_peers as usize,
+            expected.len()
+        );
+    }
+
+    #[test]
+    fn list_channels_applies_each_filter() {
+        let node = node();
+        let ask = |req: pb::ListChannelsRequest| ids(&list_channels(&node, &req));
+        let active = ask(pb::ListChannelsRequest {
+            active_only: true,
+            ..Default::default()
+        });
+        assert_eq!(active, ids_where(&node, |c| c.active));
+        let inactive = ask(pb::ListChannelsRequest {
+            inactive_only: true,
+            ..Default::default()
+        });
+        assert_eq!(inactive, ids_where(&node, |c| !c.active));
+        let public = ask(pb::ListChannelsRequest {
+            public_only: true,
+            ..Default::default()
+        });
+        assert_eq!(public, ids_where(&node, |c| !c.private));
+        let private_active = ask(pb::ListChannelsRequest {
+            private_only: true,
+            active_only: true,
+            ..Default::default()
+        });
+        assert_eq!(private_active, ids_where(&node, |c| c.private && c.active));
+        assert!(!private_active.is_empty() && private_active.len() < active.len());
+
+        let peer = node.channels[5].remote_pubkey.clone();
+        let by_peer = ask(pb::ListChannelsRequest {
+            peer: hex::decode(&peer).unwrap(),
+            ..Default::default()
+        });
+        assert_eq!(by_peer, ids_where(&node, |c| c.remote_pubkey == peer));
+        assert!(by_peer.contains(&node.channels[5].chan_id));
+        let nobody = ask(pb::ListChannelsRequest {
+            peer: vec![2; 33],
+            ..Default::default()
+        });
+        assert!(nobody.is_empty());
     }
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 use crate::analyze::analyze;
 use crate::dust::{commitment_dust, DustParams, Side};
 use crate::model::{
-    Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, SnapshotSource,
+    Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, PaymentHash,
+    SnapshotSource,
 };
 use crate::plan::{AlertCode, Plan, Severity};
 use crate::settings::{AnalysisSettings, MetricsSettings};
@@ -69,7 +70,7 @@ fn htlc(htlc_index: u64, incoming: bool, amount_sat: u64, expiration_height: u32
     Htlc {
         incoming,
         amount_sat,
-        hash_lock: format!("{htlc_index:064x}"),
+        hash_lock: PaymentHash::from_hex(&format!("{htlc_index:064x}")),
         expiration_height,
         htlc_index,
         forwarding_channel: 0,

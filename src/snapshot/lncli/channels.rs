@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{
-    ChanId, Channel, CommitmentType, Constraints, Htlc, Initiator, SnapshotWarning,
+    ChanId, Channel, CommitmentType, Constraints, Htlc, Initiator, PaymentHash, SnapshotWarning,
 };
 use crate::snapshot::json::{
     describe, integer, to_u32, to_u64, Bounds, FieldError, JsonPath, Note, Obj,
@@ -353,26 +353,29 @@ fn htlc(value: &Value, path: JsonPath, notes: &mut Vec<Note>) -> Result<Htlc, Fi
     })
 }
 
-/// `hash_lock` as lowercase hex: `lncli` prints hex; jsonpb-era `lncli` and REST print base64.
-/// Anything else is kept out (empty) with a note: the hash is not needed for dust.
-fn hash_lock(h: &Obj<'_>, notes: &mut Vec<Note>) -> Result<String, FieldError> {
+/// `hash_lock` as a [`PaymentHash`]: `lncli` prints hex; jsonpb-era `lncli` and REST print
+/// base64. Absent or empty is `None`; anything else that is not 32 bytes in one of those
+/// forms is `None` with a note: the hash is not needed for dust, so the HTLC is kept.
+fn hash_lock(h: &Obj<'_>, notes: &mut Vec<Note>) -> Result<Option<PaymentHash>, FieldError> {
     let Some(text) = h.string("hash_lock")? else {
-        return Ok(String::new());
+        return Ok(None);
     };
     if text.is_empty() {
-        return Ok(String::new());
+        return Ok(None);
     }
-    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(text.to_ascii_lowercase());
+    if let Some(hash) = PaymentHash::from_hex(text) {
+        return Ok(Some(hash));
     }
     let engines = [
         &base64::engine::general_purpose::STANDARD,
         &base64::engine::general_purpose::URL_SAFE,
     ];
-    if let Some(bytes) = engines.iter().find_map(|e| e.decode(text).ok()) {
-        if bytes.len() == 32 {
-            return Ok(hex::encode(bytes));
-        }
+    if let Some(hash) = engines
+        .iter()
+        .find_map(|e| e.decode(text).ok())
+        .and_then(|bytes| PaymentHash::from_slice(&bytes))
+    {
+        return Ok(Some(hash));
     }
     notes.push(Note {
         path: h.path().key("hash_lock"),
@@ -381,7 +384,7 @@ fn hash_lock(h: &Obj<'_>, notes: &mut Vec<Note>) -> Result<String, FieldError> {
             describe(&Value::String(text.to_owned()))
         ),
     });
-    Ok(String::new())
+    Ok(None)
 }
 
 /// An optional satoshi amount (proto3 default 0).
@@ -567,18 +570,34 @@ mod tests {
     fn hash_lock_hex_base64_and_junk() {
         let hex_hash = "a".repeat(64);
         let b64 = "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";
+        let hash = |text: &str| PaymentHash::from_hex(text);
         for (given, want, warn) in [
-            (hex_hash.clone(), hex_hash.clone(), 0),
-            (hex_hash.to_uppercase(), hex_hash.clone(), 0),
-            (b64.to_owned(), "ab".repeat(32), 0),
-            ("not a hash".to_owned(), String::new(), 1),
+            (hex_hash.clone(), hash(&hex_hash), 0),
+            (hex_hash.to_uppercase(), hash(&hex_hash), 0),
+            (b64.to_owned(), hash(&"ab".repeat(32)), 0),
+            (String::new(), None, 0),
+            ("not a hash".to_owned(), None, 1),
+            // Hex of 31 bytes, and base64 of 4: well formed, but not a 32-byte hash.
+            ("ab".repeat(31), None, 1),
+            ("AwMDAw==".to_owned(), None, 1),
         ] {
             let mut c = minimal();
             c["pending_htlcs"] = json!([{ "incoming": true, "amount": "500", "hash_lock": given }]);
             let (channels, warnings) = one(c);
-            assert_eq!(channels[0].pending_htlcs[0].hash_lock, want);
-            assert_eq!(warnings.len(), warn);
+            assert_eq!(channels.len(), 1, "{given:?}: the channel is kept");
+            assert_eq!(channels[0].pending_htlcs[0].hash_lock, want, "{given:?}");
+            assert_eq!(warnings.len(), warn, "{given:?}: {warnings:?}");
         }
+        let (_, warnings) = one({
+            let mut c = minimal();
+            c["pending_htlcs"] =
+                json!([{ "incoming": true, "amount": "500", "hash_lock": "AwMDAw==" }]);
+            c
+        });
+        assert!(
+            warnings[0].message.contains("pending_htlcs[0].hash_lock"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
