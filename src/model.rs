@@ -12,6 +12,7 @@
 //! * `channels` are sorted by `chan_id`, so everything derived from them is deterministic.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -208,12 +209,16 @@ pub struct RoutingPolicy {
 }
 
 /// An open channel with everything the dust engine and the analyzer read.
+///
+/// The channel point, peer key and alias are shared (`Arc<str>`): the plan's channel section
+/// and the words of every action about the channel name them, and on a big node copying them
+/// there was a measurable part of the plan's memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Channel {
     pub chan_id: ChanId,
-    pub channel_point: String,
-    pub remote_pubkey: String,
-    pub peer_alias: String,
+    pub channel_point: Arc<str>,
+    pub remote_pubkey: Arc<str>,
+    pub peer_alias: Arc<str>,
     pub active: bool,
     pub private: bool,
     pub initiator: Initiator,
@@ -452,9 +457,9 @@ mod tests {
         };
         let chan = |id, htlcs| Channel {
             chan_id: id,
-            channel_point: String::new(),
-            remote_pubkey: String::new(),
-            peer_alias: String::new(),
+            channel_point: String::new().into(),
+            remote_pubkey: String::new().into(),
+            peer_alias: String::new().into(),
             active: true,
             private: false,
             initiator: Initiator::Local,

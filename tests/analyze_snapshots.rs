@@ -117,9 +117,10 @@ impl Spec {
                 "{:064x}:{}",
                 self.chan_id.wrapping_mul(7_919),
                 self.chan_id & 0xffff
-            ),
-            remote_pubkey: format!("02{:064x}", self.chan_id.wrapping_mul(104_729)),
-            peer_alias: self.alias.to_string(),
+            )
+            .into(),
+            remote_pubkey: format!("02{:064x}", self.chan_id.wrapping_mul(104_729)).into(),
+            peer_alias: self.alias.to_string().into(),
             active: self.active,
             private: false,
             initiator: self.initiator,
@@ -369,7 +370,11 @@ fn fixtures_are_consistent_with_lnd_accounting() {
                 .filter(|(_, trimmed)| !**trimmed)
                 .map(|(h, _)| h.amount_sat)
                 .sum();
-            let skew = if ch.peer_alias == "old-friend" { 3 } else { 0 };
+            let skew = if &*ch.peer_alias == "old-friend" {
+                3
+            } else {
+                0
+            };
             assert_eq!(
                 ch.local_balance_sat
                     + ch.remote_balance_sat
@@ -390,7 +395,7 @@ fn fixtures_are_consistent_with_lnd_accounting() {
         .channels
         .iter()
         .filter(|c| c.dust.commit_fee_mismatch.is_some())
-        .map(|c| c.peer_alias.as_str())
+        .map(|c| c.peer_alias.as_ref())
         .collect();
     assert_eq!(flagged, vec!["old-friend"]);
 }

@@ -388,7 +388,7 @@ impl Daemon {
 /// A channel event the simulator can send at any time.
 fn some_event(sim: &SimHandle) -> ChannelEvent {
     ChannelEvent::Active {
-        channel_point: sim.with_state(|n| n.channels[0].channel_point.clone()),
+        channel_point: sim.with_state(|n| n.channels[0].channel_point.to_string()),
     }
 }
 

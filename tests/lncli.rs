@@ -94,7 +94,7 @@ fn main_fixture_snapshot_source_node_and_order() {
 fn main_fixture_anchor_channel_with_htlcs() {
     let snap = main_snapshot();
     let c = channel(&snap, FALCON);
-    assert_eq!(c.peer_alias, "Falcon Routing");
+    assert_eq!(&*c.peer_alias, "Falcon Routing");
     assert!(c.channel_point.ends_with(":1"));
     assert!(c.active && !c.private);
     assert_eq!(c.initiator, Initiator::Local);
@@ -462,7 +462,7 @@ fn lncli_v0_10_fixture_has_no_constraints_and_base64_hashes() {
     assert_eq!(legacy.initiator, Initiator::Remote);
     assert_eq!(legacy.local_constraints, None);
     assert_eq!(legacy.remote_constraints, None);
-    assert_eq!(legacy.peer_alias, "");
+    assert_eq!(&*legacy.peer_alias, "");
     assert_eq!(
         (
             legacy.local_chan_reserve_sat,

@@ -393,7 +393,7 @@ async fn channel_events_arrive_as_kinds() {
     while node.event_subscribers() == 0 {
         tokio::task::yield_now().await;
     }
-    let chan_point = node.with_state(|n| n.channels[0].channel_point.clone());
+    let chan_point = node.with_state(|n| n.channels[0].channel_point.to_string());
     node.emit_event(ChannelEvent::Inactive {
         channel_point: chan_point,
     });

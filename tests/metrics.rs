@@ -42,9 +42,9 @@ fn channel(chan_id: u64, alias: &str, local_sat: u64, htlcs: Vec<Htlc>) -> Chann
     };
     let mut ch = Channel {
         chan_id,
-        channel_point: format!("{chan_id:064x}:1"),
-        remote_pubkey: format!("03{chan_id:064x}"),
-        peer_alias: alias.to_string(),
+        channel_point: format!("{chan_id:064x}:1").into(),
+        remote_pubkey: format!("03{chan_id:064x}").into(),
+        peer_alias: alias.to_string().into(),
         active: true,
         private: false,
         initiator: Initiator::Local,
@@ -378,7 +378,7 @@ async fn scraped_metrics_match_the_plan() {
 
     // The fixture is what it claims to be.
     let dusty = &plan.channels[0];
-    assert_eq!(dusty.peer_alias, "dusty");
+    assert_eq!(&*dusty.peer_alias, "dusty");
     assert_eq!(dusty.dust.local_commitment.trimmed_htlc_count, 3);
     assert_eq!(dusty.dust.remote_commitment.trimmed_htlc_count, 4);
     assert_ne!(
@@ -392,7 +392,7 @@ async fn scraped_metrics_match_the_plan() {
         let id = [
             ("node", "alpha"),
             ("chan_id", ch.chan_id.as_str()),
-            ("peer_alias", ch.peer_alias.as_str()),
+            ("peer_alias", ch.peer_alias.as_ref()),
         ];
         for (commitment, report) in [
             ("local", &ch.dust.local_commitment),

@@ -283,7 +283,7 @@ fn ticks_move_the_node() {
                     after
                         .pending
                         .iter()
-                        .any(|p| p.channel_point == ch.channel_point),
+                        .any(|p| p.channel_point.as_str() == &*ch.channel_point),
                     "opened channel {} vanished",
                     ch.chan_id
                 );

@@ -12,6 +12,8 @@
 //! [`super::policy`] to suggest a fee change instead; a small remainder after a rebalance is not,
 //! so the suggestion does not flicker from one cycle to the next.
 
+use std::sync::Arc;
+
 use crate::model::ChanId;
 use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, LndSupport, Wording};
 use crate::settings::AnalysisSettings;
@@ -198,8 +200,8 @@ fn pair_action(
     let (src_id, dst_id) = (src.chan_id, dst.chan_id);
     let src_ratio = local_ratio(src.local_balance_sat, src.remote_balance_sat);
     let dst_ratio = local_ratio(dst.local_balance_sat, dst.remote_balance_sat);
-    let src_name = alias(src.peer_alias.as_str(), src.chan_id);
-    let dst_name = alias(dst.peer_alias.as_str(), dst.chan_id);
+    let src_name = alias(&src.peer_alias, src.chan_id);
+    let dst_name = alias(&dst.peer_alias, dst.chan_id);
     let (src_pubkey, dst_pubkey) = (src.remote_pubkey.clone(), dst.remote_pubkey.clone());
     let wording = Wording::described(move || {
         let benefit_formula = match sink_ppm {
@@ -281,11 +283,11 @@ fn pair_action(
 }
 
 /// The peer's alias, or a neutral name when LND did not know one.
-pub(crate) fn alias(peer_alias: &str, chan_id: ChanId) -> String {
+pub(crate) fn alias(peer_alias: &Arc<str>, chan_id: ChanId) -> Arc<str> {
     if peer_alias.is_empty() {
-        format!("channel {chan_id}")
+        format!("channel {chan_id}").into()
     } else {
-        peer_alias.to_string()
+        Arc::clone(peer_alias)
     }
 }
 
@@ -352,7 +354,7 @@ mod tests {
         assert!(out.actions.is_empty());
 
         let mut same_peer = channel(2, 2_000_000, 100_000);
-        same_peer.remote_pubkey = format!("02{:064x}", 1);
+        same_peer.remote_pubkey = format!("02{:064x}", 1).into();
         let out = outcome(&[channel(1, 2_000_000, 1_900_000), same_peer]);
         assert!(out.actions.is_empty());
         assert_eq!(out.unmatched.len(), 2);

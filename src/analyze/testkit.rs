@@ -22,9 +22,9 @@ pub fn channel(chan_id: u64, capacity_sat: u64, local_sat: u64) -> Channel {
     };
     let mut ch = Channel {
         chan_id,
-        channel_point: format!("{:064x}:0", chan_id),
-        remote_pubkey: format!("02{:064x}", chan_id),
-        peer_alias: format!("peer-{chan_id}"),
+        channel_point: format!("{:064x}:0", chan_id).into(),
+        remote_pubkey: format!("02{:064x}", chan_id).into(),
+        peer_alias: format!("peer-{chan_id}").into(),
         active: true,
         private: false,
         initiator: Initiator::Local,

@@ -41,8 +41,8 @@ pub(super) fn channel(
     Channel {
         chan_id: 1,
         channel_point: "00:0".into(),
-        remote_pubkey: String::new(),
-        peer_alias: String::new(),
+        remote_pubkey: String::new().into(),
+        peer_alias: String::new().into(),
         active: true,
         private: false,
         initiator,

@@ -136,9 +136,9 @@ fn channel_from(raw: pb::Channel, warnings: &mut Vec<SnapshotWarning>) -> Channe
 
     Channel {
         chan_id: raw.chan_id,
-        channel_point: raw.channel_point,
-        remote_pubkey: raw.remote_pubkey,
-        peer_alias: raw.peer_alias,
+        channel_point: raw.channel_point.into(),
+        remote_pubkey: raw.remote_pubkey.into(),
+        peer_alias: raw.peer_alias.into(),
         active: raw.active,
         private: raw.private,
         // ListChannels reports the opener as a bool: true when we opened the channel.
@@ -752,8 +752,8 @@ mod tests {
         let c = channel(&pb_channel(7), &mut warnings);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(c.chan_id, 7);
-        assert_eq!(c.remote_pubkey, PEER);
-        assert_eq!(c.peer_alias, "peer");
+        assert_eq!(&*c.remote_pubkey, PEER);
+        assert_eq!(&*c.peer_alias, "peer");
         assert!(c.active && !c.private);
         assert_eq!(c.initiator, Initiator::Local);
         assert_eq!(c.commitment_type, CommitmentType::Anchors);

@@ -416,9 +416,9 @@ mod tests {
         });
         Channel {
             chan_id,
-            channel_point: format!("{chan_id:064x}:1"),
-            remote_pubkey: format!("03{chan_id:064x}"),
-            peer_alias: String::new(),
+            channel_point: format!("{chan_id:064x}:1").into(),
+            remote_pubkey: format!("03{chan_id:064x}").into(),
+            peer_alias: String::new().into(),
             active: true,
             private: false,
             initiator: Initiator::Local,

@@ -22,6 +22,7 @@ pub mod text;
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -148,9 +149,10 @@ pub struct PendingCounts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelPlan {
     pub chan_id: String,
-    pub channel_point: String,
-    pub peer_pubkey: String,
-    pub peer_alias: String,
+    /// Shared with the snapshot the plan was made from (see [`crate::model::Channel`]).
+    pub channel_point: Arc<str>,
+    pub peer_pubkey: Arc<str>,
+    pub peer_alias: Arc<str>,
     pub active: bool,
     pub private: bool,
     pub initiator: Initiator,

@@ -308,7 +308,7 @@ pub fn render_table(plan: &Plan) -> String {
                     if c.peer_alias.is_empty() {
                         "-".to_string()
                     } else {
-                        c.peer_alias.clone()
+                        c.peer_alias.to_string()
                     },
                     c.health.status.as_str().to_string(),
                     format!("{:.2}", c.health.health_score),

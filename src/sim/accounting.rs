@@ -384,7 +384,7 @@ mod tests {
             chan_id: 1,
             channel_point: "00:0".into(),
             remote_pubkey: "02".into(),
-            peer_alias: String::new(),
+            peer_alias: String::new().into(),
             active: true,
             private: false,
             initiator,

@@ -307,7 +307,7 @@ impl Simulation {
             if let Some(policy) = ch.local_policy.as_mut() {
                 policy.disabled = !ch.active;
             }
-            let channel_point = ch.channel_point.clone();
+            let channel_point = ch.channel_point.to_string();
             events.push(if ch.active {
                 ChannelEvent::Active { channel_point }
             } else {
@@ -383,7 +383,7 @@ impl Simulation {
         let ch = self.node.channels.remove(pos);
         if ch.active {
             events.push(ChannelEvent::Inactive {
-                channel_point: ch.channel_point.clone(),
+                channel_point: ch.channel_point.to_string(),
             });
         }
         let stage = PendingStage::WaitingClose {
@@ -488,8 +488,8 @@ impl Simulation {
     /// A confirmed funding transaction becomes an open channel with a short channel id.
     fn confirm_open(&mut self, p: super::state::PendingChannel) -> Channel {
         let mut ch = self.new_open_channel(Some(p.capacity_sat));
-        ch.channel_point = p.channel_point;
-        ch.remote_pubkey = p.remote_pubkey;
+        ch.channel_point = p.channel_point.into();
+        ch.remote_pubkey = p.remote_pubkey.into();
         ch.initiator = p.initiator;
         ch.commitment_type = p.commitment_type;
         ch.private = p.private;

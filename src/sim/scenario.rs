@@ -239,9 +239,9 @@ impl Simulation {
 
         let mut ch = Channel {
             chan_id,
-            channel_point,
-            remote_pubkey,
-            peer_alias,
+            channel_point: channel_point.into(),
+            remote_pubkey: remote_pubkey.into(),
+            peer_alias: peer_alias.into(),
             active,
             private,
             initiator,
@@ -536,8 +536,8 @@ pub(super) fn pending_from_channel(ch: Channel, stage: PendingStage) -> PendingC
         limbo_balance_sat,
         stage,
         chan_id: ch.chan_id,
-        channel_point: ch.channel_point,
-        remote_pubkey: ch.remote_pubkey,
+        channel_point: ch.channel_point.to_string(),
+        remote_pubkey: ch.remote_pubkey.to_string(),
         capacity_sat: ch.capacity_sat,
         local_balance_sat: ch.local_balance_sat,
         remote_balance_sat: ch.remote_balance_sat,

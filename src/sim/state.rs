@@ -143,7 +143,7 @@ impl NodeState {
             self.channels
                 .iter()
                 .filter(|c| c.active)
-                .map(|c| c.remote_pubkey.as_str()),
+                .map(|c| &*c.remote_pubkey),
         );
         peers.extend(
             self.pending
@@ -164,7 +164,7 @@ impl NodeState {
     pub fn channel_by_point(&self, channel_point: &str) -> Option<&Channel> {
         self.channels
             .iter()
-            .find(|c| c.channel_point == channel_point)
+            .find(|c| &*c.channel_point == channel_point)
     }
 
     /// Records a routing fee earned now.

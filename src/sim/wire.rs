@@ -108,8 +108,8 @@ fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut BytesMut) -> pb::Ch
     let local = ch.local_constraints.unwrap_or_default();
     pb::Channel {
         active: ch.active,
-        remote_pubkey: ch.remote_pubkey.clone(),
-        channel_point: ch.channel_point.clone(),
+        remote_pubkey: ch.remote_pubkey.to_string(),
+        channel_point: ch.channel_point.to_string(),
         chan_id: ch.chan_id,
         capacity: sat(ch.capacity_sat),
         local_balance: sat(ch.local_balance_sat),
@@ -142,7 +142,7 @@ fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut BytesMut) -> pb::Ch
         zero_conf: false,
         zero_conf_confirmed_scid: 0,
         peer_alias: if peer_alias {
-            ch.peer_alias.clone()
+            ch.peer_alias.to_string()
         } else {
             String::new()
         },
@@ -167,7 +167,9 @@ pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::Lis
                 && (!req.inactive_only || !c.active)
                 && (!req.public_only || !c.private)
                 && (!req.private_only || c.private)
-                && peer_hex.as_ref().is_none_or(|p| c.remote_pubkey == *p)
+                && peer_hex
+                    .as_ref()
+                    .is_none_or(|p| &*c.remote_pubkey == p.as_str())
         })
         .collect();
     let htlc_count: usize = selected.iter().map(|c| c.pending_htlcs.len()).sum();
@@ -401,17 +403,17 @@ pub fn channel_edge(node: &NodeState, ch: &Channel) -> pb::ChannelEdge {
     let last_update = u32::try_from(node.now_unix - 3_600).unwrap_or(0);
     let ours = ch.local_policy.as_ref().map(|p| policy(p, last_update));
     let theirs = ch.remote_policy.as_ref().map(|p| policy(p, last_update));
-    let we_are_node1 = node.identity_pubkey <= ch.remote_pubkey;
+    let we_are_node1 = node.identity_pubkey.as_str() <= &*ch.remote_pubkey;
     let (node1_pub, node2_pub, node1_policy, node2_policy) = if we_are_node1 {
         (
             node.identity_pubkey.clone(),
-            ch.remote_pubkey.clone(),
+            ch.remote_pubkey.to_string(),
             ours,
             theirs,
         )
     } else {
         (
-            ch.remote_pubkey.clone(),
+            ch.remote_pubkey.to_string(),
             node.identity_pubkey.clone(),
             theirs,
             ours,
@@ -419,7 +421,7 @@ pub fn channel_edge(node: &NodeState, ch: &Channel) -> pb::ChannelEdge {
     };
     pb::ChannelEdge {
         channel_id: ch.chan_id,
-        chan_point: ch.channel_point.clone(),
+        chan_point: ch.channel_point.to_string(),
         last_update,
         node1_pub,
         node2_pub,
@@ -438,7 +440,7 @@ pub fn fee_report(node: &NodeState) -> pb::FeeReportResponse {
         .map(|c| {
             let p = c.local_policy.unwrap_or_default();
             pb::ChannelFeeReport {
-                channel_point: c.channel_point.clone(),
+                channel_point: c.channel_point.to_string(),
                 base_fee_msat: p.fee_base_msat,
                 fee_per_mil: p.fee_rate_ppm,
                 fee_rate: p.fee_rate_ppm as f64 / 1_000_000.0,
@@ -611,7 +613,7 @@ mod tests {
             .into_iter()
             .zip(&node.channels)
             .map(|(mut c, m)| {
-                c.peer_alias = m.peer_alias.clone();
+                c.peer_alias = m.peer_alias.to_string();
                 c
             })
             .collect();
@@ -677,7 +679,7 @@ mod tests {
             .channels
             .iter()
             .filter(|c| c.active)
-            .map(|c| c.remote_pubkey.as_str())
+            .map(|c| &*c.remote_pubkey)
             .collect();
         let active = node.channels.iter().filter(|c| c.active).count();
         assert_eq!(
@@ -725,7 +727,7 @@ mod tests {
 
         let peer = node.channels[5].remote_pubkey.clone();
         let by_peer = ask(pb::ListChannelsRequest {
-            peer: hex::decode(&peer).unwrap(),
+            peer: hex::decode(&*peer).unwrap(),
             ..Default::default()
         });
         assert_eq!(by_peer, ids_where(&node, |c| c.remote_pubkey == peer));

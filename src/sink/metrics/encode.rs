@@ -194,7 +194,7 @@ where
             extra(channel).into_iter().map(move |(labels, value)| {
                 let mut all = vec![
                     ("chan_id", channel.chan_id.as_str()),
-                    ("peer_alias", channel.peer_alias.as_str()),
+                    ("peer_alias", channel.peer_alias.as_ref()),
                 ];
                 all.extend(labels);
                 (all, value)

@@ -130,7 +130,7 @@ impl ChannelSeries {
         let remote = &channel.dust.remote_commitment;
         ChannelSeries {
             chan_id: channel.chan_id.clone(),
-            peer_alias: channel.peer_alias.clone(),
+            peer_alias: channel.peer_alias.to_string(),
             fee_exposure_sat: [local.fee_exposure_sat, remote.fee_exposure_sat],
             trimmed_htlc_sat: [local.trimmed_htlc_sat, remote.trimmed_htlc_sat],
             trimmed_htlcs: [local.trimmed_htlc_count, remote.trimmed_htlc_count],

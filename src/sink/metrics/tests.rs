@@ -29,9 +29,9 @@ fn channel(chan_id: u64, alias: &str, local_sat: u64, htlcs: Vec<Htlc>) -> Chann
     };
     let mut ch = Channel {
         chan_id,
-        channel_point: format!("{chan_id:064x}:0"),
-        remote_pubkey: format!("02{chan_id:064x}"),
-        peer_alias: alias.to_string(),
+        channel_point: format!("{chan_id:064x}:0").into(),
+        remote_pubkey: format!("02{chan_id:064x}").into(),
+        peer_alias: alias.to_string().into(),
         active: true,
         private: false,
         initiator: Initiator::Local,

@@ -128,9 +128,9 @@ fn channel_fields(
 
     Ok(Channel {
         chan_id,
-        channel_point: obj.string("channel_point")?.unwrap_or_default().to_owned(),
-        remote_pubkey: obj.string("remote_pubkey")?.unwrap_or_default().to_owned(),
-        peer_alias: obj.string("peer_alias")?.unwrap_or_default().to_owned(),
+        channel_point: obj.string("channel_point")?.unwrap_or_default().into(),
+        remote_pubkey: obj.string("remote_pubkey")?.unwrap_or_default().into(),
+        peer_alias: obj.string("peer_alias")?.unwrap_or_default().into(),
         active: obj.boolean("active")?.unwrap_or(false),
         private: obj.boolean("private")?.unwrap_or(false),
         initiator: initiator(obj)?,

@@ -70,7 +70,7 @@ pub(super) fn apply(
     for channel in channels.iter_mut() {
         let policy = by_id
             .get(&channel.chan_id)
-            .or_else(|| by_point.get(&channel.channel_point));
+            .or_else(|| by_point.get(&*channel.channel_point));
         match policy {
             Some(policy) => channel.local_policy = Some(*policy),
             None => warnings.push(warning(
@@ -129,9 +129,9 @@ mod tests {
     fn channel(id: ChanId, point: &str) -> Channel {
         Channel {
             chan_id: id,
-            channel_point: point.to_owned(),
-            remote_pubkey: String::new(),
-            peer_alias: String::new(),
+            channel_point: point.to_owned().into(),
+            remote_pubkey: String::new().into(),
+            peer_alias: String::new().into(),
             active: true,
             private: false,
             initiator: Initiator::Local,
