@@ -6,6 +6,7 @@ use crate::analyze::analyze;
 use crate::cli::{write_output, AnalyzeArgs, AppError};
 use crate::daemon::load_previous_digest;
 use crate::plan::render::render_table;
+use crate::plan::Plan;
 use crate::settings::Settings;
 use crate::sink::plan_file::PlanFileWriter;
 use crate::snapshot::lncli::{snapshot_from_files, LncliFiles};
@@ -43,13 +44,22 @@ pub fn run(
             .map_err(|e| AppError::Internal(Box::new(e)))?;
         tracing::info!(path = %written.latest.display(), "plan written");
     }
-    let text = if args.json {
-        let mut json =
-            serde_json::to_string_pretty(&plan).map_err(|e| AppError::Internal(Box::new(e)))?;
-        json.push('\n');
-        json
-    } else {
-        render_table(&plan)
-    };
-    write_output(stdout, &text)
+    if args.json {
+        return write_json(stdout, &plan);
+    }
+    write_output(stdout, &render_table(&plan))
+}
+
+/// Streams the plan as pretty JSON: a big node's plan is about 100 MB of text, not worth
+/// holding as one string. A closed pipe (`| head`) is not an error, as for [`write_output`].
+fn write_json(stdout: &mut (dyn Write + Send), plan: &Plan) -> Result<(), AppError> {
+    let mut out = std::io::BufWriter::new(stdout);
+    let result = serde_json::to_writer_pretty(&mut out, plan)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match result {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
 }
