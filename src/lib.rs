@@ -19,9 +19,11 @@
 //!   `[analysis]` part of the settings reaches the pure core). `previous` is a
 //!   [`plan::PlanDigest`] of the previous plan, not the `Option<&Plan>` design.md §1 names: the
 //!   analyzer needs only its action ids, `generated_at` and channels with outgoing dust, and a
-//!   10,000-channel plan is ~60 MB in memory, so the daemon keeps (and streams from
-//!   `latest.json`) the digest, never the previous plan.
-//! * [`plan`]: the plan document (schema v1), its diff against the previous plan, its digest.
+//!   10,000-channel plan is tens of MB in memory, so the daemon keeps (and streams from
+//!   `latest.json`) the digest, never the previous plan. Per-channel stages run on every core
+//!   (rayon); the result does not depend on the thread count.
+//! * [`plan`]: the plan document (schema v1), its diff against the previous plan, its digest;
+//!   action words are written out when read ([`plan::text`]).
 //! * [`snapshot`]: offline snapshots read from `lncli` JSON.
 //! * [`lnd`]: the gRPC client (pinned TLS, macaroon), generated code quarantined in `lnd::pb`,
 //!   and the proto → model conversion.
