@@ -1,4 +1,4 @@
-//! Unix signals as the daemon's [`Control`](super::Control): SIGHUP becomes a reload request,
+//! Unix signals as the daemon's [`super::Control`]: SIGHUP becomes a reload request,
 //! SIGTERM or SIGINT the shutdown future. Kept apart so the loop never touches signals itself.
 
 use std::io;

@@ -7,7 +7,7 @@
 //!   LND's messages ([`macaroon`]);
 //! * `lnrpc.State/GetState` without a macaroon, and the read-only Lightning calls dustwatch
 //!   uses: GetInfo, GetDebugInfo, ListChannels, PendingChannels, ChannelBalance, WalletBalance,
-//!   FeeReport, GetChanInfo, SubscribeChannelEvents ([`service`], [`wire`]).
+//!   FeeReport, GetChanInfo, SubscribeChannelEvents (`service`, `wire`).
 //!
 //! Behind it, a seeded, believable node ([`scenario`]) that evolves on [`SimHandle::tick`]
 //! ([`evolve`]) while keeping every channel consistent with BOLT 3 ([`accounting`]). Tests

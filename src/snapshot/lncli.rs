@@ -15,7 +15,7 @@
 //!   `local_constraints`/`remote_constraints`; jsonpb-era `lncli` printed bytes (`hash_lock`)
 //!   as base64. A missing field takes LND's meaning: no `commitment_type` is `LEGACY` (or
 //!   `STATIC_REMOTE_KEY` when the old `static_remote_key` flag says so), no `initiator` is
-//!   [`Initiator::Unknown`], no constraints are `None`.
+//!   [`Initiator::Unknown`](crate::model::Initiator::Unknown), no constraints are `None`.
 //! * Since LND 0.19, `lncli listchannels` rewrites `chan_id`: the short channel id moves to
 //!   `scid` (plus `scid_str`, `"BLOCKxTXxOUT"`) and `chan_id` becomes the 32-byte BOLT 2
 //!   channel id in hex. The short channel id is what dustwatch calls `chan_id`, so `scid` wins
