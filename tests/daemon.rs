@@ -1071,7 +1071,7 @@ async fn alerts_are_logged_when_they_appear_not_on_every_cycle() {
         };
         assert_eq!(event["level"], level, "{event}");
         assert_eq!(event["node"], "test");
-        assert_eq!(event["message"], alert.message.as_str());
+        assert_eq!(event["message"], alert.message.text().as_ref());
     }
     for (i, later) in by_cycle.iter().enumerate().skip(1) {
         assert!(

@@ -23,14 +23,14 @@ use std::cmp::Reverse;
 
 use crate::dust::ExpiryLevel;
 use crate::model::{ChanId, NodeSnapshot};
-use crate::plan::{chan_id_string, Alert, AlertCode, Severity};
+use crate::plan::{chan_id_string, Alert, AlertCode, Severity, Text};
 use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
 
 use super::{group_thousands, ChannelView};
 
-fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: String) -> Alert {
+fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: Text) -> Alert {
     Alert {
         code,
         severity,
@@ -64,7 +64,7 @@ pub fn collect(
                 Severity::Warn,
                 None,
                 "LND is not synced to the chain: block heights and HTLC expiries may be stale"
-                    .to_string(),
+                    .into(),
             ),
         ));
     }
@@ -75,7 +75,7 @@ pub fn collect(
                 AlertCode::SnapshotWarning,
                 Severity::Warn,
                 w.chan_id,
-                w.message.clone(),
+                w.message.as_str().into(),
             ),
         ));
     }
@@ -107,15 +107,18 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                 AlertCode::FeeExposureOverLimit,
                 Severity::Error,
                 id,
-                format!(
-                    "fee exposure {} sat is over the {} sat limit: LND fails further HTLCs on this channel",
-                    group_thousands(exposure),
-                    group_thousands(limit)
-                ),
+                Text::described(move || {
+                    format!(
+                        "fee exposure {} sat is over the {} sat limit: LND fails further HTLCs on this channel",
+                        group_thousands(exposure),
+                        group_thousands(limit)
+                    )
+                }),
             )
         });
     } else {
         if d.exposure_ratio >= settings.exposure_warn_ratio {
+            let ratio = d.exposure_ratio;
             out.push(Alert {
                 amount_sat: Some(exposure),
                 limit_sat: Some(limit),
@@ -123,12 +126,14 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                     AlertCode::FeeExposureNearLimit,
                     Severity::Warn,
                     id,
-                    format!(
-                        "fee exposure {} sat is {:.0}% of the {} sat limit",
-                        group_thousands(exposure),
-                        d.exposure_ratio * 100.0,
-                        group_thousands(limit)
-                    ),
+                    Text::described(move || {
+                        format!(
+                            "fee exposure {} sat is {:.0}% of the {} sat limit",
+                            group_thousands(exposure),
+                            ratio * 100.0,
+                            group_thousands(limit)
+                        )
+                    }),
                 )
             });
         }
@@ -136,6 +141,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
             let spiked = spike
                 .local_fee_exposure_sat
                 .max(spike.remote_fee_exposure_sat);
+            let (multiplier, feerate) = (spike.multiplier, spike.feerate_per_kw);
             out.push(Alert {
                 amount_sat: Some(spiked),
                 limit_sat: Some(limit),
@@ -143,13 +149,13 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                     AlertCode::FeeSpikeOverLimit,
                     Severity::Warn,
                     id,
-                    format!(
-                        "at {}× the feerate ({} sat/kw) fee exposure would be {} sat, over the {} sat limit",
-                        spike.multiplier,
-                        spike.feerate_per_kw,
-                        group_thousands(spiked),
-                        group_thousands(limit)
-                    ),
+                    Text::described(move || {
+                        format!(
+                            "at {multiplier}× the feerate ({feerate} sat/kw) fee exposure would be {} sat, over the {} sat limit",
+                            group_thousands(spiked),
+                            group_thousands(limit)
+                        )
+                    }),
                 )
             });
         }
@@ -191,6 +197,9 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                 settings.htlc_expiry_warn_blocks,
             )
         };
+        let count = at_risk.len();
+        let first = soonest.map_or(0, |h| h.htlc_index);
+        let first_blocks = soonest.and_then(|h| h.blocks_to_expiry).unwrap_or(0);
         out.push(Alert {
             amount_sat: Some(sum),
             htlc_index: soonest.map(|h| h.htlc_index),
@@ -199,14 +208,13 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                 code,
                 severity,
                 id,
-                format!(
-                    "{} pending {} ({} sat) expire soon, the first (#{}) in {} blocks (threshold {within})",
-                    at_risk.len(),
-                    if at_risk.len() == 1 { "HTLC" } else { "HTLCs" },
-                    group_thousands(sum),
-                    soonest.map_or(0, |h| h.htlc_index),
-                    soonest.and_then(|h| h.blocks_to_expiry).unwrap_or(0)
-                ),
+                Text::described(move || {
+                    format!(
+                        "{count} pending {} ({} sat) expire soon, the first (#{first}) in {first_blocks} blocks (threshold {within})",
+                        if count == 1 { "HTLC" } else { "HTLCs" },
+                        group_thousands(sum),
+                    )
+                }),
             )
         });
     }
@@ -229,15 +237,18 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                 AlertCode::DustPendingForceCloseRisk,
                 severity,
                 id,
-                format!(
-                    "{} sat of trimmed HTLCs on our commitment would go to miners in a force close, and {why}",
-                    group_thousands(trimmed)
-                ),
+                Text::described(move || {
+                    format!(
+                        "{} sat of trimmed HTLCs on our commitment would go to miners in a force close, and {why}",
+                        group_thousands(trimmed)
+                    )
+                }),
             )
         });
     }
 
     if let Some(m) = &d.commit_fee_mismatch {
+        let (computed, reported) = (m.computed_sat, m.reported_sat);
         out.push(Alert {
             amount_sat: Some(m.computed_sat),
             limit_sat: Some(m.reported_sat),
@@ -245,11 +256,13 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
                 AlertCode::CommitFeeMismatch,
                 Severity::Warn,
                 id,
-                format!(
-                    "computed fees to miners {} sat differ from LND's commit_fee {} sat: the dust model or LND's data is off for this channel",
-                    group_thousands(m.computed_sat),
-                    group_thousands(m.reported_sat)
-                ),
+                Text::described(move || {
+                    format!(
+                        "computed fees to miners {} sat differ from LND's commit_fee {} sat: the dust model or LND's data is off for this channel",
+                        group_thousands(computed),
+                        group_thousands(reported)
+                    )
+                }),
             )
         });
     }
@@ -259,7 +272,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
             AlertCode::ChannelInactive,
             Severity::Warn,
             id,
-            "the channel is inactive: the peer is offline or not reestablished".to_string(),
+            "the channel is inactive: the peer is offline or not reestablished".into(),
         ));
     }
 
@@ -268,7 +281,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
             AlertCode::DustEngineWarning,
             Severity::Warn,
             id,
-            w.clone(),
+            w.as_str().into(),
         ));
     }
     out

@@ -31,7 +31,7 @@ use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
 pub use diff::{diff, render_diff, PlanDiff};
 pub use digest::PlanDigest;
 pub use render::render_table;
-pub use text::{ActionText, Wording};
+pub use text::{ActionText, Text, Wording};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -621,7 +621,8 @@ pub struct Alert {
     pub code: AlertCode,
     pub severity: Severity,
     pub chan_id: Option<String>,
-    pub message: String,
+    /// Written out when read (see [`Text`]).
+    pub message: Text,
     /// The amount the alert is about (exposure, HTLC sum, computed fee), when it has one.
     pub amount_sat: Option<u64>,
     /// The limit or reference value it is compared with.

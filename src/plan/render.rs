@@ -261,7 +261,7 @@ pub fn render_table(plan: &Plan) -> String {
                     a.severity.as_str().to_uppercase(),
                     a.code.as_str().to_string(),
                     a.chan_id.clone().unwrap_or_else(|| "-".to_string()),
-                    a.message.clone(),
+                    a.message.to_string(),
                 ]
             })
             .collect();

@@ -88,6 +88,92 @@ impl fmt::Debug for Wording {
     }
 }
 
+/// Builds a one-line text; like [`Describe`], it owns every value it reads.
+type DescribeLine = dyn Fn() -> String + Send + Sync;
+
+/// One line of text (an alert's message), written out when read, for the same reason as
+/// [`Wording`]: a big node has tens of thousands of alerts whose messages are read only by the
+/// plan writer and by the log lines of the few alerts that change between cycles.
+///
+/// Equality, order, `Debug`, `Display` and serialization all use the written-out text, so a
+/// described and a written `Text` that read the same are the same.
+#[derive(Clone)]
+pub enum Text {
+    Written(String),
+    Described(Arc<DescribeLine>),
+}
+
+impl Text {
+    /// Text written out by `describe` each time it is read (it must own what it uses).
+    pub fn described(describe: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Text::Described(Arc::new(describe))
+    }
+
+    /// The text: borrowed when written, built now when described.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Text::Written(text) => Cow::Borrowed(text),
+            Text::Described(describe) => Cow::Owned(describe()),
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text::Written(text)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Self {
+        Text::Written(text.to_string())
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text().cmp(&other.text())
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.text(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Text::Written)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +199,22 @@ mod tests {
         assert_eq!(described, written);
         assert_ne!(described, Wording::written(sample("move 999 sat")));
         assert_eq!(format!("{described:?}"), format!("{written:?}"));
+    }
+
+    #[test]
+    fn described_and_written_text_compare_serialize_and_read_alike() {
+        let n = 1_234u64;
+        let described = Text::described(move || format!("{n} sat"));
+        let written = Text::from("1234 sat");
+        assert_eq!(described, written);
+        assert_eq!(described.to_string(), "1234 sat");
+        assert!(Text::from("1233 sat") < described);
+        assert!(described < Text::from("1235 sat"));
+        let json = serde_json::to_string(&described).unwrap();
+        assert_eq!(json, "\"1234 sat\"");
+        let back: Text = serde_json::from_str(&json).unwrap();
+        assert!(matches!(back, Text::Written(_)));
+        assert_eq!(back, described);
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn log_transition(node: &str, change: &Transition<'_>) {
     let chan_id = alert.chan_id.as_deref().unwrap_or("");
     let amount_sat = alert.amount_sat.unwrap_or(0);
     let limit_sat = alert.limit_sat.unwrap_or(0);
-    let message = alert.message.as_str();
+    let message = alert.message.text();
     if let Transition::Cleared(_) = change {
         tracing::info!(alert = code, state, node, chan_id, "cleared: {message}");
         return;
@@ -168,7 +168,7 @@ mod tests {
             code,
             severity,
             chan_id: Some(chan.to_string()),
-            message: format!("{} on {chan}", code.as_str()),
+            message: format!("{} on {chan}", code.as_str()).into(),
             amount_sat: Some(1),
             limit_sat: Some(2),
             htlc_index: None,
