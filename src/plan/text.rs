@@ -1,5 +1,5 @@
-//! The words of an action (formulas, rationale, commands, alternatives), written out only when
-//! someone reads them.
+//! The words of an action (formulas, rationale, commands, alternatives) and of an alert (its
+//! message), written out only when someone reads them.
 //!
 //! A plan of a big node holds tens of thousands of actions, and their words were most of its
 //! size and of the analyzer's time: about fifteen formatted strings per action, built, held
@@ -7,8 +7,8 @@
 //! the analyzer builds carries a [`Wording::Described`]: the recommender's own text-building
 //! code, captured as a closure over the few values it needs, run on demand (serializing the
 //! plan, rendering a table, comparing two plans). An action read back from a plan file carries
-//! [`Wording::Written`]. Both give the same [`ActionText`], so nothing outside this module can
-//! tell them apart, and a plan serializes to the same bytes either way.
+//! [`Wording::Written`]. Both give the same [`ActionText`], compare by it, and serialize to the
+//! same bytes. [`Text`] does the same for one line (alert messages).
 
 use std::borrow::Cow;
 use std::fmt;
