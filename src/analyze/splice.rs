@@ -61,6 +61,33 @@ fn feerate_note(feerate: u64) -> String {
     format!("at the channel's commitment feerate {feerate} sat/kw (check current mempool fees)")
 }
 
+/// The route without splicing or Loop: close cooperatively, then open again with `reopen`.
+/// `costs` are the cooperative close fee, the funding transaction fee and the feerate they
+/// were reckoned at.
+fn close_and_reopen(
+    description: &str,
+    [coop_fee, open_fee, feerate]: [u64; 3],
+    channel_point: &str,
+    reopen: Command,
+) -> Alternative {
+    Alternative {
+        description: description.to_string(),
+        cost_sat: coop_fee.saturating_add(open_fee),
+        cost_formula: format!(
+            "cooperative close ({coop_fee}) + funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000 ({open_fee}), {}",
+            feerate_note(feerate)
+        ),
+        commands: vec![
+            Command {
+                tool: "lncli".to_string(),
+                line: format!("lncli closechannel --chan_point {channel_point}"),
+                purpose: "close cooperatively".to_string(),
+            },
+            reopen,
+        ],
+    }
+}
+
 fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {
     let s = &settings.splice;
     let ch = view.channel;
@@ -110,22 +137,12 @@ fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Acti
                 group_thousands(local_amt)
             ),
         };
-        let mut alternatives = vec![Alternative {
-            description: "close and reopen with the larger capacity (the channel is down in between)".to_string(),
-            cost_sat: coop_fee.saturating_add(open_fee),
-            cost_formula: format!(
-                "cooperative close ({coop_fee}) + funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000 ({open_fee}), {}",
-                feerate_note(feerate)
-            ),
-            commands: vec![
-                Command {
-                    tool: "lncli".to_string(),
-                    line: format!("lncli closechannel --chan_point {channel_point}"),
-                    purpose: "close cooperatively".to_string(),
-                },
-                open(capacity.saturating_add(amount)),
-            ],
-        }];
+        let mut alternatives = vec![close_and_reopen(
+            "close and reopen with the larger capacity (the channel is down in between)",
+            [coop_fee, open_fee, feerate],
+            &channel_point,
+            open(capacity.saturating_add(amount)),
+        )];
         if short_of_local {
             alternatives.push(Alternative {
                 description: "Loop In through this peer: adds local liquidity (not capacity) when the channel \
@@ -232,29 +249,19 @@ fn splice_out(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Act
             line: format!("loop out --channel {chan_id} --amt {amount}"),
             purpose: "swap local balance of this channel to on-chain funds".to_string(),
         }],
-        alternatives: vec![Alternative {
-            description: "close and reopen smaller (the channel is down in between)".to_string(),
-            cost_sat: coop_fee.saturating_add(open_fee),
-            cost_formula: format!(
-                "cooperative close ({coop_fee}) + funding tx {OPEN_TX_WEIGHT} weight × feerate / 1000 ({open_fee}), {}",
-                feerate_note(feerate)
-            ),
-            commands: vec![
-                Command {
-                    tool: "lncli".to_string(),
-                    line: format!("lncli closechannel --chan_point {channel_point}"),
-                    purpose: "close cooperatively".to_string(),
-                },
-                Command {
-                    tool: "lncli".to_string(),
-                    line: format!(
-                        "lncli openchannel --node_key {pubkey} --local_amt {}",
-                        local.saturating_sub(amount)
-                    ),
-                    purpose: "reopen with the smaller amount".to_string(),
-                },
-            ],
-        }],
+        alternatives: vec![close_and_reopen(
+            "close and reopen smaller (the channel is down in between)",
+            [coop_fee, open_fee, feerate],
+            &channel_point,
+            Command {
+                tool: "lncli".to_string(),
+                line: format!(
+                    "lncli openchannel --node_key {pubkey} --local_amt {}",
+                    local.saturating_sub(amount)
+                ),
+                purpose: "reopen with the smaller amount".to_string(),
+            },
+        )],
     }
     });
     Some(Action {
