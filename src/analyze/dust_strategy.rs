@@ -17,7 +17,7 @@
 use crate::dust::{trim_thresholds, DustParams, ExpiryLevel};
 use std::collections::HashSet;
 
-use crate::model::ExposureLimitSource;
+use crate::model::{ChanId, ExposureLimitSource};
 use crate::plan::{
     action_id, Action, ActionKind, ActionText, Command, Complexity, Issue, LndSupport, PlanDigest,
     Wording,
@@ -61,13 +61,14 @@ pub fn recommend(
 }
 
 /// Channels on which the previous plan saw outgoing trimmed HTLCs (built once, so a large
-/// node does not search the previous plan's list per channel).
-fn channels_with_outgoing_dust(previous: Option<&PlanDigest>) -> HashSet<&str> {
+/// node does not search the previous plan's list per channel). Plans write channel ids as
+/// decimal strings; one that does not parse names no channel of this node.
+fn channels_with_outgoing_dust(previous: Option<&PlanDigest>) -> HashSet<ChanId> {
     previous
         .map(|p| {
             p.outgoing_dust_channels()
                 .iter()
-                .map(String::as_str)
+                .filter_map(|id| id.parse().ok())
                 .collect()
         })
         .unwrap_or_default()
@@ -81,7 +82,7 @@ fn round_up_100(sat: u64) -> u64 {
 fn raise_min_htlc(
     view: &ChannelView<'_>,
     settings: &AnalysisSettings,
-    seen_before: &HashSet<&str>,
+    seen_before: &HashSet<ChanId>,
 ) -> Option<Action> {
     let ch = view.channel;
     let d = &view.dust;
@@ -94,7 +95,7 @@ fn raise_min_htlc(
         .collect();
     let count = u32::try_from(outgoing.len()).unwrap_or(u32::MAX);
     let recurring = count >= s.recurring_trimmed_htlcs.max(1)
-        || (count >= 1 && seen_before.contains(ch.chan_id.to_string().as_str()));
+        || (count >= 1 && seen_before.contains(&ch.chan_id));
     if !recurring {
         return None;
     }
