@@ -2,9 +2,11 @@
 //! the machine's load: `valgrind --tool=callgrind --toggle-collect='*analyze_and_drop*'
 //! target/release/examples/analyze_once 1000` counts the analysis and the plan's drop only.
 //!
-//! Arguments: channel count (default 1,000), mean pending HTLCs per channel (default 10) and
-//! analysis threads (default: one per core). The analysis runs inside a rayon pool of that size,
-//! so with one thread every instruction of it is under `analyze_and_drop` on one thread.
+//! Arguments: channel count (default 1,000), mean pending HTLCs per channel (default 10),
+//! analysis threads (default: one per core) and runs (default 1; with more, the minimum and the
+//! median are printed: a quick steady-state check next to `cargo bench`). The analysis runs
+//! inside a rayon pool of that size, so with one thread every instruction of it is under
+//! `analyze_and_drop` on one thread.
 
 use std::hint::black_box;
 
@@ -25,6 +27,7 @@ fn main() {
     let channels: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let mean: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10.0);
     let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let repeat: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let mut sim = Simulation::generate(&ScenarioConfig {
         channels,
         seed: 1,
@@ -41,7 +44,18 @@ fn main() {
         .num_threads(threads)
         .build()
         .expect("a thread pool");
-    let started = std::time::Instant::now();
-    let n = pool.install(|| analyze_and_drop(&snapshot, &settings));
-    eprintln!("analysed {n} channels in {:?}", started.elapsed());
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat.max(1) {
+        let started = std::time::Instant::now();
+        let n = pool.install(|| analyze_and_drop(&snapshot, &settings));
+        times.push(started.elapsed());
+        eprintln!("analysed {n} channels in {:?}", started.elapsed());
+    }
+    times.sort();
+    eprintln!(
+        "min {:?}, median {:?} over {} runs",
+        times[0],
+        times[times.len() / 2],
+        times.len()
+    );
 }
