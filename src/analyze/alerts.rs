@@ -23,7 +23,7 @@ use std::cmp::Reverse;
 
 use crate::dust::ExpiryLevel;
 use crate::model::{ChanId, NodeSnapshot};
-use crate::plan::{chan_id_string, Alert, AlertCode, Severity, Text};
+use crate::plan::{apply_order, chan_id_string, Alert, AlertCode, Severity, Text};
 use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
@@ -79,16 +79,31 @@ pub fn collect(
             ),
         ));
     }
-    alerts.sort_by(|(ca, a), (cb, b)| {
-        (Reverse(a.severity), a.code, ca, a.htlc_index, &a.message).cmp(&(
-            Reverse(b.severity),
-            b.code,
-            cb,
-            b.htlc_index,
-            &b.message,
-        ))
-    });
+    let order = alert_order(&alerts);
+    apply_order(&mut alerts, order);
     alerts.into_iter().map(|(_, a)| a).collect()
+}
+
+/// The positions of `alerts` in the plan's order: severity (errors first), code, channel,
+/// HTLC, then message; ties keep their position.
+///
+/// Sorted as compact keys without the message, which is compared (and so written out) only
+/// within a run of alerts equal on everything else: a big node has tens of thousands of
+/// alerts and almost no such runs.
+fn alert_order(alerts: &[(Option<ChanId>, Alert)]) -> Vec<usize> {
+    let mut keys: Vec<_> = alerts
+        .iter()
+        .enumerate()
+        .map(|(i, (chan, a))| ((Reverse(a.severity), a.code, *chan, a.htlc_index), i))
+        .collect();
+    keys.sort_unstable();
+    for run in keys.chunk_by_mut(|a, b| a.0 == b.0) {
+        if run.len() > 1 {
+            // Stable: equal messages keep their position order.
+            run.sort_by(|(_, i), (_, j)| alerts[*i].1.message.cmp(&alerts[*j].1.message));
+        }
+    }
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Alert> {
@@ -381,5 +396,39 @@ mod tests {
         );
         assert_eq!(alerts[0].limit_sat, Some(ch.commit_fee_sat));
         assert_eq!(alerts[2].chan_id.as_deref(), Some("99"));
+    }
+
+    #[test]
+    fn alerts_equal_but_for_the_message_are_ordered_by_message() {
+        let ch = channel(3, 1_000_000, 500_000);
+        let mut snap = snapshot(vec![ch.clone()], Some(800_000));
+        for (chan_id, message) in [
+            (Some(7), "b: second on channel 7"),
+            (Some(5), "z: only one on channel 5"),
+            (Some(7), "a: first on channel 7"),
+            (None, "y: node-wide"),
+            (Some(7), "a: first on channel 7"),
+        ] {
+            snap.warnings.push(SnapshotWarning {
+                chan_id,
+                message: message.to_string(),
+            });
+        }
+        let alerts = collect(
+            &snap,
+            &[view(&ch, Some(800_000))],
+            &AnalysisSettings::default(),
+        );
+        let messages: Vec<String> = alerts.iter().map(|a| a.message.to_string()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "y: node-wide",
+                "z: only one on channel 5",
+                "a: first on channel 7",
+                "a: first on channel 7",
+                "b: second on channel 7",
+            ]
+        );
     }
 }

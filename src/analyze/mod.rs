@@ -47,10 +47,10 @@ use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
-    action_id, chan_id_string, ratio, sort_actions, Action, ActionKind, AlertCounts, Changes,
-    ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport, PendingCounts, Plan,
-    PlanDigest, PlanSource, Recommendations, Severity, SourceWarning, StatusCounts, Summary,
-    PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
+    action_id, action_order, apply_order, chan_id_string, ratio, sort_actions, sort_order, Action,
+    ActionKind, AlertCounts, Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus,
+    LndSupport, PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity,
+    SourceWarning, StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
 
@@ -152,35 +152,71 @@ pub fn analyze(
         .map(|ch| ChannelView::new(ch, block_height, &params, settings))
         .collect();
 
-    let rebalanced = rebalance::recommend(&views, settings);
-    let dust = dust_strategy::recommend(&views, settings, &params, previous);
-    let mut actions = rebalanced.actions;
-    actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
-    actions.extend(splice::recommend(&views, settings));
+    // The recommenders and the alerts only read the views. Rebalance matching (and the policy
+    // suggestions that depend on it) is one serial pass over the node, so it runs next to the
+    // per-channel ones instead of before them.
+    let (mut actions, (dust, rest, alerts)) = rayon::join(
+        || {
+            let rebalanced = rebalance::recommend(&views, settings);
+            let mut actions = rebalanced.actions;
+            actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
+            actions
+        },
+        || {
+            let ((dust, splice), (close, alerts)) = rayon::join(
+                || {
+                    rayon::join(
+                        || dust_strategy::recommend(&views, settings, &params, previous),
+                        || splice::recommend(&views, settings),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || close::recommend(&views, settings),
+                        || alerts::collect(snapshot, &views, settings),
+                    )
+                },
+            );
+            (dust, [splice, close], alerts)
+        },
+    );
+    // The same order as one recommender after the other: rebalance, policy, splice, dust
+    // strategies, close (the sort below breaks ties by position).
+    let [splice, close] = rest;
+    actions.extend(splice);
     actions.extend(dust.actions);
-    actions.extend(close::recommend(&views, settings));
-    sort_actions(&mut actions);
+    actions.extend(close);
 
-    let alerts = alerts::collect(snapshot, &views, settings);
-    // Everything that reads the node-wide action list runs before the actions move into the
-    // channel sections (moving, not cloning, tens of thousands of actions on a big node).
-    let ids_now = sorted_ids(actions.iter());
-    let recommended_actions = count(ids_now.len());
-    let changes = changes(&ids_now, previous);
+    // The order of the actions and the `changes` section both read the whole list; the ids
+    // sorted for `changes` are a different order, so the two are worked out side by side.
+    let (order, (recommended_actions, changes)) = rayon::join(
+        || sort_order(&actions),
+        || {
+            let ids_now = sorted_ids(actions.iter());
+            (count(ids_now.len()), changes(&ids_now, previous))
+        },
+    );
+    apply_order(&mut actions, order);
     let priority_actions = actions
         .iter()
         .take(PRIORITY_ACTIONS_LIMIT)
         .cloned()
         .collect();
-    let channels = channel_plans(&views, actions, &params);
+    let by_view = route_actions(&views, actions);
+    let recovery = views
+        .iter()
+        .zip(&by_view)
+        .map(|(view, own)| dust_recoverable_sat(view, own))
+        .fold(0u64, u64::saturating_add);
     let summary = summarize(
         snapshot,
         &views,
-        &channels,
+        recovery,
         recommended_actions,
         &alerts,
         dust.recommended_limit_sat,
     );
+    let channels = channel_plans(views, by_view, &params);
 
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -216,17 +252,14 @@ pub fn analyze(
     }
 }
 
-/// Per-channel sections: each channel lists every action that involves it.
+/// Each view's actions: every action goes to the section of each channel it names.
 ///
-/// `actions` (sorted by [`sort_actions`]) move into the sections of the channels they name;
-/// only an action naming several channels (a rebalance) is copied, once per extra channel.
-/// Channel ids in actions come from [`chan_id_string`], so they are matched back numerically.
-fn channel_plans(
-    views: &[ChannelView<'_>],
-    actions: Vec<Action>,
-    params: &DustParams,
-) -> Vec<ChannelPlan> {
-    // The section of the first view with a given id receives that channel's actions.
+/// `actions` (in [`sort_actions`] order) move into the list of the channels they name; only an
+/// action naming several channels (a rebalance) is copied, once per extra channel. Each list is
+/// therefore in the same order as the node-wide one. Channel ids in actions come from
+/// [`chan_id_string`], so they are matched back numerically; the first view with a given id
+/// receives that channel's actions.
+fn route_actions(views: &[ChannelView<'_>], actions: Vec<Action>) -> Vec<Vec<Action>> {
     let mut position: HashMap<ChanId, usize> = HashMap::with_capacity(views.len());
     for (i, view) in views.iter().enumerate() {
         position.entry(view.chan_id()).or_insert(i);
@@ -247,17 +280,39 @@ fn channel_plans(
             by_view[*last].push(action);
         }
     }
+    by_view
+}
+
+/// Per-channel sections, one per view, with the actions [`route_actions`] gave each.
+///
+/// The views are consumed: what the dust engine computed per HTLC and per fee spike moves into
+/// the plan's types (same layout, so the lists are converted in place, not copied).
+fn channel_plans(
+    views: Vec<ChannelView<'_>>,
+    by_view: Vec<Vec<Action>>,
+    params: &DustParams,
+) -> Vec<ChannelPlan> {
     views
-        .par_iter()
+        .into_par_iter()
         .zip(by_view.into_par_iter())
         .map(|(view, mut own)| {
-            let id = chan_id_string(view.chan_id());
-            // Already in order when the node-wide list was; sorting again keeps the invariant
-            // local to this function.
-            sort_actions(&mut own);
-            let ch = view.channel;
+            // Already in order (see `route_actions`); checking costs a comparison per action,
+            // and keeps the invariant local to this function.
+            if !own.is_sorted_by(|a, b| action_order(a, b).is_le()) {
+                sort_actions(&mut own);
+            }
+            let recommendations = recommendations(&view, own);
+            let ChannelView {
+                channel: ch,
+                mut dust,
+                health,
+                implementation_priority: _,
+            } = view;
+            let fee_spike = std::mem::take(&mut dust.fee_spike);
+            let dust_report = report::dust_report(&dust, fee_spike, params.exposure_limit_source);
+            let force_close = report::force_close_report(&dust);
             ChannelPlan {
-                chan_id: id,
+                chan_id: chan_id_string(ch.chan_id),
                 channel_point: ch.channel_point.clone(),
                 peer_pubkey: ch.remote_pubkey.clone(),
                 peer_alias: ch.peer_alias.clone(),
@@ -269,25 +324,30 @@ fn channel_plans(
                 local_balance_sat: ch.local_balance_sat,
                 remote_balance_sat: ch.remote_balance_sat,
                 commit_fee_sat: ch.commit_fee_sat,
-                health: view.health.clone(),
-                dust: report::dust_report(&view.dust, params.exposure_limit_source),
-                htlcs: report::htlc_reports(&view.dust),
-                force_close: report::force_close_report(&view.dust),
-                recommendations: recommendations(view, own),
-                warnings: view.dust.warnings.clone(),
+                health,
+                dust: dust_report,
+                htlcs: report::htlc_reports(dust.htlcs),
+                force_close,
+                recommendations,
+                warnings: dust.warnings,
             }
         })
         .collect()
 }
 
-/// The per-channel recommendation block.
-fn recommendations(view: &ChannelView<'_>, actions: Vec<Action>) -> Recommendations {
-    let at_stake = health::dust_at_stake_sat(&view.dust);
+/// The dust a channel's own actions keep from miners, at most what it holds now.
+fn dust_recoverable_sat(view: &ChannelView<'_>, actions: &[Action]) -> u64 {
     let impact: u64 = actions
         .iter()
         .map(|a| u64::try_from(a.dust_impact_sat).unwrap_or(0))
         .fold(0, u64::saturating_add);
-    let recoverable = impact.min(at_stake);
+    impact.min(health::dust_at_stake_sat(&view.dust))
+}
+
+/// The per-channel recommendation block.
+fn recommendations(view: &ChannelView<'_>, actions: Vec<Action>) -> Recommendations {
+    let at_stake = health::dust_at_stake_sat(&view.dust);
+    let recoverable = dust_recoverable_sat(view, &actions);
     let cost = actions
         .iter()
         .map(|a| a.expected_cost_sat)
@@ -317,10 +377,11 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
+/// The node-wide summary; `recovery` is the sum of the channels' recoverable dust.
 fn summarize(
     snapshot: &NodeSnapshot,
     views: &[ChannelView<'_>],
-    channels: &[ChannelPlan],
+    recovery: u64,
     recommended_actions: u32,
     alerts: &[crate::plan::Alert],
     recommended_limit_sat: u64,
@@ -329,10 +390,6 @@ fn summarize(
         |f: &dyn Fn(&ChannelView<'_>) -> u64| views.iter().map(f).fold(0u64, u64::saturating_add);
     let total_capacity = sum(&|v| v.channel.capacity_sat);
     let total_dust = sum(&|v| health::dust_at_stake_sat(&v.dust));
-    let recovery = channels
-        .iter()
-        .map(|c| c.recommendations.dust_recoverable_sat)
-        .fold(0u64, u64::saturating_add);
     // The first channel with the highest exposure (views are sorted by chan_id).
     let highest = views
         .iter()

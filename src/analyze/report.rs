@@ -1,8 +1,10 @@
 //! Conversion of the dust engine's results into the plan's schema types.
 //!
 //! The plan has its own types so that the engine can grow without changing the public schema.
+//! The per-HTLC and per-spike lists are taken by value: where the two types have the same
+//! layout, collecting the converted list reuses the engine's allocation.
 
-use crate::dust::{ChannelDust, CommitmentDust, ExpiryLevel};
+use crate::dust::{ChannelDust, CommitmentDust, ExpiryLevel, FeeSpike, HtlcView};
 use crate::model::ExposureLimitSource;
 use crate::plan::{
     ratio, CommitFeeMismatchReport, CommitmentReport, DustReport, ExpiryStatus, FeeSpikeReport,
@@ -28,7 +30,12 @@ fn commitment_report(c: &CommitmentDust) -> CommitmentReport {
     }
 }
 
-pub(super) fn dust_report(d: &ChannelDust, source: ExposureLimitSource) -> DustReport {
+/// The dust section of a channel; `fee_spike` is `d.fee_spike`, taken out of it.
+pub(super) fn dust_report(
+    d: &ChannelDust,
+    fee_spike: Vec<FeeSpike>,
+    source: ExposureLimitSource,
+) -> DustReport {
     DustReport {
         local_commitment: commitment_report(&d.local),
         remote_commitment: commitment_report(&d.remote),
@@ -36,9 +43,8 @@ pub(super) fn dust_report(d: &ChannelDust, source: ExposureLimitSource) -> DustR
         exposure_limit_source: source,
         exposure_headroom_sat: d.exposure_headroom_sat,
         exposure_ratio: ratio(d.exposure_ratio),
-        fee_spike: d
-            .fee_spike
-            .iter()
+        fee_spike: fee_spike
+            .into_iter()
             .map(|s| FeeSpikeReport {
                 multiplier: s.multiplier,
                 feerate_per_kw: s.feerate_per_kw,
@@ -69,9 +75,9 @@ pub(super) fn expiry_status(level: ExpiryLevel) -> ExpiryStatus {
     }
 }
 
-pub(super) fn htlc_reports(d: &ChannelDust) -> Vec<HtlcReport> {
-    d.htlcs
-        .iter()
+pub(super) fn htlc_reports(htlcs: Vec<HtlcView>) -> Vec<HtlcReport> {
+    htlcs
+        .into_iter()
         .map(|h| HtlcReport {
             htlc_index: h.htlc_index,
             incoming: h.incoming,

@@ -21,7 +21,7 @@ pub mod render;
 pub mod text;
 
 use std::borrow::Cow;
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -726,10 +726,30 @@ pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) ->
 
 /// The total order of actions: priority (high first), then implementation priority (high
 /// first), then id (ascending) so that ties never depend on input order.
+pub fn action_order(a: &Action, b: &Action) -> Ordering {
+    (
+        Reverse(a.priority),
+        Reverse(a.implementation_priority),
+        &a.id,
+    )
+        .cmp(&(
+            Reverse(b.priority),
+            Reverse(b.implementation_priority),
+            &b.id,
+        ))
+}
+
+/// Sorts `actions` by [`action_order`], stably.
 ///
 /// Actions are large, and a comparison sort moves each element O(log n) times; so the
-/// positions are sorted (stably, as before) and every action then moves once into place.
+/// positions are sorted ([`sort_order`]) and every action then moves once into place.
 pub fn sort_actions(actions: &mut [Action]) {
+    let order = sort_order(actions);
+    apply_order(actions, order);
+}
+
+/// The positions of `actions` in [`action_order`], ties kept in input order.
+pub fn sort_order(actions: &[Action]) -> Vec<usize> {
     // The keys are gathered into one contiguous list first, so comparisons do not chase every
     // action; the position breaks ties, which makes the unstable sort give the stable order.
     let mut keys: Vec<(Reverse<u8>, Reverse<u8>, &str, usize)> = actions
@@ -745,13 +765,12 @@ pub fn sort_actions(actions: &mut [Action]) {
         })
         .collect();
     keys.sort_unstable();
-    let order: Vec<usize> = keys.into_iter().map(|(_, _, _, i)| i).collect();
-    apply_order(actions, order);
+    keys.into_iter().map(|(_, _, _, i)| i).collect()
 }
 
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
 /// permutation of the positions), following each cycle of the permutation with swaps.
-fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
+pub fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
     for start in 0..items.len() {
         let mut current = start;
         // `order[current] == current` marks a position already holding its final item.
