@@ -34,8 +34,13 @@
 //! * [`commands`]: one module per CLI command (run, once, analyze, demo, sim, plan show/diff),
 //!   each gathering its input, calling the core and writing output.
 //! * [`config`], [`cli`], [`logging`]: the edges `main` wires together.
-#![forbid(unsafe_code)]
+//! * [`allocator`]: the memory allocator every binary runs on, and its tuning.
+//!
+//! No `unsafe` anywhere but the two calls into mimalloc's option table in [`allocator`], which
+//! allows it for itself.
+#![deny(unsafe_code)]
 
+pub mod allocator;
 pub mod analyze;
 pub mod cli;
 pub mod commands;
