@@ -80,10 +80,10 @@ impl CommitmentDust {
     /// Whether `htlc`, one of the channel's pending HTLCs, is trimmed on this commitment.
     ///
     /// Which HTLCs are trimmed follows from the owner's thresholds and each HTLC's direction
-    /// and amount alone, so it is answered here rather than stored per HTLC (the engine builds
-    /// eight commitments per channel; none of them allocates). It is the very rule the
-    /// builder applied, on the same owner's view of the HTLC, so it agrees with
-    /// `trimmed_htlc_count` and `trimmed_htlc_sat` for the HTLCs this commitment was built from.
+    /// and amount alone, so it is answered here rather than stored as a flag per HTLC (which
+    /// cost an allocation per commitment built). It is the very rule the builder applied, on
+    /// the same owner's view of the HTLC, so it agrees with `trimmed_htlc_count` and
+    /// `trimmed_htlc_sat` for the HTLCs this commitment was built from.
     pub fn trims(&self, htlc: &Htlc) -> bool {
         owner_view(htlc, self.side).is_trimmed(&self.thresholds)
     }
