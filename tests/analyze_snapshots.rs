@@ -366,9 +366,8 @@ fn fixtures_are_consistent_with_lnd_accounting() {
             let untrimmed: u64 = ch
                 .pending_htlcs
                 .iter()
-                .zip(&local.trimmed)
-                .filter(|(_, trimmed)| !**trimmed)
-                .map(|(h, _)| h.amount_sat)
+                .filter(|h| !local.trims(h))
+                .map(|h| h.amount_sat)
                 .sum();
             let skew = if &*ch.peer_alias == "old-friend" {
                 3

@@ -50,7 +50,11 @@ fn plans() -> (Plan, Plan) {
         .iter_mut()
         .max_by_key(|c| c.pending_htlcs.len())
         .expect("fixture has channels");
-    let trimmed = channel_dust(busiest, block_height, &params).local.trimmed;
+    let trimmed: Vec<bool> = channel_dust(busiest, block_height, &params)
+        .htlcs
+        .iter()
+        .map(|h| h.trimmed_on_local)
+        .collect();
     assert!(
         trimmed.iter().any(|t| *t),
         "the busiest channel carries dust"

@@ -22,10 +22,12 @@
 
 use serde::Serialize;
 
-use super::commitment::{build_commitment, BuiltCommitment, CommitmentHtlc, CommitmentInput};
+use super::commitment::{
+    build_outputs, CommitmentHtlc, CommitmentOutputs, CommitmentTerms, HtlcTally,
+};
 use super::fees::{commitment_base_fee_sat, trim_thresholds, TrimThresholds, ANCHOR_OUTPUT_SAT};
 use super::DustParams;
-use crate::model::{Channel, CommitmentType, Initiator};
+use crate::model::{Channel, CommitmentType, Htlc, Initiator};
 
 /// Whose commitment transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,8 +74,19 @@ pub struct CommitmentDust {
     pub fees_to_miners_sat: u64,
     /// `trimmed_htlc_sat + base_fee_sat`: LND's fee exposure on this commitment.
     pub fee_exposure_sat: u64,
-    /// Parallel to `channel.pending_htlcs`: true when that HTLC is trimmed on this commitment.
-    pub trimmed: Vec<bool>,
+}
+
+impl CommitmentDust {
+    /// Whether `htlc`, one of the channel's pending HTLCs, is trimmed on this commitment.
+    ///
+    /// Which HTLCs are trimmed follows from the owner's thresholds and each HTLC's direction
+    /// and amount alone, so it is answered here rather than stored as a flag per HTLC (which
+    /// cost an allocation per commitment built). It is the very rule the builder applied, on
+    /// the same owner's view of the HTLC, so it agrees with `trimmed_htlc_count` and
+    /// `trimmed_htlc_sat` for the HTLCs this commitment was built from.
+    pub fn trims(&self, htlc: &Htlc) -> bool {
+        owner_view(htlc, self.side).is_trimmed(&self.thresholds)
+    }
 }
 
 /// What the engine assumed about a channel before building its commitments.
@@ -147,42 +160,43 @@ pub(crate) fn resolve_assumptions(ch: &Channel, params: &DustParams) -> ChannelA
     }
 }
 
-/// The channel's pending HTLCs as the owner of `side`'s commitment sees them: on our commitment
-/// we offered the outgoing ones; on the peer's the roles swap (our outgoing HTLC is one the peer
+/// One pending HTLC as the owner of `side`'s commitment sees it: on our commitment we offered
+/// the outgoing ones; on the peer's the roles swap (our outgoing HTLC is one the peer
 /// receives).
-fn owner_view_htlcs(ch: &Channel, side: Side) -> Vec<CommitmentHtlc> {
-    ch.pending_htlcs
-        .iter()
-        .map(|h| CommitmentHtlc {
-            offered_by_owner: match side {
-                Side::Local => !h.incoming,
-                Side::Remote => h.incoming,
-            },
-            amount_msat: h.amount_sat.saturating_mul(1000),
-        })
-        .collect()
+fn owner_view(h: &Htlc, side: Side) -> CommitmentHtlc {
+    CommitmentHtlc {
+        offered_by_owner: match side {
+            Side::Local => !h.incoming,
+            Side::Remote => h.incoming,
+        },
+        amount_msat: h.amount_sat.saturating_mul(1000),
+    }
+}
+
+/// The channel's pending HTLCs as the owner of `side`'s commitment sees them, made on the fly.
+fn owner_view_htlcs(ch: &Channel, side: Side) -> impl Iterator<Item = CommitmentHtlc> + '_ {
+    ch.pending_htlcs.iter().map(move |h| owner_view(h, side))
 }
 
 /// Gross (before fee and anchors) balances `(ours, theirs)` in satoshi; see the module docs.
 fn gross_balances_sat(ch: &Channel, a: &ChannelAssumptions) -> (u64, u64) {
     let ct = a.commitment_type;
     // The base fee LND took from the initiator: the local commitment at the current feerate.
+    // (This compares the satoshi amount as LND reports it, which for amounts above
+    // `u64::MAX / 1000` is not what the builder compares: kept as it always was.)
     let thresholds = trim_thresholds(ct, a.local_dust_limit_sat, ch.fee_per_kw);
-    let untrimmed_now = ch
-        .pending_htlcs
-        .iter()
-        .filter(|h| !thresholds.is_trimmed(!h.incoming, h.amount_sat))
-        .count() as u64;
+    let mut untrimmed_now = 0u64;
+    let mut htlc_total = 0u64;
+    for h in &ch.pending_htlcs {
+        untrimmed_now += u64::from(!thresholds.is_trimmed(!h.incoming, h.amount_sat));
+        htlc_total = htlc_total.saturating_add(h.amount_sat);
+    }
     let base_fee_now = commitment_base_fee_sat(ct, ch.fee_per_kw, untrimmed_now);
     let anchors = if ct.has_anchors() {
         2 * ANCHOR_OUTPUT_SAT
     } else {
         0
     };
-    let htlc_total = ch
-        .pending_htlcs
-        .iter()
-        .fold(0u64, |sum, h| sum.saturating_add(h.amount_sat));
 
     let (initiator_net, other_net) = if a.initiator_is_local {
         (ch.local_balance_sat, ch.remote_balance_sat)
@@ -206,23 +220,59 @@ fn gross_balances_sat(ch: &Channel, a: &ChannelAssumptions) -> (u64, u64) {
 }
 
 /// What every commitment of one channel is built from, worked out once per channel: the gross
-/// balances and both owners' views of the pending HTLCs. A channel's commitments are built
-/// several times (both sides now, and again at each fee-spike feerate) from the same inputs.
+/// balances. A channel's commitments are built several times (both sides now, and again at each
+/// fee-spike feerate) from the same inputs; each owner's view of the HTLCs is made on the fly
+/// from `pending_htlcs`, so nothing here allocates.
 pub(crate) struct SideInputs {
     /// Gross `(ours, theirs)` in satoshi (see [`gross_balances_sat`]).
     gross_sat: (u64, u64),
-    local_htlcs: Vec<CommitmentHtlc>,
-    remote_htlcs: Vec<CommitmentHtlc>,
 }
 
 impl SideInputs {
     pub(crate) fn new(ch: &Channel, a: &ChannelAssumptions) -> Self {
         SideInputs {
             gross_sat: gross_balances_sat(ch, a),
-            local_htlcs: owner_view_htlcs(ch, Side::Local),
-            remote_htlcs: owner_view_htlcs(ch, Side::Remote),
         }
     }
+}
+
+/// The dust limit of `side`'s owner.
+fn owner_dust_limit_sat(a: &ChannelAssumptions, side: Side) -> u64 {
+    match side {
+        Side::Local => a.local_dust_limit_sat,
+        Side::Remote => a.remote_dust_limit_sat,
+    }
+}
+
+/// `side`'s `(trimmed HTLC sat, fee exposure sat)` at `feerate_per_kw`: what a fee-spike what-if
+/// reads of a commitment, equal to the `trimmed_htlc_sat` and `fee_exposure_sat` of
+/// [`build_side`] at that feerate without building the rest.
+///
+/// `current` is `side`'s commitment at the channel's own feerate. When the thresholds at
+/// `feerate_per_kw` are the same as its thresholds, which always holds for zero-fee-HTLC types
+/// (their thresholds are the dust limit, whatever the feerate), the same HTLCs are trimmed and
+/// only the base fee changes: no pass over the HTLCs is needed.
+pub(crate) fn side_exposure_at(
+    ch: &Channel,
+    a: &ChannelAssumptions,
+    current: &CommitmentDust,
+    feerate_per_kw: u64,
+) -> (u64, u64) {
+    let ct = a.commitment_type;
+    let side = current.side;
+    let thresholds = trim_thresholds(ct, owner_dust_limit_sat(a, side), feerate_per_kw);
+    let (trimmed_htlc_sat, untrimmed) = if thresholds == current.thresholds {
+        (current.trimmed_htlc_sat, current.untrimmed_htlc_count)
+    } else {
+        let tally = HtlcTally::of(&thresholds, owner_view_htlcs(ch, side), |_| ());
+        // HTLC amounts come from LND in whole satoshi, so this division is exact.
+        (tally.trimmed_msat / 1000, tally.untrimmed_count)
+    };
+    let base_fee_sat = commitment_base_fee_sat(ct, feerate_per_kw, u64::from(untrimmed));
+    (
+        trimmed_htlc_sat,
+        trimmed_htlc_sat.saturating_add(base_fee_sat),
+    )
 }
 
 /// Builds `side`'s commitment of `ch` at `feerate_per_kw` under the resolved assumptions, from
@@ -234,24 +284,20 @@ pub(crate) fn build_side(
     side: Side,
     feerate_per_kw: u64,
 ) -> CommitmentDust {
-    let htlcs = match side {
-        Side::Local => &inputs.local_htlcs,
-        Side::Remote => &inputs.remote_htlcs,
-    };
     let (ours, theirs) = inputs.gross_sat;
     let (dust_limit_sat, owner_is_initiator, owner_gross, other_gross) = match side {
         Side::Local => (a.local_dust_limit_sat, a.initiator_is_local, ours, theirs),
         Side::Remote => (a.remote_dust_limit_sat, !a.initiator_is_local, theirs, ours),
     };
-    let built = build_commitment(&CommitmentInput {
+    let terms = CommitmentTerms {
         commitment_type: a.commitment_type,
         dust_limit_sat,
         feerate_per_kw,
         owner_is_initiator,
         to_local_msat: owner_gross.saturating_mul(1000),
         to_remote_msat: other_gross.saturating_mul(1000),
-        htlcs,
-    });
+    };
+    let built = build_outputs(&terms, owner_view_htlcs(ch, side), |_| ());
     from_built(
         ch.capacity_sat,
         a.commitment_type,
@@ -268,7 +314,7 @@ fn from_built(
     side: Side,
     dust_limit_sat: u64,
     feerate_per_kw: u64,
-    built: BuiltCommitment,
+    built: CommitmentOutputs,
 ) -> CommitmentDust {
     // HTLC amounts come from LND in whole satoshi, so this division is exact.
     let trimmed_htlc_sat = built.trimmed_htlc_msat / 1000;
@@ -292,7 +338,6 @@ fn from_built(
         absent_anchor_sat: built.absent_anchor_sat(ct),
         fees_to_miners_sat: capacity_sat.saturating_sub(built.outputs_sat),
         fee_exposure_sat: trimmed_htlc_sat.saturating_add(built.base_fee_sat),
-        trimmed: built.trimmed,
     }
 }
 

@@ -108,32 +108,156 @@ impl BuiltCommitment {
 ///
 /// Pure and total: any inputs give a result, never a panic or an overflow.
 pub fn build_commitment(input: &CommitmentInput<'_>) -> BuiltCommitment {
-    let ct = input.commitment_type;
-    let thresholds = trim_thresholds(ct, input.dust_limit_sat, input.feerate_per_kw);
-
+    let terms = CommitmentTerms {
+        commitment_type: input.commitment_type,
+        dust_limit_sat: input.dust_limit_sat,
+        feerate_per_kw: input.feerate_per_kw,
+        owner_is_initiator: input.owner_is_initiator,
+        to_local_msat: input.to_local_msat,
+        to_remote_msat: input.to_remote_msat,
+    };
     let mut trimmed = Vec::with_capacity(input.htlcs.len());
-    let mut trimmed_htlc_count: u32 = 0;
-    let mut untrimmed_htlc_count: u32 = 0;
-    let mut trimmed_htlc_msat: u64 = 0;
-    let mut untrimmed_htlc_sat: u64 = 0;
-    let mut htlc_total_msat: u128 = 0;
-    for htlc in input.htlcs {
-        htlc_total_msat += u128::from(htlc.amount_msat);
-        let amount_sat = htlc.amount_msat / 1000;
-        let is_trimmed = thresholds.is_trimmed(htlc.offered_by_owner, amount_sat);
-        if is_trimmed {
-            trimmed_htlc_count = trimmed_htlc_count.saturating_add(1);
-            trimmed_htlc_msat = trimmed_htlc_msat.saturating_add(htlc.amount_msat);
-        } else {
-            untrimmed_htlc_count = untrimmed_htlc_count.saturating_add(1);
-            untrimmed_htlc_sat = untrimmed_htlc_sat.saturating_add(amount_sat);
+    let outputs = build_outputs(&terms, input.htlcs.iter().copied(), |t| trimmed.push(t));
+    outputs.with_trimmed(trimmed)
+}
+
+/// A commitment's inputs apart from its HTLCs: [`CommitmentInput`] without the slice, for
+/// [`build_outputs`], whose HTLCs come from an iterator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommitmentTerms {
+    pub commitment_type: CommitmentType,
+    pub dust_limit_sat: u64,
+    pub feerate_per_kw: u64,
+    pub owner_is_initiator: bool,
+    pub to_local_msat: u64,
+    pub to_remote_msat: u64,
+}
+
+/// The HTLCs of one commitment summed after trimming (step 1 of [`build_commitment`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HtlcTally {
+    pub trimmed_count: u32,
+    pub untrimmed_count: u32,
+    /// Σ of the trimmed HTLCs' full amounts, saturating.
+    pub trimmed_msat: u64,
+    /// Σ of the untrimmed HTLC outputs, each rounded down to whole satoshi, saturating.
+    pub untrimmed_sat: u64,
+    /// Σ of every HTLC's amount, exact (no `u64` overflow is possible for up to 2^64 HTLCs).
+    pub total_msat: u128,
+}
+
+impl HtlcTally {
+    /// Trims `htlcs` with `thresholds` and sums them; `each` is told, in order, whether each
+    /// HTLC is trimmed (the flags [`BuiltCommitment::trimmed`] holds). Allocates nothing.
+    pub(crate) fn of(
+        thresholds: &TrimThresholds,
+        htlcs: impl IntoIterator<Item = CommitmentHtlc>,
+        mut each: impl FnMut(bool),
+    ) -> Self {
+        let mut tally = HtlcTally::default();
+        for htlc in htlcs {
+            tally.total_msat += u128::from(htlc.amount_msat);
+            let is_trimmed = htlc.is_trimmed(thresholds);
+            if is_trimmed {
+                tally.trimmed_count = tally.trimmed_count.saturating_add(1);
+                tally.trimmed_msat = tally.trimmed_msat.saturating_add(htlc.amount_msat);
+            } else {
+                tally.untrimmed_count = tally.untrimmed_count.saturating_add(1);
+                tally.untrimmed_sat = tally.untrimmed_sat.saturating_add(htlc.amount_msat / 1000);
+            }
+            each(is_trimmed);
         }
-        trimmed.push(is_trimmed);
+        tally
+    }
+}
+
+impl CommitmentHtlc {
+    /// Whether this HTLC has no output on a commitment with `thresholds`: its amount, rounded
+    /// down to whole satoshi, is below the threshold for its direction (BOLT 3 "Trimmed
+    /// Outputs"). The one trimming rule every builder here uses.
+    pub fn is_trimmed(&self, thresholds: &TrimThresholds) -> bool {
+        thresholds.is_trimmed(self.offered_by_owner, self.amount_msat / 1000)
+    }
+}
+
+/// Everything [`BuiltCommitment`] holds except the per-HTLC flags: what
+/// [`build_outputs`] returns without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommitmentOutputs {
+    pub thresholds: TrimThresholds,
+    pub trimmed_htlc_count: u32,
+    pub untrimmed_htlc_count: u32,
+    pub trimmed_htlc_msat: u64,
+    pub untrimmed_htlc_sat: u64,
+    pub weight: u64,
+    pub base_fee_sat: u64,
+    pub base_fee_paid_msat: u64,
+    pub to_local_sat: u64,
+    pub to_remote_sat: u64,
+    pub to_local_trimmed: bool,
+    pub to_remote_trimmed: bool,
+    pub to_local_anchor: bool,
+    pub to_remote_anchor: bool,
+    pub outputs_sat: u64,
+    pub funding_sat: u64,
+    pub fees_to_miners_sat: u64,
+}
+
+impl CommitmentOutputs {
+    /// The public [`BuiltCommitment`], with `trimmed` parallel to the HTLCs it was built from.
+    fn with_trimmed(self, trimmed: Vec<bool>) -> BuiltCommitment {
+        BuiltCommitment {
+            thresholds: self.thresholds,
+            trimmed,
+            trimmed_htlc_count: self.trimmed_htlc_count,
+            untrimmed_htlc_count: self.untrimmed_htlc_count,
+            trimmed_htlc_msat: self.trimmed_htlc_msat,
+            untrimmed_htlc_sat: self.untrimmed_htlc_sat,
+            weight: self.weight,
+            base_fee_sat: self.base_fee_sat,
+            base_fee_paid_msat: self.base_fee_paid_msat,
+            to_local_sat: self.to_local_sat,
+            to_remote_sat: self.to_remote_sat,
+            to_local_trimmed: self.to_local_trimmed,
+            to_remote_trimmed: self.to_remote_trimmed,
+            to_local_anchor: self.to_local_anchor,
+            to_remote_anchor: self.to_remote_anchor,
+            outputs_sat: self.outputs_sat,
+            funding_sat: self.funding_sat,
+            fees_to_miners_sat: self.fees_to_miners_sat,
+        }
     }
 
-    let untrimmed = u64::from(untrimmed_htlc_count);
+    /// Number of anchor outputs created: 0, 1 or 2 (as [`BuiltCommitment::anchor_outputs`]).
+    pub(crate) fn anchor_outputs(&self) -> u8 {
+        u8::from(self.to_local_anchor) + u8::from(self.to_remote_anchor)
+    }
+
+    /// As [`BuiltCommitment::absent_anchor_sat`].
+    pub(crate) fn absent_anchor_sat(&self, commitment_type: CommitmentType) -> u64 {
+        if commitment_type.has_anchors() {
+            u64::from(2 - self.anchor_outputs()) * ANCHOR_OUTPUT_SAT
+        } else {
+            0
+        }
+    }
+}
+
+/// [`build_commitment`] on HTLCs that come from an iterator (a channel's pending HTLCs seen
+/// from one side, made on the fly), telling `each` whether each HTLC is trimmed. The dust
+/// engine builds eight commitments per channel with it and keeps no per-HTLC vector.
+pub(crate) fn build_outputs(
+    terms: &CommitmentTerms,
+    htlcs: impl IntoIterator<Item = CommitmentHtlc>,
+    each: impl FnMut(bool),
+) -> CommitmentOutputs {
+    let ct = terms.commitment_type;
+    let thresholds = trim_thresholds(ct, terms.dust_limit_sat, terms.feerate_per_kw);
+    let tally = HtlcTally::of(&thresholds, htlcs, each);
+
+    let untrimmed = u64::from(tally.untrimmed_count);
     let weight = commitment_weight(ct, untrimmed);
-    let base_fee_sat = commitment_base_fee_sat(ct, input.feerate_per_kw, untrimmed);
+    let base_fee_sat = commitment_base_fee_sat(ct, terms.feerate_per_kw, untrimmed);
     let anchors_msat = if ct.has_anchors() {
         2 * ANCHOR_OUTPUT_SAT * 1000
     } else {
@@ -141,34 +265,34 @@ pub fn build_commitment(input: &CommitmentInput<'_>) -> BuiltCommitment {
     };
 
     // Step 3: the initiator pays the base fee first, then the anchors, as far as it can.
-    let funder_msat = if input.owner_is_initiator {
-        input.to_local_msat
+    let funder_msat = if terms.owner_is_initiator {
+        terms.to_local_msat
     } else {
-        input.to_remote_msat
+        terms.to_remote_msat
     };
     let base_fee_msat = base_fee_sat.saturating_mul(1000);
     let base_fee_paid_msat = base_fee_msat.min(funder_msat);
     let funder_after_msat = funder_msat
         .saturating_sub(base_fee_msat)
         .saturating_sub(anchors_msat);
-    let (to_local_msat, to_remote_msat) = if input.owner_is_initiator {
-        (funder_after_msat, input.to_remote_msat)
+    let (to_local_msat, to_remote_msat) = if terms.owner_is_initiator {
+        (funder_after_msat, terms.to_remote_msat)
     } else {
-        (input.to_local_msat, funder_after_msat)
+        (terms.to_local_msat, funder_after_msat)
     };
 
     // Step 5: balance outputs, rounded down, trimmed below the owner's dust limit.
     let to_local_sat = to_local_msat / 1000;
     let to_remote_sat = to_remote_msat / 1000;
-    let to_local_trimmed = to_local_sat < input.dust_limit_sat;
-    let to_remote_trimmed = to_remote_sat < input.dust_limit_sat;
+    let to_local_trimmed = to_local_sat < terms.dust_limit_sat;
+    let to_remote_trimmed = to_remote_sat < terms.dust_limit_sat;
 
     // Step 6: anchors exist only next to something worth bumping.
-    let any_htlc = untrimmed_htlc_count > 0;
+    let any_htlc = tally.untrimmed_count > 0;
     let to_local_anchor = ct.has_anchors() && (!to_local_trimmed || any_htlc);
     let to_remote_anchor = ct.has_anchors() && (!to_remote_trimmed || any_htlc);
 
-    let mut outputs_sat = untrimmed_htlc_sat;
+    let mut outputs_sat = tally.untrimmed_sat;
     if !to_local_trimmed {
         outputs_sat = outputs_sat.saturating_add(to_local_sat);
     }
@@ -178,17 +302,14 @@ pub fn build_commitment(input: &CommitmentInput<'_>) -> BuiltCommitment {
     let anchor_count = u64::from(to_local_anchor) + u64::from(to_remote_anchor);
     outputs_sat = outputs_sat.saturating_add(anchor_count * ANCHOR_OUTPUT_SAT);
 
-    let funding_msat =
-        u128::from(input.to_local_msat) + u128::from(input.to_remote_msat) + htlc_total_msat;
-    let funding_sat = u64::try_from(funding_msat / 1000).unwrap_or(u64::MAX);
+    let funding_sat = funding_sat(terms.to_local_msat, terms.to_remote_msat, tally.total_msat);
 
-    BuiltCommitment {
+    CommitmentOutputs {
         thresholds,
-        trimmed,
-        trimmed_htlc_count,
-        untrimmed_htlc_count,
-        trimmed_htlc_msat,
-        untrimmed_htlc_sat,
+        trimmed_htlc_count: tally.trimmed_count,
+        untrimmed_htlc_count: tally.untrimmed_count,
+        trimmed_htlc_msat: tally.trimmed_msat,
+        untrimmed_htlc_sat: tally.untrimmed_sat,
         weight,
         base_fee_sat,
         base_fee_paid_msat,
@@ -201,6 +322,17 @@ pub fn build_commitment(input: &CommitmentInput<'_>) -> BuiltCommitment {
         outputs_sat,
         funding_sat,
         fees_to_miners_sat: funding_sat.saturating_sub(outputs_sat),
+    }
+}
+
+/// `(to_local + to_remote + Σ HTLCs) / 1000` rounded down, saturating at `u64::MAX`. The sum
+/// is exact in `u128`; when it fits a `u64` (every real channel) the division is done in
+/// `u64`, which gives the same quotient without a 128-bit division.
+fn funding_sat(to_local_msat: u64, to_remote_msat: u64, htlc_total_msat: u128) -> u64 {
+    let funding_msat = u128::from(to_local_msat) + u128::from(to_remote_msat) + htlc_total_msat;
+    match u64::try_from(funding_msat) {
+        Ok(msat) => msat / 1000,
+        Err(_) => u64::try_from(funding_msat / 1000).unwrap_or(u64::MAX),
     }
 }
 

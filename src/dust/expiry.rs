@@ -52,7 +52,8 @@ pub fn expiry_level(
     }
 }
 
-/// One [`HtlcView`] per pending HTLC, in the channel's order.
+/// One [`HtlcView`] per pending HTLC, in the channel's order; `local` and `remote` are the
+/// channel's two commitments at its current feerate (see [`CommitmentDust::trims`]).
 pub(crate) fn htlc_views(
     ch: &Channel,
     block_height: Option<u32>,
@@ -63,8 +64,7 @@ pub(crate) fn htlc_views(
 ) -> Vec<HtlcView> {
     ch.pending_htlcs
         .iter()
-        .enumerate()
-        .map(|(i, h)| {
+        .map(|h| {
             let blocks = blocks_to_expiry(h.expiration_height, block_height);
             HtlcView {
                 htlc_index: h.htlc_index,
@@ -73,8 +73,8 @@ pub(crate) fn htlc_views(
                 expiration_height: h.expiration_height,
                 blocks_to_expiry: blocks,
                 expiry: expiry_level(blocks, warn_blocks, critical_blocks),
-                trimmed_on_local: local.trimmed.get(i).copied().unwrap_or(false),
-                trimmed_on_remote: remote.trimmed.get(i).copied().unwrap_or(false),
+                trimmed_on_local: local.trims(h),
+                trimmed_on_remote: remote.trims(h),
             }
         })
         .collect()

@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::channel_view::{build_side, ChannelAssumptions, CommitmentDust, Side, SideInputs};
+use super::channel_view::{side_exposure_at, ChannelAssumptions, CommitmentDust};
 use super::DustParams;
 use crate::model::{Channel, CommitmentType};
 
@@ -82,13 +82,16 @@ pub fn spiked_feerate(
     (raw, false)
 }
 
-/// Recomputes both commitments at each configured multiplier. For non-anchor types the trim
-/// thresholds rise with the feerate, so more HTLCs become dust; for zero-fee-HTLC types only the
-/// base fee grows.
+/// Recomputes both commitments' exposure at each configured multiplier. For non-anchor types
+/// the trim thresholds rise with the feerate, so more HTLCs become dust; for zero-fee-HTLC types
+/// only the base fee grows, so `local` and `remote` (both commitments at the channel's current
+/// feerate) give the trimmed sets (see [`side_exposure_at`]). The returned vector is the only
+/// allocation.
 pub(crate) fn fee_spikes(
     ch: &Channel,
     assumptions: &ChannelAssumptions,
-    inputs: &SideInputs,
+    local: &CommitmentDust,
+    remote: &CommitmentDust,
     params: &DustParams,
 ) -> Vec<FeeSpike> {
     params
@@ -101,18 +104,19 @@ pub(crate) fn fee_spikes(
                 multiplier,
                 params.anchor_commit_feerate_cap_per_kw,
             );
-            let local: CommitmentDust =
-                build_side(ch, assumptions, inputs, Side::Local, feerate_per_kw);
-            let remote = build_side(ch, assumptions, inputs, Side::Remote, feerate_per_kw);
-            let worst = local.fee_exposure_sat.max(remote.fee_exposure_sat);
+            let (local_trimmed_htlc_sat, local_fee_exposure_sat) =
+                side_exposure_at(ch, assumptions, local, feerate_per_kw);
+            let (remote_trimmed_htlc_sat, remote_fee_exposure_sat) =
+                side_exposure_at(ch, assumptions, remote, feerate_per_kw);
+            let worst = local_fee_exposure_sat.max(remote_fee_exposure_sat);
             FeeSpike {
                 multiplier,
                 feerate_per_kw,
                 capped,
-                local_trimmed_htlc_sat: local.trimmed_htlc_sat,
-                remote_trimmed_htlc_sat: remote.trimmed_htlc_sat,
-                local_fee_exposure_sat: local.fee_exposure_sat,
-                remote_fee_exposure_sat: remote.fee_exposure_sat,
+                local_trimmed_htlc_sat,
+                remote_trimmed_htlc_sat,
+                local_fee_exposure_sat,
+                remote_fee_exposure_sat,
                 exceeds_limit: exceeds_limit(params.max_fee_exposure_sat, worst),
             }
         })

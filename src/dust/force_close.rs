@@ -50,9 +50,8 @@ pub fn force_close_cost(
     let second_level_fees_sat = ch
         .pending_htlcs
         .iter()
-        .zip(&local.trimmed)
-        .filter(|(_, &trimmed)| !trimmed)
-        .fold(0u64, |sum, (htlc, _)| {
+        .filter(|htlc| !local.trims(htlc))
+        .fold(0u64, |sum, htlc| {
             sum.saturating_add(if htlc.incoming {
                 success_fee
             } else {

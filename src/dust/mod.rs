@@ -137,7 +137,7 @@ pub fn channel_dust(ch: &Channel, block_height: Option<u32>, params: &DustParams
 
     let worst_exposure = local.fee_exposure_sat.max(remote.fee_exposure_sat);
     let limit = params.max_fee_exposure_sat;
-    let fee_spike = exposure::fee_spikes(ch, &assumptions, &inputs, params);
+    let fee_spike = exposure::fee_spikes(ch, &assumptions, &local, &remote, params);
     let force_close = force_close::force_close_cost(ch, assumptions.commitment_type, &local);
     let htlcs = expiry::htlc_views(
         ch,

@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 
-use super::tests::{channel, htlc};
+use super::channel_view::{build_side, resolve_assumptions, SideInputs};
+use super::tests::{channel, htlc, trimmed};
 use super::*;
 use crate::model::{CommitmentType, Constraints, Htlc, Initiator};
 
@@ -136,11 +137,16 @@ proptest! {
         let d = channel_dust(&ch, height, &params);
         let n = ch.pending_htlcs.len();
         for c in [&d.local, &d.remote] {
-            prop_assert_eq!(c.trimmed.len(), n);
+            let flags = trimmed(c, &ch);
+            prop_assert_eq!(flags.iter().filter(|&&t| t).count(), c.trimmed_htlc_count as usize);
             prop_assert_eq!((c.trimmed_htlc_count + c.untrimmed_htlc_count) as usize, n);
             prop_assert!(c.anchor_outputs <= 2);
         }
         prop_assert_eq!(d.htlcs.len(), n);
+        for (view, h) in d.htlcs.iter().zip(&ch.pending_htlcs) {
+            prop_assert_eq!(view.trimmed_on_local, d.local.trims(h));
+            prop_assert_eq!(view.trimmed_on_remote, d.remote.trims(h));
+        }
         prop_assert_eq!(d.fee_spike.len(), params.fee_spike_multipliers.len());
         prop_assert!(d.force_close.total_sat >= d.force_close.fees_to_miners_sat);
     }
@@ -250,7 +256,7 @@ proptest! {
         for (ours, theirs) in [(Side::Local, Side::Remote), (Side::Remote, Side::Local)] {
             let a = commitment_dust(&ch, ours, feerate, &params);
             let b = commitment_dust(&mirror, theirs, feerate, &params);
-            prop_assert_eq!(&a.trimmed, &b.trimmed);
+            prop_assert_eq!(trimmed(&a, &ch), trimmed(&b, &mirror));
             prop_assert_eq!(a.thresholds, b.thresholds);
             prop_assert_eq!(a.untrimmed_htlc_count, b.untrimmed_htlc_count);
             prop_assert_eq!(a.trimmed_htlc_sat, b.trimmed_htlc_sat);
@@ -278,7 +284,7 @@ proptest! {
         let params = DustParams::default();
         let a = commitment_dust(&ch, Side::Local, feerate, &params);
         let b = commitment_dust(&mirror, Side::Remote, feerate, &params);
-        prop_assert_eq!(a.trimmed, b.trimmed);
+        prop_assert_eq!(trimmed(&a, &ch), trimmed(&b, &mirror));
         prop_assert_eq!(a.fee_exposure_sat, b.fee_exposure_sat);
     }
 
@@ -340,7 +346,7 @@ proptest! {
         for (side, rate) in [(Side::Remote, feerate), (Side::Local, other_feerate), (Side::Remote, other_feerate)] {
             let t = truth(side, rate);
             let c = commitment_dust(&ch, side, rate, &params);
-            prop_assert_eq!(&c.trimmed, &t.trimmed);
+            prop_assert_eq!(&trimmed(&c, &ch), &t.trimmed);
             prop_assert_eq!(c.base_fee_sat, t.base_fee_sat);
             prop_assert_eq!(c.to_local_sat, t.to_local_sat);
             prop_assert_eq!(c.to_remote_sat, t.to_remote_sat);
@@ -348,4 +354,114 @@ proptest! {
             prop_assert_eq!(c.anchor_outputs, t.anchor_outputs());
         }
     }
+
+    /// The per-HTLC flags of `channel_dust` (`HtlcView::trimmed_on_local/remote`, from
+    /// `CommitmentDust::trims`) are the ones the public builder reports for the same owner's
+    /// view, dust limit, feerate and type, on any values (including amounts whose msat
+    /// saturate).
+    #[test]
+    fn htlc_flags_match_the_public_builder(ch in any_channel(), params in any_params()) {
+        let d = channel_dust(&ch, None, &params);
+        for c in [&d.local, &d.remote] {
+            let htlcs: Vec<CommitmentHtlc> = ch
+                .pending_htlcs
+                .iter()
+                .map(|h| CommitmentHtlc {
+                    offered_by_owner: (c.side == Side::Local) != h.incoming,
+                    amount_msat: h.amount_sat.saturating_mul(1000),
+                })
+                .collect();
+            let built = build_commitment(&CommitmentInput {
+                commitment_type: ch.commitment_type,
+                dust_limit_sat: c.dust_limit_sat,
+                feerate_per_kw: c.feerate_per_kw,
+                owner_is_initiator: true,
+                to_local_msat: 0,
+                to_remote_msat: 0,
+                htlcs: &htlcs,
+            });
+            let flags: Vec<bool> = d
+                .htlcs
+                .iter()
+                .map(|v| if c.side == Side::Local { v.trimmed_on_local } else { v.trimmed_on_remote })
+                .collect();
+            prop_assert_eq!(&flags, &built.trimmed);
+            prop_assert_eq!(c.trimmed_htlc_count, built.trimmed_htlc_count);
+            prop_assert_eq!(c.trimmed_htlc_sat, built.trimmed_htlc_msat / 1000);
+        }
+    }
+
+    /// The fee-spike what-ifs, which reuse the current commitments' trimmed sets whenever the
+    /// thresholds did not move (every zero-fee-HTLC type) and otherwise only re-trim, equal
+    /// full rebuilds of both commitments at each spiked feerate, on any values.
+    #[test]
+    fn fee_spikes_match_full_builds(ch in any_channel(), params in any_params()) {
+        fee_spikes_equal_full_builds(&ch, &params)?;
+    }
+
+    /// The same on realistic channels of every type, where the spiked feerates move the
+    /// thresholds of the non-anchor types across the HTLC amounts (and the anchor cap binds).
+    #[test]
+    fn fee_spikes_match_full_builds_on_realistic_channels(
+        ct in any_type(),
+        initiator_is_local in any::<bool>(),
+        (cap, local, remote) in (0u64..20_000_000, 0u64..10_000_000, 0u64..10_000_000),
+        (dust_local, dust_remote, feerate) in (0u64..1_000, 0u64..1_000, 0u64..20_000),
+        htlcs in prop::collection::vec(
+            (any::<bool>(), 0u64..40_000).prop_map(|(incoming, amount)| htlc(0, incoming, amount, 0)),
+            0..12,
+        ),
+        multipliers in prop::collection::vec(0.0f64..10.0, 0..4),
+    ) {
+        let initiator = if initiator_is_local { Initiator::Local } else { Initiator::Remote };
+        let ch = channel(ct, initiator, cap, local, remote, 0, feerate, dust_local, dust_remote, htlcs);
+        let params = DustParams {
+            fee_spike_multipliers: multipliers,
+            ..DustParams::default()
+        };
+        fee_spikes_equal_full_builds(&ch, &params)?;
+    }
+
+    /// The `u64` fast path of `fee_for_weight` gives the `u128` result everywhere.
+    #[test]
+    fn fee_for_weight_matches_u128(
+        feerate in prop_oneof![any::<u64>(), 0u64..100_000_000],
+        weight in prop_oneof![any::<u64>(), 0u64..1_000_000],
+    ) {
+        let wide = u128::from(feerate) * u128::from(weight) / 1000;
+        prop_assert_eq!(fee_for_weight(feerate, weight), u64::try_from(wide).unwrap_or(u64::MAX));
+    }
+}
+
+/// `channel_dust`'s fee spikes against the reference: both commitments built in full
+/// (`build_side`, the builder every commitment of the engine goes through) at each feerate.
+fn fee_spikes_equal_full_builds(ch: &Channel, params: &DustParams) -> Result<(), TestCaseError> {
+    let d = channel_dust(ch, None, params);
+    let a = resolve_assumptions(ch, params);
+    let inputs = SideInputs::new(ch, &a);
+    prop_assert_eq!(d.fee_spike.len(), params.fee_spike_multipliers.len());
+    for (spike, &multiplier) in d.fee_spike.iter().zip(&params.fee_spike_multipliers) {
+        let (rate, capped) = spiked_feerate(
+            ch.commitment_type,
+            ch.fee_per_kw,
+            multiplier,
+            params.anchor_commit_feerate_cap_per_kw,
+        );
+        let local = build_side(ch, &a, &inputs, Side::Local, rate);
+        let remote = build_side(ch, &a, &inputs, Side::Remote, rate);
+        let worst = local.fee_exposure_sat.max(remote.fee_exposure_sat);
+        let expected = FeeSpike {
+            multiplier,
+            feerate_per_kw: rate,
+            capped,
+            local_trimmed_htlc_sat: local.trimmed_htlc_sat,
+            remote_trimmed_htlc_sat: remote.trimmed_htlc_sat,
+            local_fee_exposure_sat: local.fee_exposure_sat,
+            remote_fee_exposure_sat: remote.fee_exposure_sat,
+            exceeds_limit: exceeds_limit(params.max_fee_exposure_sat, worst),
+        };
+        // Compared field by field through Debug so a NaN multiplier still compares equal.
+        prop_assert_eq!(format!("{spike:?}"), format!("{expected:?}"));
+    }
+    Ok(())
 }

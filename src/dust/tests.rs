@@ -17,6 +17,11 @@ pub(super) fn htlc(index: u64, incoming: bool, amount_sat: u64, expiration_heigh
     }
 }
 
+/// Whether each of `ch`'s pending HTLCs is trimmed on `c`, in the channel's order.
+pub(super) fn trimmed(c: &CommitmentDust, ch: &Channel) -> Vec<bool> {
+    ch.pending_htlcs.iter().map(|h| c.trims(h)).collect()
+}
+
 pub(super) fn constraints(dust_limit_sat: u64, csv_delay: u32) -> Constraints {
     Constraints {
         csv_delay,
@@ -121,7 +126,8 @@ fn anchors_remote_initiator() -> Channel {
 
 #[test]
 fn static_remote_key_local_initiator_both_commitments() {
-    let d = channel_dust(&srk_local_initiator(), Some(1_000), &DustParams::default());
+    let ch = srk_local_initiator();
+    let d = channel_dust(&ch, Some(1_000), &DustParams::default());
     assert_eq!(d.commit_fee_mismatch, None);
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
 
@@ -135,7 +141,7 @@ fn static_remote_key_local_initiator_both_commitments() {
             received_sat: 2303
         }
     );
-    assert_eq!(l.trimmed, vec![false, true, true]);
+    assert_eq!(trimmed(l, &ch), vec![false, true, true]);
     assert_eq!(
         (
             l.trimmed_htlc_count,
@@ -166,7 +172,7 @@ fn static_remote_key_local_initiator_both_commitments() {
             received_sat: 2111
         }
     );
-    assert_eq!(r.trimmed, vec![false, false, true]);
+    assert_eq!(trimmed(r, &ch), vec![false, false, true]);
     assert_eq!(r.base_fee_sat, 2_670);
     assert_eq!(r.to_local_sat, 391_950);
     assert_eq!(r.to_remote_sat, 600_000 - 2_670);
@@ -232,7 +238,7 @@ fn static_remote_key_remote_initiator() {
     assert_eq!(d.local.to_remote_sat, 299_104);
     // On the peer's commitment it offered the 1500 (timeout threshold 1209: kept) and receives
     // our 1100 (success threshold 1249: trimmed): the same set, so the same fee.
-    assert_eq!(d.remote.trimmed, vec![false, true]);
+    assert_eq!(trimmed(&d.remote, &ch), vec![false, true]);
     assert_eq!(d.remote.to_local_sat, 299_104);
     assert_eq!(d.remote.fees_to_miners_sat, 1_996);
     assert!(d
@@ -243,11 +249,8 @@ fn static_remote_key_remote_initiator() {
 
 #[test]
 fn anchors_remote_initiator_both_commitments() {
-    let d = channel_dust(
-        &anchors_remote_initiator(),
-        Some(1_000),
-        &DustParams::default(),
-    );
+    let ch = anchors_remote_initiator();
+    let d = channel_dust(&ch, Some(1_000), &DustParams::default());
     assert_eq!(d.commit_fee_mismatch, None);
     let l = &d.local;
     assert_eq!(
@@ -257,7 +260,7 @@ fn anchors_remote_initiator_both_commitments() {
             received_sat: 354
         }
     );
-    assert_eq!(l.trimmed, vec![false, true]);
+    assert_eq!(trimmed(l, &ch), vec![false, true]);
     assert_eq!(l.base_fee_sat, 1_296);
     assert_eq!(l.weight, 1_296);
     assert_eq!((l.anchor_outputs, l.absent_anchor_sat), (2, 0));
@@ -268,7 +271,7 @@ fn anchors_remote_initiator_both_commitments() {
     // Peer's commitment, dust 546: both HTLCs trimmed, base fee 1124, peer pays it and the
     // anchors out of 1,200,000: 1,198,216. Fees: 1124 + 700.
     let r = &d.remote;
-    assert_eq!(r.trimmed, vec![true, true]);
+    assert_eq!(trimmed(r, &ch), vec![true, true]);
     assert_eq!(r.base_fee_sat, 1_124);
     assert_eq!(r.to_local_sat, 1_198_216);
     assert_eq!(r.to_remote_sat, 799_300);
@@ -413,7 +416,7 @@ fn missing_constraints_use_the_fallback_dust_limit() {
         (500, 500)
     );
     // 400 is now below the local limit as well.
-    assert_eq!(d.local.trimmed, vec![true, true]);
+    assert_eq!(trimmed(&d.local, &ch), vec![true, true]);
     assert_eq!(d.force_close.csv_delay_blocks, 0);
     assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
     assert!(d
