@@ -23,7 +23,7 @@ use std::cmp::Reverse;
 
 use crate::dust::ExpiryLevel;
 use crate::model::{ChanId, NodeSnapshot};
-use crate::plan::{chan_id_string, Alert, AlertCode, Severity, Text};
+use crate::plan::{Alert, AlertCode, Severity, Text};
 use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
@@ -34,7 +34,7 @@ fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: 
     Alert {
         code,
         severity,
-        chan_id: chan_id.map(chan_id_string),
+        chan_id,
         message,
         amount_sat: None,
         limit_sat: None,
@@ -380,6 +380,6 @@ mod tests {
             ]
         );
         assert_eq!(alerts[0].limit_sat, Some(ch.commit_fee_sat));
-        assert_eq!(alerts[2].chan_id.as_deref(), Some("99"));
+        assert_eq!(alerts[2].chan_id, Some(99));
     }
 }

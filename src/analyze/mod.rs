@@ -38,8 +38,10 @@ pub mod splice;
 pub(crate) mod testkit;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
+use smallvec::SmallVec;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
@@ -47,10 +49,10 @@ use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
-    action_id, chan_id_string, ratio, sort_actions, Action, ActionKind, AlertCounts, Changes,
-    ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport, PendingCounts, Plan,
-    PlanDigest, PlanSource, Recommendations, Severity, SourceWarning, StatusCounts, Summary,
-    PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
+    action_id, ratio, sort_actions, sort_actions_with_ids, Action, ActionKind, AlertCounts,
+    ChanIds, Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport,
+    PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity, SourceWarning,
+    StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
 
@@ -95,11 +97,12 @@ pub(crate) fn new_action(
     views: &[&ChannelView<'_>],
     bucket: Option<&str>,
 ) -> Action {
-    let chan_ids: Vec<ChanId> = views.iter().map(|v| v.chan_id()).collect();
+    // Inline for the one or two channels an action names: no allocation.
+    let chan_ids: ChanIds = views.iter().map(|v| v.chan_id()).collect();
     Action {
         id: action_id(kind, &chan_ids, bucket),
         kind,
-        chan_ids: chan_ids.iter().map(|c| chan_id_string(*c)).collect(),
+        chan_ids,
         priority: 1,
         implementation_priority: views
             .iter()
@@ -159,12 +162,11 @@ pub fn analyze(
     actions.extend(splice::recommend(&views, settings));
     actions.extend(dust.actions);
     actions.extend(close::recommend(&views, settings));
-    sort_actions(&mut actions);
+    let ids_now = sort_actions_with_ids(&mut actions);
 
     let alerts = alerts::collect(snapshot, &views, settings);
     // Everything that reads the node-wide action list runs before the actions move into the
     // channel sections (moving, not cloning, tens of thousands of actions on a big node).
-    let ids_now = sorted_ids(actions.iter());
     let recommended_actions = count(ids_now.len());
     let changes = changes(&ids_now, previous);
     let priority_actions = actions
@@ -203,7 +205,7 @@ pub fn analyze(
                 .warnings
                 .iter()
                 .map(|w| SourceWarning {
-                    chan_id: w.chan_id.map(chan_id_string),
+                    chan_id: w.chan_id,
                     message: w.message.clone(),
                 })
                 .collect(),
@@ -220,7 +222,6 @@ pub fn analyze(
 ///
 /// `actions` (sorted by [`sort_actions`]) move into the sections of the channels they name;
 /// only an action naming several channels (a rebalance) is copied, once per extra channel.
-/// Channel ids in actions come from [`chan_id_string`], so they are matched back numerically.
 fn channel_plans(
     views: &[ChannelView<'_>],
     actions: Vec<Action>,
@@ -234,11 +235,10 @@ fn channel_plans(
     let mut by_view: Vec<Vec<Action>> = Vec::new();
     by_view.resize_with(views.len(), Vec::new);
     for action in actions {
-        let slots: Vec<usize> = action
+        let slots: SmallVec<[usize; 2]> = action
             .chan_ids
             .iter()
-            .filter_map(|c| c.parse().ok())
-            .filter_map(|id: ChanId| position.get(&id).copied())
+            .filter_map(|id| position.get(id).copied())
             .collect();
         if let Some((last, others)) = slots.split_last() {
             for slot in others {
@@ -251,13 +251,12 @@ fn channel_plans(
         .par_iter()
         .zip(by_view.into_par_iter())
         .map(|(view, mut own)| {
-            let id = chan_id_string(view.chan_id());
             // Already in order when the node-wide list was; sorting again keeps the invariant
             // local to this function.
             sort_actions(&mut own);
             let ch = view.channel;
             ChannelPlan {
-                chan_id: id,
+                chan_id: view.chan_id(),
                 channel_point: ch.channel_point.clone(),
                 peer_pubkey: ch.remote_pubkey.clone(),
                 peer_alias: ch.peer_alias.clone(),
@@ -383,7 +382,7 @@ fn summarize(
         total_dust_sat: total_dust,
         dust_ratio: share(total_dust, total_capacity),
         highest_fee_exposure_sat: highest.map_or(0, |(_, e)| e),
-        highest_fee_exposure_chan_id: highest.map(|(v, _)| chan_id_string(v.chan_id())),
+        highest_fee_exposure_chan_id: highest.map(|(v, _)| v.chan_id()),
         recommended_max_fee_exposure_sat: recommended_limit_sat,
         optimization_potential: share(recovery, total_dust),
         estimated_recovery_sat: recovery,
@@ -404,15 +403,16 @@ fn count(n: usize) -> u32 {
 }
 
 /// Action ids that are new, resolved or unchanged compared with the previous plan, each list
-/// sorted by id.
+/// sorted by id. `now` is sorted and distinct (from [`sort_actions_with_ids`]).
 ///
 /// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
-/// actions, and ordered maps of them cost more than the rest of this function.
-fn changes(now: &[&str], previous: Option<&PlanDigest>) -> Changes {
+/// actions, and ordered maps of them cost more than the rest of this function. The ids are
+/// shared with the actions and the digest, not copied.
+fn changes(now: &[Arc<str>], previous: Option<&PlanDigest>) -> Changes {
     let Some(previous) = previous else {
         return Changes {
             previous_generated_at: None,
-            new: now.iter().map(|s| s.to_string()).collect(),
+            new: now.to_vec(),
             resolved: Vec::new(),
             unchanged: Vec::new(),
         };
@@ -422,22 +422,22 @@ fn changes(now: &[&str], previous: Option<&PlanDigest>) -> Changes {
     let (mut new, mut resolved, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
     while i < now.len() || j < before.len() {
-        match (now.get(i).copied(), before.get(j).map(String::as_str)) {
+        match (now.get(i), before.get(j)) {
             (Some(a), Some(b)) if a == b => {
-                unchanged.push(a.to_string());
+                unchanged.push(Arc::clone(a));
                 i += 1;
                 j += 1;
             }
             (Some(a), Some(b)) if a < b => {
-                new.push(a.to_string());
+                new.push(Arc::clone(a));
                 i += 1;
             }
             (Some(a), None) => {
-                new.push(a.to_string());
+                new.push(Arc::clone(a));
                 i += 1;
             }
             (_, Some(b)) => {
-                resolved.push(b.to_string());
+                resolved.push(Arc::clone(b));
                 j += 1;
             }
             (None, None) => break,
@@ -449,14 +449,6 @@ fn changes(now: &[&str], previous: Option<&PlanDigest>) -> Changes {
         resolved,
         unchanged,
     }
-}
-
-/// The distinct ids of `actions`, sorted.
-fn sorted_ids<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<&'a str> {
-    let mut ids: Vec<&str> = actions.map(|a| a.id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 #[cfg(test)]
@@ -505,8 +497,8 @@ mod tests {
             serde_json::to_string(&a).unwrap(),
             serde_json::to_string(&b).unwrap()
         );
-        let ids: Vec<&str> = a.channels.iter().map(|c| c.chan_id.as_str()).collect();
-        assert_eq!(ids, vec!["1", "3", "9"]);
+        let ids: Vec<ChanId> = a.channels.iter().map(|c| c.chan_id).collect();
+        assert_eq!(ids, vec![1, 3, 9]);
         // The top actions are in the documented total order.
         let mut sorted = a.priority_actions.clone();
         sort_actions(&mut sorted);
@@ -573,7 +565,7 @@ mod tests {
             .iter()
             .find(|a| a.kind == ActionKind::Rebalance)
             .expect("the 95% and 2.5% channels pair up");
-        assert_eq!(rebalance.chan_ids, vec!["9", "1"]);
+        assert_eq!(rebalance.chan_ids.as_slice(), [9, 1]);
         for chan in &rebalance.chan_ids {
             let ch = plan.channels.iter().find(|c| &c.chan_id == chan).unwrap();
             assert!(ch
@@ -622,7 +614,7 @@ mod tests {
 
     /// `changes` by its definition: set differences of the two plans' action ids.
     fn changes_by_definition(current: &Plan, previous: &Plan) -> Changes {
-        let ids = |plan: &Plan| -> std::collections::BTreeSet<String> {
+        let ids = |plan: &Plan| -> std::collections::BTreeSet<Arc<str>> {
             plan.all_actions().iter().map(|a| a.id.clone()).collect()
         };
         let (now, before) = (ids(current), ids(previous));

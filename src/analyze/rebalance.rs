@@ -311,8 +311,8 @@ mod tests {
         let out = outcome(&chans);
         assert_eq!(out.actions.len(), 1);
         let a = &out.actions[0];
-        assert_eq!(a.id, "rebalance:1>2");
-        assert_eq!(a.chan_ids, vec!["1", "2"]);
+        assert_eq!(&*a.id, "rebalance:1>2");
+        assert_eq!(a.chan_ids.as_slice(), [1, 2]);
         // Both are ~800k from 50%; the smaller of the two gaps moves.
         let amount = a.amount_sat.unwrap();
         assert!((780_000..=800_000).contains(&amount), "{amount}");
@@ -339,7 +339,7 @@ mod tests {
             channel(3, 2_000_000, 200_000),    // deficit ~800k
         ];
         let out = outcome(&chans);
-        let ids: Vec<&str> = out.actions.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = out.actions.iter().map(|a| a.id.as_ref()).collect();
         assert_eq!(ids, vec!["rebalance:1>2", "rebalance:1>3"]);
         assert_eq!(out.unmatched.len(), 1);
         assert_eq!(out.unmatched[0].chan_id, 1);

@@ -7,7 +7,8 @@
 //!
 //! Conventions the types keep:
 //! * amounts are integers whose name ends in `_sat` or `_msat`; ratios are `f64` rounded to 4 decimals;
-//! * channel ids are strings (uint64 as `lncli` prints them), so JSON consumers never lose precision;
+//! * channel ids are strings (uint64 as `lncli` prints them), so JSON consumers never lose precision
+//!   (in memory they are numbers: see [`ids`]);
 //! * every list has a deterministic order (documented per field), so two plans of the same
 //!   snapshot are byte-identical.
 //!
@@ -17,6 +18,7 @@
 
 pub mod diff;
 pub mod digest;
+pub mod ids;
 pub mod render;
 pub mod text;
 
@@ -25,11 +27,13 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
 
 pub use diff::{diff, render_diff, PlanDiff};
 pub use digest::PlanDigest;
+pub use ids::ChanIds;
 pub use render::render_table;
 pub use text::{ActionText, Text, Wording};
 
@@ -88,7 +92,8 @@ pub struct ExposureLimit {
 /// A warning from the snapshot producer, kept in the plan so it is not lost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceWarning {
-    pub chan_id: Option<String>,
+    #[serde(with = "ids::opt_chan_id", default)]
+    pub chan_id: Option<ChanId>,
     pub message: String,
 }
 
@@ -106,7 +111,8 @@ pub struct Summary {
     pub dust_ratio: f64,
     /// The highest fee exposure of any channel's local or remote commitment now.
     pub highest_fee_exposure_sat: u64,
-    pub highest_fee_exposure_chan_id: Option<String>,
+    #[serde(with = "ids::opt_highest_fee_exposure_chan_id", default)]
+    pub highest_fee_exposure_chan_id: Option<ChanId>,
     /// The `channel-max-fee-exposure` value that fits this node's channels (see dust strategies).
     pub recommended_max_fee_exposure_sat: u64,
     /// `estimated_recovery_sat / total_dust_sat` (0 without dust).
@@ -148,7 +154,8 @@ pub struct PendingCounts {
 /// Everything the plan says about one open channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelPlan {
-    pub chan_id: String,
+    #[serde(with = "ids::chan_id")]
+    pub chan_id: ChanId,
     /// Shared with the snapshot the plan was made from (see [`crate::model::Channel`]).
     pub channel_point: Arc<str>,
     pub peer_pubkey: Arc<str>,
@@ -434,10 +441,11 @@ pub struct Alternative {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     /// Stable across runs for the same situation: `<kind>:<scope>[:<bucket>]` (see docs/plan-schema.md).
-    pub id: String,
+    /// Shared, not copied, by the clones of the action and by [`Changes`].
+    pub id: Arc<str>,
     pub kind: ActionKind,
     /// Channels involved; for a rebalance `[source, sink]`.
-    pub chan_ids: Vec<String>,
+    pub chan_ids: ChanIds,
     /// 1 (can wait) to 10 (act now).
     pub priority: u8,
     /// The highest `implementation_priority` of the channels involved.
@@ -467,7 +475,7 @@ impl Action {
 struct ActionView<'a> {
     id: &'a str,
     kind: ActionKind,
-    chan_ids: &'a [String],
+    chan_ids: ids::ChanIdsView<'a>,
     priority: u8,
     implementation_priority: u8,
     amount_sat: Option<u64>,
@@ -491,7 +499,7 @@ impl Serialize for Action {
         ActionView {
             id: &self.id,
             kind: self.kind,
-            chan_ids: &self.chan_ids,
+            chan_ids: ids::ChanIdsView(&self.chan_ids),
             priority: self.priority,
             implementation_priority: self.implementation_priority,
             amount_sat: self.amount_sat,
@@ -515,9 +523,10 @@ impl Serialize for Action {
 /// An action as read from a plan file (every field of schema v1 is required).
 #[derive(Deserialize)]
 struct ActionRecord {
-    id: String,
+    id: Arc<str>,
     kind: ActionKind,
-    chan_ids: Vec<String>,
+    #[serde(deserialize_with = "ids::deserialize_chan_ids")]
+    chan_ids: ChanIds,
     priority: u8,
     implementation_priority: u8,
     amount_sat: Option<u64>,
@@ -620,7 +629,8 @@ impl AlertCode {
 pub struct Alert {
     pub code: AlertCode,
     pub severity: Severity,
-    pub chan_id: Option<String>,
+    #[serde(with = "ids::opt_chan_id", default)]
+    pub chan_id: Option<ChanId>,
     /// Written out when read (see [`Text`]).
     pub message: Text,
     /// The amount the alert is about (exposure, HTLC sum, computed fee), when it has one.
@@ -637,10 +647,10 @@ pub struct Alert {
 pub struct Changes {
     /// `generated_at` of the previous plan; `None` when there was none (every action is then new).
     pub previous_generated_at: Option<String>,
-    /// Each list sorted by id.
-    pub new: Vec<String>,
-    pub resolved: Vec<String>,
-    pub unchanged: Vec<String>,
+    /// Each list sorted by id. The ids are shared with the actions (and the previous digest).
+    pub new: Vec<Arc<str>>,
+    pub resolved: Vec<Arc<str>>,
+    pub unchanged: Vec<Arc<str>>,
 }
 
 /// Why a plan file could not be read.
@@ -701,27 +711,45 @@ pub fn chan_id_string(chan_id: ChanId) -> String {
 /// `scope` is the channel ids joined by `>` (ordered: source before sink for a rebalance), or
 /// `node` for node-wide actions. `bucket` is a coarse, qualitative label (a reason or a
 /// direction), never an amount, so the id survives the small changes of every cycle.
-pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> String {
-    use std::fmt::Write as _;
-    // Written into one buffer: every action of a big node gets an id, so no per-part strings.
-    let mut id = String::with_capacity(24 + 21 * chan_ids.len());
-    id.push_str(kind.as_str());
-    id.push(':');
+///
+/// Every action of a big node gets an id, so it is written on the stack (an id is short) and
+/// copied once into the shared string: one allocation per action.
+pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> Arc<str> {
+    let mut id: SmallVec<[u8; 96]> = SmallVec::new();
+    id.extend_from_slice(kind.as_str().as_bytes());
+    id.push(b':');
     if chan_ids.is_empty() {
-        id.push_str("node");
+        id.extend_from_slice(b"node");
     }
     for (i, chan_id) in chan_ids.iter().enumerate() {
         if i > 0 {
-            id.push('>');
+            id.push(b'>');
         }
-        // Writing into a String cannot fail.
-        let _ = write!(id, "{chan_id}");
+        push_decimal(&mut id, *chan_id);
     }
     if let Some(bucket) = bucket {
-        id.push(':');
-        id.push_str(bucket);
+        id.push(b':');
+        id.extend_from_slice(bucket.as_bytes());
     }
-    id
+    // Whole `str`s and ASCII digits joined by ASCII bytes are UTF-8, so this borrows (never
+    // replaces anything).
+    Arc::from(&*String::from_utf8_lossy(&id))
+}
+
+/// Appends `n` in decimal, as `Display` writes it.
+fn push_decimal(out: &mut SmallVec<[u8; 96]>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is a single digit, so the cast keeps it whole.
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// The total order of actions: priority (high first), then implementation priority (high
@@ -739,7 +767,7 @@ pub fn sort_actions(actions: &mut [Action]) {
             (
                 Reverse(a.priority),
                 Reverse(a.implementation_priority),
-                a.id.as_str(),
+                &*a.id,
                 i,
             )
         })
@@ -747,6 +775,46 @@ pub fn sort_actions(actions: &mut [Action]) {
     keys.sort_unstable();
     let order: Vec<usize> = keys.into_iter().map(|(_, _, _, i)| i).collect();
     apply_order(actions, order);
+}
+
+/// Sorts `actions` into the order of [`sort_actions`] and returns their distinct ids, sorted
+/// (byte order): the node-wide list needs both, and this sorts the ids once, not twice.
+///
+/// The ids are sorted first; each action's rank among the distinct ids then stands in for its
+/// id in the total order (equal ids, equal ranks, ties broken by position as in
+/// [`sort_actions`]), so the second sort compares integers only.
+pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
+    let mut by_id: Vec<(&str, usize)> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (&*a.id, i))
+        .collect();
+    by_id.sort_unstable();
+    let mut ids: Vec<Arc<str>> = Vec::with_capacity(by_id.len());
+    let mut rank = vec![0; actions.len()];
+    for &(id, i) in &by_id {
+        if ids.last().map(|last| &**last) != Some(id) {
+            ids.push(Arc::clone(&actions[i].id));
+        }
+        rank[i] = ids.len();
+    }
+    drop(by_id);
+    let mut keys: Vec<(Reverse<u8>, Reverse<u8>, usize, usize)> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            (
+                Reverse(a.priority),
+                Reverse(a.implementation_priority),
+                rank[i],
+                i,
+            )
+        })
+        .collect();
+    keys.sort_unstable();
+    let order: Vec<usize> = keys.into_iter().map(|(_, _, _, i)| i).collect();
+    apply_order(actions, order);
+    ids
 }
 
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
@@ -771,7 +839,7 @@ impl Plan {
         let mut seen = std::collections::BTreeMap::new();
         for channel in &self.channels {
             for action in &channel.recommendations.actions {
-                seen.entry(action.id.as_str()).or_insert(action);
+                seen.entry(&*action.id).or_insert(action);
             }
         }
         seen.into_values().collect()
@@ -794,16 +862,27 @@ mod tests {
     #[test]
     fn action_ids_name_kind_scope_and_bucket() {
         assert_eq!(
-            action_id(ActionKind::Rebalance, &[7, 3], None),
+            &*action_id(ActionKind::Rebalance, &[7, 3], None),
             "rebalance:7>3"
         );
         assert_eq!(
-            action_id(ActionKind::Close, &[5], Some("idle")),
+            &*action_id(ActionKind::Close, &[5], Some("idle")),
             "close:5:idle"
         );
         assert_eq!(
-            action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise")),
+            &*action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise")),
             "set_max_fee_exposure:node:raise"
+        );
+        // Digits as `Display` writes them, at both ends of the range.
+        assert_eq!(
+            &*action_id(ActionKind::Rebalance, &[0, u64::MAX], Some("x")),
+            format!("rebalance:0>{}:x", u64::MAX)
+        );
+        // Longer than the stack buffer: still whole.
+        let bucket = "b".repeat(200);
+        assert_eq!(
+            &*action_id(ActionKind::UpdatePolicy, &[1, 2, 3], Some(&bucket)),
+            format!("update_policy:1>2>3:{bucket}")
         );
     }
 
@@ -844,12 +923,11 @@ mod tests {
         assert_eq!(seen, 120);
     }
 
-    #[test]
-    fn actions_sort_by_priority_then_implementation_priority_then_id() {
-        let action = |id: &str, priority: u8, implementation_priority: u8| Action {
-            id: id.to_string(),
+    fn action(id: &str, priority: u8, implementation_priority: u8) -> Action {
+        Action {
+            id: id.into(),
             kind: ActionKind::Close,
-            chan_ids: vec![],
+            chan_ids: ChanIds::new(),
             priority,
             implementation_priority,
             amount_sat: None,
@@ -859,7 +937,11 @@ mod tests {
             complexity: Complexity::Low,
             lnd_support: LndSupport::Native,
             wording: Wording::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn actions_sort_by_priority_then_implementation_priority_then_id() {
         let mut actions = vec![
             action("d", 3, 1),
             action("b", 9, 1),
@@ -868,8 +950,55 @@ mod tests {
             action("e", 3, 2),
         ];
         sort_actions(&mut actions);
-        let ids: Vec<&str> = actions.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = actions.iter().map(|a| a.id.as_ref()).collect();
         assert_eq!(ids, ["c", "b", "e", "a", "d"]);
+    }
+
+    #[test]
+    fn sorting_with_ids_gives_the_same_order_and_the_sorted_distinct_ids() {
+        // Ties on both priorities, a repeated id (kept apart by `amount_sat`) and ids whose
+        // byte order differs from their length order.
+        let mut actions = Vec::new();
+        for (i, (id, p, ip)) in [
+            ("rebalance:10>2", 4, 7),
+            ("close:9", 4, 7),
+            ("rebalance:1>2", 4, 7),
+            ("close:9", 4, 7),
+            ("splice_in:3", 6, 3),
+            ("close:10", 4, 9),
+            ("a", 1, 1),
+            ("close:9", 6, 3),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut a = action(id, p, ip);
+            a.amount_sat = Some(i as u64);
+            actions.push(a);
+        }
+        let mut want = actions.clone();
+        sort_actions(&mut want);
+        let ids = sort_actions_with_ids(&mut actions);
+        assert_eq!(actions, want);
+        let order: Vec<Option<u64>> = actions.iter().map(|a| a.amount_sat).collect();
+        assert_eq!(
+            order,
+            [7, 4, 5, 1, 3, 0, 2, 6].map(Some),
+            "repeated ids keep their input order"
+        );
+        let ids: Vec<&str> = ids.iter().map(|id| &**id).collect();
+        assert_eq!(
+            ids,
+            [
+                "a",
+                "close:10",
+                "close:9",
+                "rebalance:10>2",
+                "rebalance:1>2",
+                "splice_in:3"
+            ]
+        );
+        assert!(sort_actions_with_ids(&mut []).is_empty());
     }
 
     #[test]
