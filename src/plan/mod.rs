@@ -27,7 +27,6 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 
 use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
 
@@ -712,44 +711,120 @@ pub fn chan_id_string(chan_id: ChanId) -> String {
 /// `node` for node-wide actions. `bucket` is a coarse, qualitative label (a reason or a
 /// direction), never an amount, so the id survives the small changes of every cycle.
 ///
-/// Every action of a big node gets an id, so it is written on the stack (an id is short) and
-/// copied once into the shared string: one allocation per action.
+/// Every action of a big node gets an id, so it is written into a stack buffer (ids are short)
+/// and copied once into the shared string: one allocation per action, no formatting machinery.
 pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> Arc<str> {
-    let mut id: SmallVec<[u8; 96]> = SmallVec::new();
-    id.extend_from_slice(kind.as_str().as_bytes());
-    id.push(b':');
+    let mut id = IdBuf::new();
+    id.put(kind.as_str().as_bytes());
+    id.put(b":");
     if chan_ids.is_empty() {
-        id.extend_from_slice(b"node");
+        id.put(b"node");
     }
     for (i, chan_id) in chan_ids.iter().enumerate() {
         if i > 0 {
-            id.push(b'>');
+            id.put(b">");
         }
-        push_decimal(&mut id, *chan_id);
+        id.put_decimal(*chan_id);
     }
     if let Some(bucket) = bucket {
-        id.push(b':');
-        id.extend_from_slice(bucket.as_bytes());
+        id.put(b":");
+        id.put(bucket.as_bytes());
     }
-    // Whole `str`s and ASCII digits joined by ASCII bytes are UTF-8, so this borrows (never
-    // replaces anything).
-    Arc::from(&*String::from_utf8_lossy(&id))
-}
-
-/// Appends `n` in decimal, as `Display` writes it.
-fn push_decimal(out: &mut SmallVec<[u8; 96]>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // `n % 10` is a single digit, so the cast keeps it whole.
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+    match id.as_str() {
+        Some(id) => Arc::from(id),
+        None => {
+            // Longer than the buffer: written the slow way.
+            use std::fmt::Write as _;
+            let mut id = String::from(kind.as_str());
+            id.push(':');
+            if chan_ids.is_empty() {
+                id.push_str("node");
+            }
+            for (i, chan_id) in chan_ids.iter().enumerate() {
+                if i > 0 {
+                    id.push('>');
+                }
+                // Writing into a String cannot fail.
+                let _ = write!(id, "{chan_id}");
+            }
+            if let Some(bucket) = bucket {
+                id.push(':');
+                id.push_str(bucket);
+            }
+            Arc::from(id)
         }
     }
-    out.extend_from_slice(&digits[start..]);
+}
+
+/// A short string written on the stack for [`action_id`]; `None` from [`IdBuf::as_str`] once
+/// more was put than fits.
+struct IdBuf {
+    bytes: [u8; 128],
+    len: usize,
+    overflow: bool,
+}
+
+impl IdBuf {
+    fn new() -> Self {
+        IdBuf {
+            bytes: [0; 128],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    fn put(&mut self, part: &[u8]) {
+        match self.bytes.get_mut(self.len..self.len + part.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(part);
+                self.len += part.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// Puts `n` in decimal, as `Display` writes it: two digits per division, from a table.
+    fn put_decimal(&mut self, mut n: u64) {
+        /// "00", "01", … "99".
+        const PAIRS: [u8; 200] = {
+            let mut pairs = [0u8; 200];
+            let mut i = 0;
+            while i < 100 {
+                pairs[2 * i] = b'0' + (i / 10) as u8;
+                pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+                i += 1;
+            }
+            pairs
+        };
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        while n >= 100 {
+            // Below 100, so the cast keeps it whole.
+            let pair = 2 * (n % 100) as usize;
+            n /= 100;
+            start -= 2;
+            digits[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        // `n` < 100 now.
+        let pair = 2 * n as usize;
+        if n >= 10 {
+            start -= 2;
+            digits[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
+            start -= 1;
+            digits[start] = PAIRS[pair + 1];
+        }
+        self.put(&digits[start..]);
+    }
+
+    /// What was put, when it all fitted. Only whole `str`s and ASCII were put, so the bytes are
+    /// UTF-8 (the check is the ASCII fast path of `from_utf8`).
+    fn as_str(&self) -> Option<&str> {
+        if self.overflow {
+            return None;
+        }
+        std::str::from_utf8(&self.bytes[..self.len]).ok()
+    }
 }
 
 /// The total order of actions: priority (high first), then implementation priority (high
@@ -780,39 +855,54 @@ pub fn sort_actions(actions: &mut [Action]) {
 /// Sorts `actions` into the order of [`sort_actions`] and returns their distinct ids, sorted
 /// (byte order): the node-wide list needs both, and this sorts the ids once, not twice.
 ///
-/// The ids are sorted first; each action's rank among the distinct ids then stands in for its
-/// id in the total order (equal ids, equal ranks, ties broken by position as in
-/// [`sort_actions`]), so the second sort compares integers only.
+/// The ids are sorted first (ties by position); each action's place in that order then stands
+/// in for its id and position in the total order, so the second sort compares integers only.
 pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
-    let mut by_id: Vec<(&str, usize)> = actions
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (&*a.id, i))
-        .collect();
-    by_id.sort_unstable();
-    let mut ids: Vec<Arc<str>> = Vec::with_capacity(by_id.len());
-    let mut rank = vec![0; actions.len()];
-    for &(id, i) in &by_id {
-        if ids.last().map(|last| &**last) != Some(id) {
-            ids.push(Arc::clone(&actions[i].id));
-        }
-        rank[i] = ids.len();
-    }
-    drop(by_id);
-    let mut keys: Vec<(Reverse<u8>, Reverse<u8>, usize, usize)> = actions
+    // The first 24 bytes of each id, zero-padded, as big-endian numbers lead the key: they
+    // order two ids as their bytes do wherever they differ (a shorter id that is a prefix of
+    // the other is padded with bytes no greater than the other's), and they differ for most
+    // pairs, so most comparisons are of integers and only the rest compare the whole strings.
+    let mut by_id: Vec<(u128, u64, usize)> = actions
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            (
-                Reverse(a.priority),
-                Reverse(a.implementation_priority),
-                rank[i],
-                i,
-            )
+            let bytes = a.id.as_bytes();
+            let (mut high, mut low) = ([0u8; 16], [0u8; 8]);
+            let n = bytes.len().min(16);
+            high[..n].copy_from_slice(&bytes[..n]);
+            let rest = &bytes[n..];
+            let m = rest.len().min(8);
+            low[..m].copy_from_slice(&rest[..m]);
+            (u128::from_be_bytes(high), u64::from_be_bytes(low), i)
         })
         .collect();
+    // Stable sort (keys are distinct anyway) for its use of runs: each recommender lists its
+    // actions by channel, so the ids arrive in long ascending runs.
+    by_id.sort_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| actions[a.2].id.cmp(&actions[b.2].id))
+            .then(a.2.cmp(&b.2))
+    });
+    let mut ids: Vec<Arc<str>> = Vec::with_capacity(by_id.len());
+    // Priorities above the place in id order: one integer per action. A place is below
+    // `usize::MAX`, which fits the low 64 bits.
+    let mut keys: Vec<u128> = vec![0; actions.len()];
+    for (place, &(_, _, i)) in by_id.iter().enumerate() {
+        let a = &actions[i];
+        if ids.last() != Some(&a.id) {
+            ids.push(Arc::clone(&a.id));
+        }
+        keys[i] = (u128::from(u8::MAX - a.priority) << 72)
+            | (u128::from(u8::MAX - a.implementation_priority) << 64)
+            | place as u128;
+    }
     keys.sort_unstable();
-    let order: Vec<usize> = keys.into_iter().map(|(_, _, _, i)| i).collect();
+    // The low 64 bits hold the place in id order, whose action is `by_id[place].2`.
+    let order: Vec<usize> = keys
+        .into_iter()
+        .map(|key| by_id[(key as u64) as usize].2)
+        .collect();
     apply_order(actions, order);
     ids
 }
@@ -873,11 +963,21 @@ mod tests {
             &*action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise")),
             "set_max_fee_exposure:node:raise"
         );
-        // Digits as `Display` writes them, at both ends of the range.
+        // Digits as `Display` writes them, at both ends of the range and at every length.
         assert_eq!(
             &*action_id(ActionKind::Rebalance, &[0, u64::MAX], Some("x")),
             format!("rebalance:0>{}:x", u64::MAX)
         );
+        let mut n = 1u64;
+        for _ in 0..20 {
+            for m in [n - 1, n, n + 7, n.saturating_mul(9)] {
+                assert_eq!(
+                    &*action_id(ActionKind::Close, &[m, m / 7], None),
+                    format!("close:{m}>{}", m / 7)
+                );
+            }
+            n = n.saturating_mul(10);
+        }
         // Longer than the stack buffer: still whole.
         let bucket = "b".repeat(200);
         assert_eq!(
@@ -968,6 +1068,12 @@ mod tests {
             ("close:10", 4, 9),
             ("a", 1, 1),
             ("close:9", 6, 3),
+            // The same first 24 bytes: ordered by the rest.
+            ("hold_off_force_close:9870", 2, 2),
+            ("hold_off_force_close:987", 2, 2),
+            ("hold_off_force_close:98", 2, 2),
+            ("hold_off_force_close:9870:b", 2, 2),
+            ("hold_off_force_close:9870:a", 2, 2),
         ]
         .into_iter()
         .enumerate()
@@ -983,7 +1089,7 @@ mod tests {
         let order: Vec<Option<u64>> = actions.iter().map(|a| a.amount_sat).collect();
         assert_eq!(
             order,
-            [7, 4, 5, 1, 3, 0, 2, 6].map(Some),
+            [7, 4, 5, 1, 3, 0, 2, 10, 9, 8, 12, 11, 6].map(Some),
             "repeated ids keep their input order"
         );
         let ids: Vec<&str> = ids.iter().map(|id| &**id).collect();
@@ -993,6 +1099,11 @@ mod tests {
                 "a",
                 "close:10",
                 "close:9",
+                "hold_off_force_close:98",
+                "hold_off_force_close:987",
+                "hold_off_force_close:9870",
+                "hold_off_force_close:9870:a",
+                "hold_off_force_close:9870:b",
                 "rebalance:10>2",
                 "rebalance:1>2",
                 "splice_in:3"
