@@ -909,7 +909,7 @@ pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
 
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
 /// permutation of the positions), following each cycle of the permutation with swaps.
-fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
+pub(crate) fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
     for start in 0..items.len() {
         let mut current = start;
         // `order[current] == current` marks a position already holding its final item.
