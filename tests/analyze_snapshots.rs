@@ -458,7 +458,7 @@ fn expected_recommendations_appear() {
         plans[name]
             .all_actions()
             .into_iter()
-            .map(|a| a.id.clone())
+            .map(|a| a.id.to_string())
             .collect()
     };
     assert!(ids("balanced").is_empty(), "{:?}", ids("balanced"));
@@ -501,7 +501,7 @@ fn expected_recommendations_appear() {
         assert!(codes.contains(code), "{code} missing from {codes:?}");
     }
     assert_eq!(
-        near.priority_actions[0].id,
+        &*near.priority_actions[0].id,
         "set_max_fee_exposure:node:raise"
     );
 

@@ -1062,7 +1062,7 @@ async fn alerts_are_logged_when_they_appear_not_on_every_cycle() {
             .iter()
             .find(|a| {
                 event["alert"] == a.code.as_str()
-                    && event["chan_id"] == a.chan_id.as_deref().unwrap_or("")
+                    && event["chan_id"] == a.chan_id.map(|c| c.to_string()).unwrap_or_default()
             })
             .expect("the event is one of the plan's alerts");
         let level = match alert.severity {
@@ -1108,7 +1108,7 @@ fn expected_events(previous: &Plan, current: &Plan) -> Vec<(String, String, Stri
             (
                 state.to_string(),
                 alert.code.as_str().to_string(),
-                alert.chan_id.clone().unwrap_or_default(),
+                alert.chan_id.map(|c| c.to_string()).unwrap_or_default(),
             )
         })
         .collect()

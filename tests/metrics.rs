@@ -389,9 +389,10 @@ async fn scraped_metrics_match_the_plan() {
 
     // Per channel: every series, with node/chan_id/peer_alias labels, equal to the plan.
     for ch in &plan.channels {
+        let chan_id = ch.chan_id.to_string();
         let id = [
             ("node", "alpha"),
-            ("chan_id", ch.chan_id.as_str()),
+            ("chan_id", chan_id.as_str()),
             ("peer_alias", ch.peer_alias.as_ref()),
         ];
         for (commitment, report) in [

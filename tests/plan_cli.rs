@@ -129,7 +129,7 @@ fn plan_diff_shows_resolved_actions_and_exposure_deltas() {
     let fb = write_plan(dir.path(), "b.json", &b);
     let text = output(|out| plans::diff_files(&fa, &fb, out));
     for id in &b.changes.resolved {
-        assert!(text.contains(id.as_str()), "resolved action {id} listed");
+        assert!(text.contains(&**id), "resolved action {id} listed");
     }
     insta::assert_snapshot!("plan_diff", text);
 }

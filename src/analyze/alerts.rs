@@ -23,7 +23,7 @@ use std::cmp::Reverse;
 
 use crate::dust::ExpiryLevel;
 use crate::model::{ChanId, NodeSnapshot};
-use crate::plan::{apply_order, chan_id_string, Alert, AlertCode, Severity, Text};
+use crate::plan::{apply_order, Alert, AlertCode, Severity, Text};
 use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
@@ -34,7 +34,7 @@ fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: 
     Alert {
         code,
         severity,
-        chan_id: chan_id.map(chan_id_string),
+        chan_id,
         message,
         amount_sat: None,
         limit_sat: None,
@@ -48,62 +48,58 @@ pub fn collect(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
 ) -> Vec<Alert> {
-    let mut alerts: Vec<(Option<ChanId>, Alert)> = views
+    let mut alerts: Vec<Alert> = views
         .par_iter()
-        .flat_map_iter(|view| {
-            channel_alerts(view, settings)
-                .into_iter()
-                .map(|a| (Some(view.chan_id()), a))
-        })
+        .flat_map_iter(|view| channel_alerts(view, settings))
         .collect();
     if snapshot.node.block_height.is_some() && !snapshot.node.synced_to_chain {
-        alerts.push((
+        alerts.push(alert(
+            AlertCode::ChainNotSynced,
+            Severity::Warn,
             None,
-            alert(
-                AlertCode::ChainNotSynced,
-                Severity::Warn,
-                None,
-                "LND is not synced to the chain: block heights and HTLC expiries may be stale"
-                    .into(),
-            ),
+            "LND is not synced to the chain: block heights and HTLC expiries may be stale".into(),
         ));
     }
     for w in &snapshot.warnings {
-        alerts.push((
+        alerts.push(alert(
+            AlertCode::SnapshotWarning,
+            Severity::Warn,
             w.chan_id,
-            alert(
-                AlertCode::SnapshotWarning,
-                Severity::Warn,
-                w.chan_id,
-                w.message.as_str().into(),
-            ),
+            w.message.as_str().into(),
         ));
     }
-    let order = alert_order(&alerts);
-    apply_order(&mut alerts, order);
-    alerts.into_iter().map(|(_, a)| a).collect()
+    sort_alerts(&mut alerts);
+    alerts
 }
 
-/// The positions of `alerts` in the plan's order: severity (errors first), code, channel,
-/// HTLC, then message; ties keep their position.
+/// Sorts alerts by severity (errors first), code, channel id, HTLC index and message; equal
+/// alerts keep their order.
 ///
-/// Sorted as compact keys without the message, which is compared (and so written out) only
-/// within a run of alerts equal on everything else: a big node has tens of thousands of
-/// alerts and almost no such runs.
-fn alert_order(alerts: &[(Option<ChanId>, Alert)]) -> Vec<usize> {
-    let mut keys: Vec<_> = alerts
+/// Alerts are large and a big node has thousands, so the keys are sorted (the message, which
+/// may have to be written out, is compared only when all else is equal) and every alert then
+/// moves once into place.
+fn sort_alerts(alerts: &mut [Alert]) {
+    /// Severity, code, channel, HTLC index and the alert's position.
+    type Key = (
+        Reverse<Severity>,
+        AlertCode,
+        Option<ChanId>,
+        Option<u64>,
+        usize,
+    );
+    let mut keys: Vec<Key> = alerts
         .iter()
         .enumerate()
-        .map(|(i, (chan, a))| ((Reverse(a.severity), a.code, *chan, a.htlc_index), i))
+        .map(|(i, a)| (Reverse(a.severity), a.code, a.chan_id, a.htlc_index, i))
         .collect();
-    keys.sort_unstable();
-    for run in keys.chunk_by_mut(|a, b| a.0 == b.0) {
-        if run.len() > 1 {
-            // Stable: equal messages keep their position order.
-            run.sort_by(|(_, i), (_, j)| alerts[*i].1.message.cmp(&alerts[*j].1.message));
-        }
-    }
-    keys.into_iter().map(|(_, i)| i).collect()
+    keys.sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2, a.3)
+            .cmp(&(b.0, b.1, b.2, b.3))
+            .then_with(|| alerts[a.4].message.cmp(&alerts[b.4].message))
+            .then(a.4.cmp(&b.4))
+    });
+    let order = keys.into_iter().map(|(_, _, _, _, i)| i).collect();
+    apply_order(alerts, order);
 }
 
 fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Alert> {
@@ -395,7 +391,7 @@ mod tests {
             ]
         );
         assert_eq!(alerts[0].limit_sat, Some(ch.commit_fee_sat));
-        assert_eq!(alerts[2].chan_id.as_deref(), Some("99"));
+        assert_eq!(alerts[2].chan_id, Some(99));
     }
 
     #[test]

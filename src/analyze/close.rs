@@ -199,7 +199,7 @@ mod tests {
         let acts = run(&ch);
         assert_eq!(acts.len(), 1);
         let a = &acts[0];
-        assert_eq!(a.id, "close:8");
+        assert_eq!(&*a.id, "close:8");
         assert!(
             a.text()
                 .rationale

@@ -398,7 +398,7 @@ mod tests {
             .iter()
             .find(|a| a.kind == ActionKind::RaiseMinHtlc)
             .unwrap();
-        assert_eq!(a.id, "raise_min_htlc:1");
+        assert_eq!(&*a.id, "raise_min_htlc:1");
         // Anchors: thresholds are the dust limits, 354 ours and 573 the peer's → 600 sat.
         assert_eq!(a.amount_sat, Some(600));
         assert!(
@@ -509,8 +509,8 @@ mod tests {
             .iter()
             .find(|a| a.kind == ActionKind::SetMaxFeeExposure)
             .unwrap();
-        assert_eq!(a.id, "set_max_fee_exposure:node:lower");
-        assert_eq!(a.chan_ids, vec!["1"]);
+        assert_eq!(&*a.id, "set_max_fee_exposure:node:lower");
+        assert_eq!(a.chan_ids.as_slice(), [1]);
         assert_eq!(a.text().commands[0].line, "dust-threshold=100000");
         assert_eq!(a.priority, 1);
 
@@ -529,8 +529,8 @@ mod tests {
             .iter()
             .find(|a| a.kind == ActionKind::SetMaxFeeExposure)
             .unwrap();
-        assert_eq!(a.id, "set_max_fee_exposure:node:raise");
-        assert_eq!(a.chan_ids, vec!["2"]);
+        assert_eq!(&*a.id, "set_max_fee_exposure:node:raise");
+        assert_eq!(a.chan_ids.as_slice(), [2]);
         assert_eq!(a.priority, 7);
         assert_eq!(out.recommended_limit_sat, 830_000);
         assert_eq!(a.text().commands[0].line, "channel-max-fee-exposure=830000");

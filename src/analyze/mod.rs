@@ -38,8 +38,10 @@ pub mod splice;
 pub(crate) mod testkit;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
+use smallvec::SmallVec;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
@@ -47,8 +49,8 @@ use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
-    action_id, action_order, apply_order, chan_id_string, ratio, sort_actions, sort_order, Action,
-    ActionKind, AlertCounts, Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus,
+    action_id, action_order, ratio, sort_actions, sort_actions_with_ids, Action, ActionKind,
+    AlertCounts, ChanIds, Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus,
     LndSupport, PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity,
     SourceWarning, StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
@@ -95,11 +97,12 @@ pub(crate) fn new_action(
     views: &[&ChannelView<'_>],
     bucket: Option<&str>,
 ) -> Action {
-    let chan_ids: Vec<ChanId> = views.iter().map(|v| v.chan_id()).collect();
+    // Inline for the one or two channels an action names: no allocation.
+    let chan_ids: ChanIds = views.iter().map(|v| v.chan_id()).collect();
     Action {
         id: action_id(kind, &chan_ids, bucket),
         kind,
-        chan_ids: chan_ids.iter().map(|c| chan_id_string(*c)).collect(),
+        chan_ids,
         priority: 1,
         implementation_priority: views
             .iter()
@@ -187,16 +190,11 @@ pub fn analyze(
     actions.extend(dust.actions);
     actions.extend(close);
 
-    // The order of the actions and the `changes` section both read the whole list; the ids
-    // sorted for `changes` are a different order, so the two are worked out side by side.
-    let (order, (recommended_actions, changes)) = rayon::join(
-        || sort_order(&actions),
-        || {
-            let ids_now = sorted_ids(actions.iter());
-            (count(ids_now.len()), changes(&ids_now, previous))
-        },
-    );
-    apply_order(&mut actions, order);
+    // Everything that reads the node-wide action list runs before the actions move into the
+    // channel sections (moving, not cloning, tens of thousands of actions on a big node).
+    let ids_now = sort_actions_with_ids(&mut actions);
+    let recommended_actions = count(ids_now.len());
+    let changes = changes(&ids_now, previous);
     let priority_actions = actions
         .iter()
         .take(PRIORITY_ACTIONS_LIMIT)
@@ -239,7 +237,7 @@ pub fn analyze(
                 .warnings
                 .iter()
                 .map(|w| SourceWarning {
-                    chan_id: w.chan_id.map(chan_id_string),
+                    chan_id: w.chan_id,
                     message: w.message.clone(),
                 })
                 .collect(),
@@ -256,9 +254,8 @@ pub fn analyze(
 ///
 /// `actions` (in [`sort_actions`] order) move into the list of the channels they name; only an
 /// action naming several channels (a rebalance) is copied, once per extra channel. Each list is
-/// therefore in the same order as the node-wide one. Channel ids in actions come from
-/// [`chan_id_string`], so they are matched back numerically; the first view with a given id
-/// receives that channel's actions.
+/// therefore in the same order as the node-wide one. The first view with a given id receives
+/// that channel's actions.
 fn route_actions(views: &[ChannelView<'_>], actions: Vec<Action>) -> Vec<Vec<Action>> {
     let mut position: HashMap<ChanId, usize> = HashMap::with_capacity(views.len());
     for (i, view) in views.iter().enumerate() {
@@ -267,11 +264,10 @@ fn route_actions(views: &[ChannelView<'_>], actions: Vec<Action>) -> Vec<Vec<Act
     let mut by_view: Vec<Vec<Action>> = Vec::new();
     by_view.resize_with(views.len(), Vec::new);
     for action in actions {
-        let slots: Vec<usize> = action
+        let slots: SmallVec<[usize; 2]> = action
             .chan_ids
             .iter()
-            .filter_map(|c| c.parse().ok())
-            .filter_map(|id: ChanId| position.get(&id).copied())
+            .filter_map(|id| position.get(id).copied())
             .collect();
         if let Some((last, others)) = slots.split_last() {
             for slot in others {
@@ -312,7 +308,7 @@ fn channel_plans(
             let dust_report = report::dust_report(&dust, fee_spike, params.exposure_limit_source);
             let force_close = report::force_close_report(&dust);
             ChannelPlan {
-                chan_id: chan_id_string(ch.chan_id),
+                chan_id: ch.chan_id,
                 channel_point: ch.channel_point.clone(),
                 peer_pubkey: ch.remote_pubkey.clone(),
                 peer_alias: ch.peer_alias.clone(),
@@ -440,7 +436,7 @@ fn summarize(
         total_dust_sat: total_dust,
         dust_ratio: share(total_dust, total_capacity),
         highest_fee_exposure_sat: highest.map_or(0, |(_, e)| e),
-        highest_fee_exposure_chan_id: highest.map(|(v, _)| chan_id_string(v.chan_id())),
+        highest_fee_exposure_chan_id: highest.map(|(v, _)| v.chan_id()),
         recommended_max_fee_exposure_sat: recommended_limit_sat,
         optimization_potential: share(recovery, total_dust),
         estimated_recovery_sat: recovery,
@@ -461,15 +457,16 @@ fn count(n: usize) -> u32 {
 }
 
 /// Action ids that are new, resolved or unchanged compared with the previous plan, each list
-/// sorted by id.
+/// sorted by id. `now` is sorted and distinct (from [`sort_actions_with_ids`]).
 ///
 /// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
-/// actions, and ordered maps of them cost more than the rest of this function.
-fn changes(now: &[&str], previous: Option<&PlanDigest>) -> Changes {
+/// actions, and ordered maps of them cost more than the rest of this function. The ids are
+/// shared with the actions and the digest, not copied.
+fn changes(now: &[Arc<str>], previous: Option<&PlanDigest>) -> Changes {
     let Some(previous) = previous else {
         return Changes {
             previous_generated_at: None,
-            new: now.iter().map(|s| s.to_string()).collect(),
+            new: now.to_vec(),
             resolved: Vec::new(),
             unchanged: Vec::new(),
         };
@@ -479,22 +476,22 @@ fn changes(now: &[&str], previous: Option<&PlanDigest>) -> Changes {
     let (mut new, mut resolved, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
     while i < now.len() || j < before.len() {
-        match (now.get(i).copied(), before.get(j).map(String::as_str)) {
+        match (now.get(i), before.get(j)) {
             (Some(a), Some(b)) if a == b => {
-                unchanged.push(a.to_string());
+                unchanged.push(Arc::clone(a));
                 i += 1;
                 j += 1;
             }
             (Some(a), Some(b)) if a < b => {
-                new.push(a.to_string());
+                new.push(Arc::clone(a));
                 i += 1;
             }
             (Some(a), None) => {
-                new.push(a.to_string());
+                new.push(Arc::clone(a));
                 i += 1;
             }
             (_, Some(b)) => {
-                resolved.push(b.to_string());
+                resolved.push(Arc::clone(b));
                 j += 1;
             }
             (None, None) => break,
@@ -506,14 +503,6 @@ fn changes(now: &[&str], previous: Option<&PlanDigest>) -> Changes {
         resolved,
         unchanged,
     }
-}
-
-/// The distinct ids of `actions`, sorted.
-fn sorted_ids<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<&'a str> {
-    let mut ids: Vec<&str> = actions.map(|a| a.id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 #[cfg(test)]
@@ -562,8 +551,8 @@ mod tests {
             serde_json::to_string(&a).unwrap(),
             serde_json::to_string(&b).unwrap()
         );
-        let ids: Vec<&str> = a.channels.iter().map(|c| c.chan_id.as_str()).collect();
-        assert_eq!(ids, vec!["1", "3", "9"]);
+        let ids: Vec<ChanId> = a.channels.iter().map(|c| c.chan_id).collect();
+        assert_eq!(ids, vec![1, 3, 9]);
         // The top actions are in the documented total order.
         let mut sorted = a.priority_actions.clone();
         sort_actions(&mut sorted);
@@ -630,7 +619,7 @@ mod tests {
             .iter()
             .find(|a| a.kind == ActionKind::Rebalance)
             .expect("the 95% and 2.5% channels pair up");
-        assert_eq!(rebalance.chan_ids, vec!["9", "1"]);
+        assert_eq!(rebalance.chan_ids.as_slice(), [9, 1]);
         for chan in &rebalance.chan_ids {
             let ch = plan.channels.iter().find(|c| &c.chan_id == chan).unwrap();
             assert!(ch
@@ -679,7 +668,7 @@ mod tests {
 
     /// `changes` by its definition: set differences of the two plans' action ids.
     fn changes_by_definition(current: &Plan, previous: &Plan) -> Changes {
-        let ids = |plan: &Plan| -> std::collections::BTreeSet<String> {
+        let ids = |plan: &Plan| -> std::collections::BTreeSet<Arc<str>> {
             plan.all_actions().iter().map(|a| a.id.clone()).collect()
         };
         let (now, before) = (ids(current), ids(previous));

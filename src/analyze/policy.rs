@@ -238,7 +238,7 @@ mod tests {
         let mut depleted = channel(2, 2_000_000, 100_000);
         depleted.total_satoshis_sent = 3_000_000; // 100k/day over 30 days
         let acts = actions(&[depleted]);
-        let ids: Vec<&str> = acts.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = acts.iter().map(|a| a.id.as_ref()).collect();
         assert_eq!(
             ids,
             vec!["update_policy:2:fee_up", "update_policy:2:max_htlc"]
@@ -273,7 +273,7 @@ mod tests {
     fn unmatched_surplus_lowers_the_fee() {
         let acts = actions(&[channel(1, 2_000_000, 1_900_000)]);
         assert_eq!(acts.len(), 1);
-        assert_eq!(acts[0].id, "update_policy:1:fee_down");
+        assert_eq!(&*acts[0].id, "update_policy:1:fee_down");
         assert!(acts[0].text().commands[0]
             .line
             .contains("--fee_rate_ppm 75"));

@@ -12,6 +12,7 @@
 //! [`super::policy`] to suggest a fee change instead; a small remainder after a rebalance is not,
 //! so the suggestion does not flicker from one cycle to the next.
 
+use std::fmt;
 use std::sync::Arc;
 
 use crate::model::ChanId;
@@ -283,11 +284,29 @@ fn pair_action(
 }
 
 /// The peer's alias, or a neutral name when LND did not know one.
-pub(crate) fn alias(peer_alias: &Arc<str>, chan_id: ChanId) -> Arc<str> {
-    if peer_alias.is_empty() {
-        format!("channel {chan_id}").into()
-    } else {
-        Arc::clone(peer_alias)
+///
+/// Held by the text closures of actions, so the neutral name is written only when the text is
+/// (not one string per action of an unnamed peer while the plan is built).
+pub(crate) fn alias(peer_alias: &Arc<str>, chan_id: ChanId) -> PeerName {
+    PeerName {
+        alias: Arc::clone(peer_alias),
+        chan_id,
+    }
+}
+
+/// What [`alias`] returns: displays as the alias, or as `channel <chan_id>` when it is empty.
+pub(crate) struct PeerName {
+    alias: Arc<str>,
+    chan_id: ChanId,
+}
+
+impl fmt::Display for PeerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.alias.is_empty() {
+            write!(f, "channel {}", self.chan_id)
+        } else {
+            f.pad(&self.alias)
+        }
     }
 }
 
@@ -311,8 +330,8 @@ mod tests {
         let out = outcome(&chans);
         assert_eq!(out.actions.len(), 1);
         let a = &out.actions[0];
-        assert_eq!(a.id, "rebalance:1>2");
-        assert_eq!(a.chan_ids, vec!["1", "2"]);
+        assert_eq!(&*a.id, "rebalance:1>2");
+        assert_eq!(a.chan_ids.as_slice(), [1, 2]);
         // Both are ~800k from 50%; the smaller of the two gaps moves.
         let amount = a.amount_sat.unwrap();
         assert!((780_000..=800_000).contains(&amount), "{amount}");
@@ -339,7 +358,7 @@ mod tests {
             channel(3, 2_000_000, 200_000),    // deficit ~800k
         ];
         let out = outcome(&chans);
-        let ids: Vec<&str> = out.actions.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = out.actions.iter().map(|a| a.id.as_ref()).collect();
         assert_eq!(ids, vec!["rebalance:1>2", "rebalance:1>3"]);
         assert_eq!(out.unmatched.len(), 1);
         assert_eq!(out.unmatched[0].chan_id, 1);
@@ -358,6 +377,12 @@ mod tests {
         let out = outcome(&[channel(1, 2_000_000, 1_900_000), same_peer]);
         assert!(out.actions.is_empty());
         assert_eq!(out.unmatched.len(), 2);
+    }
+
+    #[test]
+    fn a_peer_without_an_alias_is_named_by_its_channel() {
+        assert_eq!(alias(&Arc::from(""), 42).to_string(), "channel 42");
+        assert_eq!(alias(&Arc::from("bob"), 42).to_string(), "bob");
     }
 
     #[test]

@@ -295,7 +295,7 @@ mod tests {
         let acts = run(&ch);
         assert_eq!(acts.len(), 1);
         let a = &acts[0];
-        assert_eq!(a.id, "splice_in:4");
+        assert_eq!(&*a.id, "splice_in:4");
         assert_eq!(a.amount_sat, Some(2_800_000));
         assert_eq!(a.lnd_support, LndSupport::NotSupported);
         assert!(a
@@ -321,7 +321,7 @@ mod tests {
         let acts = run(&ch);
         assert_eq!(acts.len(), 1);
         let a = &acts[0];
-        assert_eq!(a.id, "splice_out:5");
+        assert_eq!(&*a.id, "splice_out:5");
         // 9M local − 2.5M kept = 6.5M.
         assert_eq!(a.amount_sat, Some(6_500_000));
         assert_eq!(

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, ActionKind, AlertCode, Plan, Severity};
+use super::{chan_id_string, Action, ActionKind, AlertCode, Plan, Severity};
+use crate::model::ChanId;
 
 /// The difference from plan `a` (older) to plan `b` (newer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,10 +97,10 @@ pub struct SummaryDelta {
 
 fn action_ref(a: &Action) -> ActionRef {
     ActionRef {
-        id: a.id.clone(),
+        id: a.id.to_string(),
         kind: a.kind,
         priority: a.priority,
-        chan_ids: a.chan_ids.clone(),
+        chan_ids: a.chan_ids.iter().copied().map(chan_id_string).collect(),
         amount_sat: a.amount_sat,
     }
 }
@@ -136,17 +137,13 @@ fn field_changes(a: &Action, b: &Action) -> Vec<FieldChange> {
         .collect()
 }
 
-/// Orders channel ids numerically (they are uint64 strings), falling back to text.
-fn chan_order(id: &str) -> (u64, String) {
-    (id.parse().unwrap_or(u64::MAX), id.to_string())
-}
-
 fn alert_set(plan: &Plan) -> BTreeSet<AlertRef> {
     plan.alerts
         .iter()
         .map(|a| AlertRef {
             code: a.code,
-            chan_id: a.chan_id.clone(),
+            // As text, so alerts keep the order (and the JSON) of schema v1 strings.
+            chan_id: a.chan_id.map(chan_id_string),
             severity: a.severity,
         })
         .collect()
@@ -158,16 +155,9 @@ fn i64_of(v: u64) -> i64 {
 
 /// Compares plan `a` (older) with plan `b` (newer).
 pub fn diff(a: &Plan, b: &Plan) -> PlanDiff {
-    let before: BTreeMap<&str, &Action> = a
-        .all_actions()
-        .into_iter()
-        .map(|x| (x.id.as_str(), x))
-        .collect();
-    let after: BTreeMap<&str, &Action> = b
-        .all_actions()
-        .into_iter()
-        .map(|x| (x.id.as_str(), x))
-        .collect();
+    let before: BTreeMap<&str, &Action> =
+        a.all_actions().into_iter().map(|x| (&*x.id, x)).collect();
+    let after: BTreeMap<&str, &Action> = b.all_actions().into_iter().map(|x| (&*x.id, x)).collect();
     let mut changed = Vec::new();
     let mut unchanged = 0u32;
     for (id, new) in &after {
@@ -184,16 +174,11 @@ pub fn diff(a: &Plan, b: &Plan) -> PlanDiff {
         }
     }
 
-    let chans_a: BTreeMap<(u64, String), &super::ChannelPlan> = a
-        .channels
-        .iter()
-        .map(|c| (chan_order(&c.chan_id), c))
-        .collect();
-    let chans_b: BTreeMap<(u64, String), &super::ChannelPlan> = b
-        .channels
-        .iter()
-        .map(|c| (chan_order(&c.chan_id), c))
-        .collect();
+    // Channel ids are numbers, so the maps order channels numerically.
+    let chans_a: BTreeMap<ChanId, &super::ChannelPlan> =
+        a.channels.iter().map(|c| (c.chan_id, c)).collect();
+    let chans_b: BTreeMap<ChanId, &super::ChannelPlan> =
+        b.channels.iter().map(|c| (c.chan_id, c)).collect();
     let mut exposure_changes = Vec::new();
     for (key, cb) in &chans_b {
         let Some(ca) = chans_a.get(key) else { continue };
@@ -207,7 +192,7 @@ pub fn diff(a: &Plan, b: &Plan) -> PlanDiff {
         );
         if (la, ra, ca.dust.exposure_headroom_sat) != (lb, rb, cb.dust.exposure_headroom_sat) {
             exposure_changes.push(ExposureDelta {
-                chan_id: cb.chan_id.clone(),
+                chan_id: chan_id_string(cb.chan_id),
                 local_from_sat: la,
                 local_to_sat: lb,
                 remote_from_sat: ra,
@@ -240,12 +225,12 @@ pub fn diff(a: &Plan, b: &Plan) -> PlanDiff {
         channels_added: chans_b
             .iter()
             .filter(|(k, _)| !chans_a.contains_key(*k))
-            .map(|(_, c)| c.chan_id.clone())
+            .map(|(_, c)| chan_id_string(c.chan_id))
             .collect(),
         channels_removed: chans_a
             .iter()
             .filter(|(k, _)| !chans_b.contains_key(*k))
-            .map(|(_, c)| c.chan_id.clone())
+            .map(|(_, c)| chan_id_string(c.chan_id))
             .collect(),
         exposure_changes,
         alerts_raised: alerts_b.difference(&alerts_a).cloned().collect(),

@@ -31,6 +31,7 @@
 
 use std::fmt;
 use std::io::{BufReader, Read};
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
@@ -44,11 +45,12 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// What the next cycle needs from a plan (see the module docs).
 ///
 /// Invariants: `action_ids` and `outgoing_dust_channels` are sorted (byte order) and hold each
-/// id once; `alerts` are in the plan's order.
+/// id once; `alerts` are in the plan's order. Action ids are shared with the plan's actions
+/// (a digest of a plan in memory copies none of them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanDigest {
     generated_at: String,
-    action_ids: Vec<String>,
+    action_ids: Vec<Arc<str>>,
     outgoing_dust_channels: Vec<String>,
     alerts: Vec<Alert>,
 }
@@ -60,7 +62,7 @@ impl PlanDigest {
             .channels
             .iter()
             .flat_map(|c| c.recommendations.actions.iter())
-            .map(|a| a.id.clone())
+            .map(|a| Arc::clone(&a.id))
             .collect();
         let outgoing_dust_channels = plan
             .channels
@@ -70,7 +72,7 @@ impl PlanDigest {
                     .iter()
                     .any(|h| outgoing_trimmed(h.incoming, h.trimmed_on_local, h.trimmed_on_remote))
             })
-            .map(|c| c.chan_id.clone())
+            .map(|c| super::chan_id_string(c.chan_id))
             .collect();
         PlanDigest {
             generated_at: plan.generated_at.clone(),
@@ -105,7 +107,7 @@ impl PlanDigest {
 
     /// The id of every action of the plan (from the channel sections, which list all of them),
     /// sorted and each once.
-    pub fn action_ids(&self) -> &[String] {
+    pub fn action_ids(&self) -> &[Arc<str>] {
         &self.action_ids
     }
 
@@ -126,7 +128,7 @@ fn outgoing_trimmed(incoming: bool, trimmed_on_local: bool, trimmed_on_remote: b
     !incoming && (trimmed_on_local || trimmed_on_remote)
 }
 
-fn sorted_distinct(mut ids: Vec<String>) -> Vec<String> {
+fn sorted_distinct<T: Ord>(mut ids: Vec<T>) -> Vec<T> {
     ids.sort_unstable();
     ids.dedup();
     ids
@@ -244,7 +246,11 @@ impl ReadState {
         let alerts = self.alerts.ok_or_else(|| missing("alerts"))?;
         Ok(PlanDigest {
             generated_at,
-            action_ids: sorted_distinct(self.action_ids),
+            // Shared only after de-duplication: a rebalance is listed by both its channels.
+            action_ids: sorted_distinct(self.action_ids)
+                .into_iter()
+                .map(Arc::from)
+                .collect(),
             outgoing_dust_channels: sorted_distinct(self.outgoing_dust_channels),
             alerts,
         })
@@ -929,8 +935,9 @@ mod tests {
         let plan = plan();
         let want = PlanDigest::of(&plan);
         // The plan has what the test is about.
-        let ids: Vec<&str> = plan.all_actions().iter().map(|a| a.id.as_str()).collect();
-        assert_eq!(want.action_ids(), ids);
+        let ids: Vec<&str> = plan.all_actions().iter().map(|a| &*a.id).collect();
+        let digested: Vec<&str> = want.action_ids().iter().map(|id| &**id).collect();
+        assert_eq!(digested, ids);
         assert!(ids.contains(&"rebalance:9>1"), "{ids:?}");
         assert_eq!(want.outgoing_dust_channels(), ["3"]);
         assert!(want.alerts().len() >= 2, "{:?}", want.alerts());
@@ -1027,7 +1034,8 @@ mod tests {
             r#"[{{"chan_id": "7", "htlcs": [{htlc}], "recommendations": {{"actions": [{{"id": "b"}}, {{"id": "a"}}]}}}}]"#
         );
         let digest = read(&doc(&ok)).expect("a minimal v1 plan");
-        assert_eq!(digest.action_ids(), ["a", "b"]);
+        let ids: Vec<&str> = digest.action_ids().iter().map(|id| &**id).collect();
+        assert_eq!(ids, ["a", "b"]);
         assert_eq!(digest.outgoing_dust_channels(), ["7"]);
 
         let bad_flag = ok.replace(r#""incoming": false"#, r#""incoming": "no""#);

@@ -7,7 +7,8 @@
 //!
 //! Conventions the types keep:
 //! * amounts are integers whose name ends in `_sat` or `_msat`; ratios are `f64` rounded to 4 decimals;
-//! * channel ids are strings (uint64 as `lncli` prints them), so JSON consumers never lose precision;
+//! * channel ids are strings (uint64 as `lncli` prints them), so JSON consumers never lose precision
+//!   (in memory they are numbers: see [`ids`]);
 //! * every list has a deterministic order (documented per field), so two plans of the same
 //!   snapshot are byte-identical.
 //!
@@ -17,6 +18,7 @@
 
 pub mod diff;
 pub mod digest;
+pub mod ids;
 pub mod render;
 pub mod text;
 
@@ -30,6 +32,7 @@ use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
 
 pub use diff::{diff, render_diff, PlanDiff};
 pub use digest::PlanDigest;
+pub use ids::ChanIds;
 pub use render::render_table;
 pub use text::{ActionText, Text, Wording};
 
@@ -88,7 +91,8 @@ pub struct ExposureLimit {
 /// A warning from the snapshot producer, kept in the plan so it is not lost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceWarning {
-    pub chan_id: Option<String>,
+    #[serde(with = "ids::opt_chan_id", default)]
+    pub chan_id: Option<ChanId>,
     pub message: String,
 }
 
@@ -106,7 +110,8 @@ pub struct Summary {
     pub dust_ratio: f64,
     /// The highest fee exposure of any channel's local or remote commitment now.
     pub highest_fee_exposure_sat: u64,
-    pub highest_fee_exposure_chan_id: Option<String>,
+    #[serde(with = "ids::opt_highest_fee_exposure_chan_id", default)]
+    pub highest_fee_exposure_chan_id: Option<ChanId>,
     /// The `channel-max-fee-exposure` value that fits this node's channels (see dust strategies).
     pub recommended_max_fee_exposure_sat: u64,
     /// `estimated_recovery_sat / total_dust_sat` (0 without dust).
@@ -148,7 +153,8 @@ pub struct PendingCounts {
 /// Everything the plan says about one open channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelPlan {
-    pub chan_id: String,
+    #[serde(with = "ids::chan_id")]
+    pub chan_id: ChanId,
     /// Shared with the snapshot the plan was made from (see [`crate::model::Channel`]).
     pub channel_point: Arc<str>,
     pub peer_pubkey: Arc<str>,
@@ -434,10 +440,11 @@ pub struct Alternative {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     /// Stable across runs for the same situation: `<kind>:<scope>[:<bucket>]` (see docs/plan-schema.md).
-    pub id: String,
+    /// Shared, not copied, by the clones of the action and by [`Changes`].
+    pub id: Arc<str>,
     pub kind: ActionKind,
     /// Channels involved; for a rebalance `[source, sink]`.
-    pub chan_ids: Vec<String>,
+    pub chan_ids: ChanIds,
     /// 1 (can wait) to 10 (act now).
     pub priority: u8,
     /// The highest `implementation_priority` of the channels involved.
@@ -467,7 +474,7 @@ impl Action {
 struct ActionView<'a> {
     id: &'a str,
     kind: ActionKind,
-    chan_ids: &'a [String],
+    chan_ids: ids::ChanIdsView<'a>,
     priority: u8,
     implementation_priority: u8,
     amount_sat: Option<u64>,
@@ -491,7 +498,7 @@ impl Serialize for Action {
         ActionView {
             id: &self.id,
             kind: self.kind,
-            chan_ids: &self.chan_ids,
+            chan_ids: ids::ChanIdsView(&self.chan_ids),
             priority: self.priority,
             implementation_priority: self.implementation_priority,
             amount_sat: self.amount_sat,
@@ -515,9 +522,10 @@ impl Serialize for Action {
 /// An action as read from a plan file (every field of schema v1 is required).
 #[derive(Deserialize)]
 struct ActionRecord {
-    id: String,
+    id: Arc<str>,
     kind: ActionKind,
-    chan_ids: Vec<String>,
+    #[serde(deserialize_with = "ids::deserialize_chan_ids")]
+    chan_ids: ChanIds,
     priority: u8,
     implementation_priority: u8,
     amount_sat: Option<u64>,
@@ -620,7 +628,8 @@ impl AlertCode {
 pub struct Alert {
     pub code: AlertCode,
     pub severity: Severity,
-    pub chan_id: Option<String>,
+    #[serde(with = "ids::opt_chan_id", default)]
+    pub chan_id: Option<ChanId>,
     /// Written out when read (see [`Text`]).
     pub message: Text,
     /// The amount the alert is about (exposure, HTLC sum, computed fee), when it has one.
@@ -637,10 +646,10 @@ pub struct Alert {
 pub struct Changes {
     /// `generated_at` of the previous plan; `None` when there was none (every action is then new).
     pub previous_generated_at: Option<String>,
-    /// Each list sorted by id.
-    pub new: Vec<String>,
-    pub resolved: Vec<String>,
-    pub unchanged: Vec<String>,
+    /// Each list sorted by id. The ids are shared with the actions (and the previous digest).
+    pub new: Vec<Arc<str>>,
+    pub resolved: Vec<Arc<str>>,
+    pub unchanged: Vec<Arc<str>>,
 }
 
 /// Why a plan file could not be read.
@@ -701,27 +710,121 @@ pub fn chan_id_string(chan_id: ChanId) -> String {
 /// `scope` is the channel ids joined by `>` (ordered: source before sink for a rebalance), or
 /// `node` for node-wide actions. `bucket` is a coarse, qualitative label (a reason or a
 /// direction), never an amount, so the id survives the small changes of every cycle.
-pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> String {
-    use std::fmt::Write as _;
-    // Written into one buffer: every action of a big node gets an id, so no per-part strings.
-    let mut id = String::with_capacity(24 + 21 * chan_ids.len());
-    id.push_str(kind.as_str());
-    id.push(':');
+///
+/// Every action of a big node gets an id, so it is written into a stack buffer (ids are short)
+/// and copied once into the shared string: one allocation per action, no formatting machinery.
+pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> Arc<str> {
+    let mut id = IdBuf::new();
+    id.put(kind.as_str().as_bytes());
+    id.put(b":");
     if chan_ids.is_empty() {
-        id.push_str("node");
+        id.put(b"node");
     }
     for (i, chan_id) in chan_ids.iter().enumerate() {
         if i > 0 {
-            id.push('>');
+            id.put(b">");
         }
-        // Writing into a String cannot fail.
-        let _ = write!(id, "{chan_id}");
+        id.put_decimal(*chan_id);
     }
     if let Some(bucket) = bucket {
-        id.push(':');
-        id.push_str(bucket);
+        id.put(b":");
+        id.put(bucket.as_bytes());
     }
-    id
+    match id.as_str() {
+        Some(id) => Arc::from(id),
+        None => {
+            // Longer than the buffer: written the slow way.
+            use std::fmt::Write as _;
+            let mut id = String::from(kind.as_str());
+            id.push(':');
+            if chan_ids.is_empty() {
+                id.push_str("node");
+            }
+            for (i, chan_id) in chan_ids.iter().enumerate() {
+                if i > 0 {
+                    id.push('>');
+                }
+                // Writing into a String cannot fail.
+                let _ = write!(id, "{chan_id}");
+            }
+            if let Some(bucket) = bucket {
+                id.push(':');
+                id.push_str(bucket);
+            }
+            Arc::from(id)
+        }
+    }
+}
+
+/// A short string written on the stack for [`action_id`]; `None` from [`IdBuf::as_str`] once
+/// more was put than fits.
+struct IdBuf {
+    bytes: [u8; 128],
+    len: usize,
+    overflow: bool,
+}
+
+impl IdBuf {
+    fn new() -> Self {
+        IdBuf {
+            bytes: [0; 128],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    fn put(&mut self, part: &[u8]) {
+        match self.bytes.get_mut(self.len..self.len + part.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(part);
+                self.len += part.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// Puts `n` in decimal, as `Display` writes it: two digits per division, from a table.
+    fn put_decimal(&mut self, mut n: u64) {
+        /// "00", "01", … "99".
+        const PAIRS: [u8; 200] = {
+            let mut pairs = [0u8; 200];
+            let mut i = 0;
+            while i < 100 {
+                pairs[2 * i] = b'0' + (i / 10) as u8;
+                pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+                i += 1;
+            }
+            pairs
+        };
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        while n >= 100 {
+            // Below 100, so the cast keeps it whole.
+            let pair = 2 * (n % 100) as usize;
+            n /= 100;
+            start -= 2;
+            digits[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        // `n` < 100 now.
+        let pair = 2 * n as usize;
+        if n >= 10 {
+            start -= 2;
+            digits[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
+            start -= 1;
+            digits[start] = PAIRS[pair + 1];
+        }
+        self.put(&digits[start..]);
+    }
+
+    /// What was put, when it all fitted. Only whole `str`s and ASCII were put, so the bytes are
+    /// UTF-8 (the check is the ASCII fast path of `from_utf8`).
+    fn as_str(&self) -> Option<&str> {
+        if self.overflow {
+            return None;
+        }
+        std::str::from_utf8(&self.bytes[..self.len]).ok()
+    }
 }
 
 /// The total order of actions: priority (high first), then implementation priority (high
@@ -759,7 +862,7 @@ pub fn sort_order(actions: &[Action]) -> Vec<usize> {
             (
                 Reverse(a.priority),
                 Reverse(a.implementation_priority),
-                a.id.as_str(),
+                &*a.id,
                 i,
             )
         })
@@ -768,9 +871,64 @@ pub fn sort_order(actions: &[Action]) -> Vec<usize> {
     keys.into_iter().map(|(_, _, _, i)| i).collect()
 }
 
+/// Sorts `actions` into the order of [`sort_actions`] and returns their distinct ids, sorted
+/// (byte order): the node-wide list needs both, and this sorts the ids once, not twice.
+///
+/// The ids are sorted first (ties by position); each action's place in that order then stands
+/// in for its id and position in the total order, so the second sort compares integers only.
+pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
+    // The first 24 bytes of each id, zero-padded, as big-endian numbers lead the key: they
+    // order two ids as their bytes do wherever they differ (a shorter id that is a prefix of
+    // the other is padded with bytes no greater than the other's), and they differ for most
+    // pairs, so most comparisons are of integers and only the rest compare the whole strings.
+    let mut by_id: Vec<(u128, u64, usize)> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let bytes = a.id.as_bytes();
+            let (mut high, mut low) = ([0u8; 16], [0u8; 8]);
+            let n = bytes.len().min(16);
+            high[..n].copy_from_slice(&bytes[..n]);
+            let rest = &bytes[n..];
+            let m = rest.len().min(8);
+            low[..m].copy_from_slice(&rest[..m]);
+            (u128::from_be_bytes(high), u64::from_be_bytes(low), i)
+        })
+        .collect();
+    // Stable sort (keys are distinct anyway) for its use of runs: each recommender lists its
+    // actions by channel, so the ids arrive in long ascending runs.
+    by_id.sort_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| actions[a.2].id.cmp(&actions[b.2].id))
+            .then(a.2.cmp(&b.2))
+    });
+    let mut ids: Vec<Arc<str>> = Vec::with_capacity(by_id.len());
+    // Priorities above the place in id order: one integer per action. A place is below
+    // `usize::MAX`, which fits the low 64 bits.
+    let mut keys: Vec<u128> = vec![0; actions.len()];
+    for (place, &(_, _, i)) in by_id.iter().enumerate() {
+        let a = &actions[i];
+        if ids.last() != Some(&a.id) {
+            ids.push(Arc::clone(&a.id));
+        }
+        keys[i] = (u128::from(u8::MAX - a.priority) << 72)
+            | (u128::from(u8::MAX - a.implementation_priority) << 64)
+            | place as u128;
+    }
+    keys.sort_unstable();
+    // The low 64 bits hold the place in id order, whose action is `by_id[place].2`.
+    let order: Vec<usize> = keys
+        .into_iter()
+        .map(|key| by_id[(key as u64) as usize].2)
+        .collect();
+    apply_order(actions, order);
+    ids
+}
+
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
 /// permutation of the positions), following each cycle of the permutation with swaps.
-pub fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
+pub(crate) fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
     for start in 0..items.len() {
         let mut current = start;
         // `order[current] == current` marks a position already holding its final item.
@@ -790,7 +948,7 @@ impl Plan {
         let mut seen = std::collections::BTreeMap::new();
         for channel in &self.channels {
             for action in &channel.recommendations.actions {
-                seen.entry(action.id.as_str()).or_insert(action);
+                seen.entry(&*action.id).or_insert(action);
             }
         }
         seen.into_values().collect()
@@ -813,16 +971,37 @@ mod tests {
     #[test]
     fn action_ids_name_kind_scope_and_bucket() {
         assert_eq!(
-            action_id(ActionKind::Rebalance, &[7, 3], None),
+            &*action_id(ActionKind::Rebalance, &[7, 3], None),
             "rebalance:7>3"
         );
         assert_eq!(
-            action_id(ActionKind::Close, &[5], Some("idle")),
+            &*action_id(ActionKind::Close, &[5], Some("idle")),
             "close:5:idle"
         );
         assert_eq!(
-            action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise")),
+            &*action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise")),
             "set_max_fee_exposure:node:raise"
+        );
+        // Digits as `Display` writes them, at both ends of the range and at every length.
+        assert_eq!(
+            &*action_id(ActionKind::Rebalance, &[0, u64::MAX], Some("x")),
+            format!("rebalance:0>{}:x", u64::MAX)
+        );
+        let mut n = 1u64;
+        for _ in 0..20 {
+            for m in [n - 1, n, n + 7, n.saturating_mul(9)] {
+                assert_eq!(
+                    &*action_id(ActionKind::Close, &[m, m / 7], None),
+                    format!("close:{m}>{}", m / 7)
+                );
+            }
+            n = n.saturating_mul(10);
+        }
+        // Longer than the stack buffer: still whole.
+        let bucket = "b".repeat(200);
+        assert_eq!(
+            &*action_id(ActionKind::UpdatePolicy, &[1, 2, 3], Some(&bucket)),
+            format!("update_policy:1>2>3:{bucket}")
         );
     }
 
@@ -863,12 +1042,11 @@ mod tests {
         assert_eq!(seen, 120);
     }
 
-    #[test]
-    fn actions_sort_by_priority_then_implementation_priority_then_id() {
-        let action = |id: &str, priority: u8, implementation_priority: u8| Action {
-            id: id.to_string(),
+    fn action(id: &str, priority: u8, implementation_priority: u8) -> Action {
+        Action {
+            id: id.into(),
             kind: ActionKind::Close,
-            chan_ids: vec![],
+            chan_ids: ChanIds::new(),
             priority,
             implementation_priority,
             amount_sat: None,
@@ -878,7 +1056,11 @@ mod tests {
             complexity: Complexity::Low,
             lnd_support: LndSupport::Native,
             wording: Wording::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn actions_sort_by_priority_then_implementation_priority_then_id() {
         let mut actions = vec![
             action("d", 3, 1),
             action("b", 9, 1),
@@ -887,8 +1069,66 @@ mod tests {
             action("e", 3, 2),
         ];
         sort_actions(&mut actions);
-        let ids: Vec<&str> = actions.iter().map(|a| a.id.as_str()).collect();
+        let ids: Vec<&str> = actions.iter().map(|a| a.id.as_ref()).collect();
         assert_eq!(ids, ["c", "b", "e", "a", "d"]);
+    }
+
+    #[test]
+    fn sorting_with_ids_gives_the_same_order_and_the_sorted_distinct_ids() {
+        // Ties on both priorities, a repeated id (kept apart by `amount_sat`) and ids whose
+        // byte order differs from their length order.
+        let mut actions = Vec::new();
+        for (i, (id, p, ip)) in [
+            ("rebalance:10>2", 4, 7),
+            ("close:9", 4, 7),
+            ("rebalance:1>2", 4, 7),
+            ("close:9", 4, 7),
+            ("splice_in:3", 6, 3),
+            ("close:10", 4, 9),
+            ("a", 1, 1),
+            ("close:9", 6, 3),
+            // The same first 24 bytes: ordered by the rest.
+            ("hold_off_force_close:9870", 2, 2),
+            ("hold_off_force_close:987", 2, 2),
+            ("hold_off_force_close:98", 2, 2),
+            ("hold_off_force_close:9870:b", 2, 2),
+            ("hold_off_force_close:9870:a", 2, 2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut a = action(id, p, ip);
+            a.amount_sat = Some(i as u64);
+            actions.push(a);
+        }
+        let mut want = actions.clone();
+        sort_actions(&mut want);
+        let ids = sort_actions_with_ids(&mut actions);
+        assert_eq!(actions, want);
+        let order: Vec<Option<u64>> = actions.iter().map(|a| a.amount_sat).collect();
+        assert_eq!(
+            order,
+            [7, 4, 5, 1, 3, 0, 2, 10, 9, 8, 12, 11, 6].map(Some),
+            "repeated ids keep their input order"
+        );
+        let ids: Vec<&str> = ids.iter().map(|id| &**id).collect();
+        assert_eq!(
+            ids,
+            [
+                "a",
+                "close:10",
+                "close:9",
+                "hold_off_force_close:98",
+                "hold_off_force_close:987",
+                "hold_off_force_close:9870",
+                "hold_off_force_close:9870:a",
+                "hold_off_force_close:9870:b",
+                "rebalance:10>2",
+                "rebalance:1>2",
+                "splice_in:3"
+            ]
+        );
+        assert!(sort_actions_with_ids(&mut []).is_empty());
     }
 
     #[test]

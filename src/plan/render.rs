@@ -214,11 +214,15 @@ pub fn render_table(plan: &Plan) -> String {
                     a.priority.to_string(),
                     a.implementation_priority.to_string(),
                     a.kind.as_str().to_string(),
-                    a.chan_ids.join(">"),
+                    a.chan_ids
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(">"),
                     a.amount_sat.map_or("-".to_string(), sat),
                     sat(a.expected_cost_sat),
                     sat(a.expected_benefit_sat),
-                    a.id.clone(),
+                    a.id.to_string(),
                 ]
             })
             .collect();
@@ -260,7 +264,7 @@ pub fn render_table(plan: &Plan) -> String {
                 vec![
                     a.severity.as_str().to_uppercase(),
                     a.code.as_str().to_string(),
-                    a.chan_id.clone().unwrap_or_else(|| "-".to_string()),
+                    a.chan_id.map_or_else(|| "-".to_string(), |c| c.to_string()),
                     a.message.to_string(),
                 ]
             })
@@ -304,7 +308,7 @@ pub fn render_table(plan: &Plan) -> String {
                     .max(c.dust.remote_commitment.fee_exposure_sat);
                 let issues: Vec<&str> = c.health.issues.iter().map(|i| i.as_str()).collect();
                 vec![
-                    c.chan_id.clone(),
+                    c.chan_id.to_string(),
                     if c.peer_alias.is_empty() {
                         "-".to_string()
                     } else {

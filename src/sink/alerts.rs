@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::ChanId;
 use crate::plan::{Alert, AlertCode, Severity};
 
 /// What happened to one alert between two plans.
@@ -49,16 +50,16 @@ fn severity_grade(severity: Severity) -> u8 {
     }
 }
 
-type AlertKey<'a> = (&'static str, Option<&'a str>, u64);
+type AlertKey = (&'static str, Option<ChanId>, u64);
 
 /// Keys alerts by (family, channel, occurrence), keeping several alerts of one family on one
 /// channel apart by their order.
-fn keyed(alerts: &[Alert]) -> BTreeMap<AlertKey<'_>, &Alert> {
+fn keyed(alerts: &[Alert]) -> BTreeMap<AlertKey, &Alert> {
     let mut map = BTreeMap::new();
-    let mut seen: BTreeMap<(&'static str, Option<&str>), u64> = BTreeMap::new();
+    let mut seen: BTreeMap<(&'static str, Option<ChanId>), u64> = BTreeMap::new();
     for alert in alerts {
         let fam = family(alert.code).0;
-        let chan = alert.chan_id.as_deref();
+        let chan = alert.chan_id;
         let n = seen.entry((fam, chan)).or_insert(0);
         map.insert((fam, chan, *n), alert);
         *n += 1;
@@ -67,7 +68,7 @@ fn keyed(alerts: &[Alert]) -> BTreeMap<AlertKey<'_>, &Alert> {
 }
 
 /// The transitions from `previous` (none on the first cycle) to `current`, in a stable order:
-/// by family, channel and occurrence.
+/// by family, channel (numeric id) and occurrence.
 pub fn transitions<'a>(previous: &'a [Alert], current: &'a [Alert]) -> Vec<Transition<'a>> {
     let before = keyed(previous);
     let now = keyed(current);
@@ -118,7 +119,9 @@ fn log_transition(node: &str, change: &Transition<'_>) {
         Transition::Cleared(a) => (*a, "cleared"),
     };
     let code = alert.code.as_str();
-    let chan_id = alert.chan_id.as_deref().unwrap_or("");
+    // Logged as text, as the plan writes it ("" for a node-wide alert).
+    let chan_id = alert.chan_id.map(|c| c.to_string()).unwrap_or_default();
+    let chan_id = chan_id.as_str();
     let amount_sat = alert.amount_sat.unwrap_or(0);
     let limit_sat = alert.limit_sat.unwrap_or(0);
     let message = alert.message.text();
@@ -167,7 +170,7 @@ mod tests {
         Alert {
             code,
             severity,
-            chan_id: Some(chan.to_string()),
+            chan_id: Some(chan.parse().unwrap()),
             message: format!("{} on {chan}", code.as_str()).into(),
             amount_sat: Some(1),
             limit_sat: Some(2),
@@ -219,7 +222,7 @@ mod tests {
         let t = transitions(&before, &now);
         assert_eq!(t.len(), 1);
         match &t[0] {
-            Transition::Cleared(a) => assert_eq!(a.chan_id.as_deref(), Some("1")),
+            Transition::Cleared(a) => assert_eq!(a.chan_id, Some(1)),
             other => panic!("expected a clear, got {other:?}"),
         }
         assert_eq!(emit("node", &before, &now), 1);

@@ -129,7 +129,7 @@ impl ChannelSeries {
         let local = &channel.dust.local_commitment;
         let remote = &channel.dust.remote_commitment;
         ChannelSeries {
-            chan_id: channel.chan_id.clone(),
+            chan_id: channel.chan_id.to_string(),
             peer_alias: channel.peer_alias.to_string(),
             fee_exposure_sat: [local.fee_exposure_sat, remote.fee_exposure_sat],
             trimmed_htlc_sat: [local.trimmed_htlc_sat, remote.trimmed_htlc_sat],

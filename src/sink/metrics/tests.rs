@@ -147,7 +147,7 @@ fn channel_series_carry_the_plan_values() {
     let text = metrics.encode();
 
     let alice = &plan.channels[0];
-    assert_eq!(alice.chan_id, "101");
+    assert_eq!(alice.chan_id, 101);
     assert!(
         alice.dust.local_commitment.trimmed_htlc_count >= 1,
         "fixture: 300 sat is dust"
