@@ -19,8 +19,6 @@
 //! HTLC alerts are one per channel (the soonest HTLC, the sum of those at that level or worse),
 //! so a channel full of HTLCs does not flood the log.
 
-use std::cmp::Reverse;
-
 use crate::dust::ExpiryLevel;
 use crate::model::{ChanId, NodeSnapshot};
 use crate::plan::{apply_order, Alert, AlertCode, Severity, Text};
@@ -75,30 +73,31 @@ pub fn collect(
 /// Sorts alerts by severity (errors first), code, channel id, HTLC index and message; equal
 /// alerts keep their order.
 ///
-/// Alerts are large and a big node has thousands, so the keys are sorted (the message, which
-/// may have to be written out, is compared only when all else is equal) and every alert then
-/// moves once into place.
+/// Alerts are large and a big node has tens of thousands, so what orders them is packed into
+/// two integers per alert and those are sorted; the message, which may have to be written out,
+/// is compared only within a run of alerts equal on everything else. Every alert then moves
+/// once into place.
 fn sort_alerts(alerts: &mut [Alert]) {
-    /// Severity, code, channel, HTLC index and the alert's position.
-    type Key = (
-        Reverse<Severity>,
-        AlertCode,
-        Option<ChanId>,
-        Option<u64>,
-        usize,
-    );
-    let mut keys: Vec<Key> = alerts
+    // `None` before any id: an id `c` is `c + 1`, which needs 65 bits.
+    let optional = |v: Option<u64>| v.map_or(0, |v| u128::from(v) + 1);
+    let mut keys: Vec<(u128, u128, usize)> = alerts
         .iter()
         .enumerate()
-        .map(|(i, a)| (Reverse(a.severity), a.code, a.chan_id, a.htlc_index, i))
+        .map(|(i, a)| {
+            // Errors first: `Severity` orders warn before error.
+            let severity = u128::from(Severity::Error as u8 - a.severity as u8);
+            let rank = (severity << 120) | (u128::from(a.code as u8) << 112) | optional(a.chan_id);
+            (rank, optional(a.htlc_index), i)
+        })
         .collect();
-    keys.sort_unstable_by(|a, b| {
-        (a.0, a.1, a.2, a.3)
-            .cmp(&(b.0, b.1, b.2, b.3))
-            .then_with(|| alerts[a.4].message.cmp(&alerts[b.4].message))
-            .then(a.4.cmp(&b.4))
-    });
-    let order = keys.into_iter().map(|(_, _, _, _, i)| i).collect();
+    keys.sort_unstable();
+    for run in keys.chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        if run.len() > 1 {
+            // Stable, so equal messages keep their position order.
+            run.sort_by(|a, b| alerts[a.2].message.cmp(&alerts[b.2].message));
+        }
+    }
+    let order = keys.into_iter().map(|(_, _, i)| i).collect();
     apply_order(alerts, order);
 }
 
@@ -392,6 +391,55 @@ mod tests {
         );
         assert_eq!(alerts[0].limit_sat, Some(ch.commit_fee_sat));
         assert_eq!(alerts[2].chan_id, Some(99));
+    }
+
+    /// The packed keys order alerts exactly as the tuple they stand for, extremes included.
+    #[test]
+    fn packed_sort_keys_order_as_the_fields_do() {
+        use std::cmp::Reverse;
+        let mut alerts = Vec::new();
+        let mut n = 0u64;
+        for severity in [Severity::Warn, Severity::Error] {
+            for code in [AlertCode::FeeExposureOverLimit, AlertCode::SnapshotWarning] {
+                for chan_id in [None, Some(0), Some(5), Some(u64::MAX)] {
+                    for htlc_index in [None, Some(0), Some(u64::MAX)] {
+                        for message in ["b", "a"] {
+                            n += 1;
+                            // A scrambled input order.
+                            let mut a = alert(
+                                code,
+                                severity,
+                                chan_id,
+                                format!("{message}{}", n % 3).into(),
+                            );
+                            a.htlc_index = htlc_index;
+                            alerts.push((n.wrapping_mul(0x9e37_79b9_7f4a_7c15), a));
+                        }
+                    }
+                }
+            }
+        }
+        alerts.sort_by_key(|(k, _)| *k);
+        let mut sorted: Vec<Alert> = alerts.into_iter().map(|(_, a)| a).collect();
+        let mut want = sorted.clone();
+        want.sort_by(|a, b| {
+            (
+                Reverse(a.severity),
+                a.code,
+                a.chan_id,
+                a.htlc_index,
+                a.message.to_string(),
+            )
+                .cmp(&(
+                    Reverse(b.severity),
+                    b.code,
+                    b.chan_id,
+                    b.htlc_index,
+                    b.message.to_string(),
+                ))
+        });
+        sort_alerts(&mut sorted);
+        assert_eq!(sorted, want);
     }
 
     #[test]

@@ -37,11 +37,9 @@ pub mod splice;
 #[cfg(test)]
 pub(crate) mod testkit;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use smallvec::SmallVec;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
@@ -145,6 +143,19 @@ pub fn analyze(
     settings: &AnalysisSettings,
     previous: Option<&PlanDigest>,
 ) -> Plan {
+    // The analysis makes a dozen parallel calls with serial work between them. Called from a
+    // thread outside rayon's pool (the daemon's async runtime, a benchmark), each call would be
+    // handed to the pool and waited for, and the serial parts would run outside it while the
+    // pool's threads spin for work on the same cores; so the whole analysis moves to the pool
+    // once (a no-op on a pool thread).
+    rayon::scope(|_| analyze_on_pool(snapshot, settings, previous))
+}
+
+fn analyze_on_pool(
+    snapshot: &NodeSnapshot,
+    settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+) -> Plan {
     let params = DustParams::from_settings(settings, snapshot.node_exposure_limit);
     let block_height = snapshot.node.block_height;
     // Channels are independent until the recommenders pair them: each is assessed on whichever
@@ -158,7 +169,7 @@ pub fn analyze(
     // The recommenders and the alerts only read the views. Rebalance matching (and the policy
     // suggestions that depend on it) is one serial pass over the node, so it runs next to the
     // per-channel ones instead of before them.
-    let (mut actions, (dust, rest, alerts)) = rayon::join(
+    let (rebalance_and_policy, (dust, rest, alerts)) = rayon::join(
         || {
             let rebalanced = rebalance::recommend(&views, settings);
             let mut actions = rebalanced.actions;
@@ -186,12 +197,16 @@ pub fn analyze(
     // The same order as one recommender after the other: rebalance, policy, splice, dust
     // strategies, close (the sort below breaks ties by position).
     let [splice, close] = rest;
+    let mut actions = Vec::with_capacity(
+        rebalance_and_policy.len() + splice.len() + dust.actions.len() + close.len(),
+    );
+    actions.extend(rebalance_and_policy);
     actions.extend(splice);
     actions.extend(dust.actions);
     actions.extend(close);
 
-    // Everything that reads the node-wide action list runs before the actions move into the
-    // channel sections (moving, not cloning, tens of thousands of actions on a big node).
+    // Everything that reads the node-wide action list runs before the channel sections take
+    // their copies.
     let ids_now = sort_actions_with_ids(&mut actions);
     let recommended_actions = count(ids_now.len());
     let changes = changes(&ids_now, previous);
@@ -200,11 +215,11 @@ pub fn analyze(
         .take(PRIORITY_ACTIONS_LIMIT)
         .cloned()
         .collect();
-    let by_view = route_actions(&views, actions);
+    let routes = Routes::new(&views, &actions);
     let recovery = views
         .iter()
-        .zip(&by_view)
-        .map(|(view, own)| dust_recoverable_sat(view, own))
+        .enumerate()
+        .map(|(i, view)| dust_recoverable_sat(view, routes.actions_of(i, &actions)))
         .fold(0u64, u64::saturating_add);
     let summary = summarize(
         snapshot,
@@ -214,7 +229,7 @@ pub fn analyze(
         &alerts,
         dust.recommended_limit_sat,
     );
-    let channels = channel_plans(views, by_view, &params);
+    let channels = channel_plans(views, &actions, &routes, &params);
 
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -250,50 +265,89 @@ pub fn analyze(
     }
 }
 
-/// Each view's actions: every action goes to the section of each channel it names.
+/// Which actions each view's section lists: every action goes to the section of each channel
+/// it names (a rebalance to two), in the order of the node-wide list.
 ///
-/// `actions` (in [`sort_actions`] order) move into the list of the channels they name; only an
-/// action naming several channels (a rebalance) is copied, once per extra channel. Each list is
-/// therefore in the same order as the node-wide one. The first view with a given id receives
-/// that channel's actions.
-fn route_actions(views: &[ChannelView<'_>], actions: Vec<Action>) -> Vec<Vec<Action>> {
-    let mut position: HashMap<ChanId, usize> = HashMap::with_capacity(views.len());
-    for (i, view) in views.iter().enumerate() {
-        position.entry(view.chan_id()).or_insert(i);
-    }
-    let mut by_view: Vec<Vec<Action>> = Vec::new();
-    by_view.resize_with(views.len(), Vec::new);
-    for action in actions {
-        let slots: SmallVec<[usize; 2]> = action
-            .chan_ids
-            .iter()
-            .filter_map(|id| position.get(id).copied())
-            .collect();
-        if let Some((last, others)) = slots.split_last() {
-            for slot in others {
-                by_view[*slot].push(action.clone());
-            }
-            by_view[*last].push(action);
-        }
-    }
-    by_view
+/// Kept as positions in that list, grouped by view (one flat list and where each view's part
+/// starts), so routing moves no action: the sections clone theirs, which for an action is a few
+/// reference counts, on every core. The first view with a given channel id receives that
+/// channel's actions.
+struct Routes {
+    /// `positions[starts[v]..starts[v + 1]]` are view `v`'s actions, ascending.
+    starts: Vec<usize>,
+    positions: Vec<usize>,
 }
 
-/// Per-channel sections, one per view, with the actions [`route_actions`] gave each.
+impl Routes {
+    fn new(views: &[ChannelView<'_>], actions: &[Action]) -> Self {
+        // Views by channel id (then position, so a repeated id finds its first view).
+        let mut by_id: Vec<(ChanId, usize)> = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.chan_id(), i))
+            .collect();
+        by_id.sort_unstable();
+        let view_of = |id: ChanId| {
+            let at = by_id.partition_point(|(c, _)| *c < id);
+            by_id.get(at).filter(|(c, _)| *c == id).map(|(_, v)| *v)
+        };
+        // (view, action) in node order; then a counting sort by view keeps that order.
+        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(actions.len() + actions.len() / 4);
+        for (position, action) in actions.iter().enumerate() {
+            pairs.extend(
+                action
+                    .chan_ids
+                    .iter()
+                    .filter_map(|id| view_of(*id).map(|v| (v, position))),
+            );
+        }
+        let mut starts = vec![0usize; views.len() + 1];
+        for (view, _) in &pairs {
+            starts[view + 1] += 1;
+        }
+        for v in 0..views.len() {
+            starts[v + 1] += starts[v];
+        }
+        let mut next = starts.clone();
+        let mut positions = vec![0usize; pairs.len()];
+        for (view, position) in pairs {
+            positions[next[view]] = position;
+            next[view] += 1;
+        }
+        Routes { starts, positions }
+    }
+
+    /// The positions in the node-wide list of view `view`'s actions.
+    fn of(&self, view: usize) -> &[usize] {
+        &self.positions[self.starts[view]..self.starts[view + 1]]
+    }
+
+    fn actions_of<'a>(
+        &'a self,
+        view: usize,
+        actions: &'a [Action],
+    ) -> impl Iterator<Item = &'a Action> + Clone + 'a {
+        self.of(view).iter().map(move |&p| &actions[p])
+    }
+}
+
+/// Per-channel sections, one per view, each with a copy of the actions [`Routes`] gives it.
 ///
 /// The views are consumed: what the dust engine computed per HTLC and per fee spike moves into
 /// the plan's types (same layout, so the lists are converted in place, not copied).
 fn channel_plans(
     views: Vec<ChannelView<'_>>,
-    by_view: Vec<Vec<Action>>,
+    actions: &[Action],
+    routes: &Routes,
     params: &DustParams,
 ) -> Vec<ChannelPlan> {
     views
         .into_par_iter()
-        .zip(by_view.into_par_iter())
-        .map(|(view, mut own)| {
-            // Already in order (see `route_actions`); checking costs a comparison per action,
-            // and keeps the invariant local to this function.
+        .enumerate()
+        .map(|(i, view)| {
+            let mut own: Vec<Action> = routes.actions_of(i, actions).cloned().collect();
+            // Already in order (routes keep the node-wide order); checking costs a comparison
+            // per action, and keeps the invariant local to this function.
             if !own.is_sorted_by(|a, b| action_order(a, b).is_le()) {
                 sort_actions(&mut own);
             }
@@ -332,9 +386,12 @@ fn channel_plans(
 }
 
 /// The dust a channel's own actions keep from miners, at most what it holds now.
-fn dust_recoverable_sat(view: &ChannelView<'_>, actions: &[Action]) -> u64 {
+fn dust_recoverable_sat<'a>(
+    view: &ChannelView<'_>,
+    actions: impl IntoIterator<Item = &'a Action>,
+) -> u64 {
     let impact: u64 = actions
-        .iter()
+        .into_iter()
         .map(|a| u64::try_from(a.dust_impact_sat).unwrap_or(0))
         .fold(0, u64::saturating_add);
     impact.min(health::dust_at_stake_sat(&view.dust))

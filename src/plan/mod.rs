@@ -895,14 +895,16 @@ pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
             (u128::from_be_bytes(high), u64::from_be_bytes(low), i)
         })
         .collect();
-    // Stable sort (keys are distinct anyway) for its use of runs: each recommender lists its
-    // actions by channel, so the ids arrive in long ascending runs.
-    by_id.sort_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| actions[a.2].id.cmp(&actions[b.2].id))
-            .then(a.2.cmp(&b.2))
-    });
+    // Integer keys first (the position breaks ties); then ids sharing their first 24 bytes
+    // are put in order by their whole text, which is rare. The stable sort is for its use of
+    // runs: each recommender lists its actions by channel, so the ids arrive in long ascending
+    // runs.
+    by_id.sort();
+    for run in by_id.chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        if run.len() > 1 {
+            run.sort_by(|a, b| actions[a.2].id.cmp(&actions[b.2].id).then(a.2.cmp(&b.2)));
+        }
+    }
     let mut ids: Vec<Arc<str>> = Vec::with_capacity(by_id.len());
     // Priorities above the place in id order: one integer per action. A place is below
     // `usize::MAX`, which fits the low 64 bits.
@@ -939,6 +941,24 @@ pub(crate) fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
             current = next;
         }
         order[current] = current;
+    }
+}
+
+/// A big node's plan holds a few hundred thousand heap blocks (HTLC rows, actions and their
+/// words, alerts); freeing them one after the other took ~3.7 ms at 10,000 channels, as long
+/// as a fifth of the analysis. The channel sections, which hold most of them, are freed on
+/// every core instead. Dropping still returns only when everything is freed.
+impl Drop for Plan {
+    fn drop(&mut self) {
+        use rayon::prelude::*;
+        /// Below this many sections the hand-over to the thread pool costs more than it saves.
+        const PARALLEL_FROM: usize = 256;
+        if self.channels.len() >= PARALLEL_FROM {
+            std::mem::take(&mut self.channels)
+                .into_par_iter()
+                .with_min_len(64)
+                .for_each(drop);
+        }
     }
 }
 
