@@ -20,7 +20,7 @@
 //!
 //! mimalloc purges only when the program allocates or frees, so an idle daemon would keep its
 //! last cycle's memory: the cycle returns it explicitly ([`release_free_memory`]) after the
-//! fetch, after the analysis and at its end. `once` then peaks at ~57 MiB. Elsewhere than
+//! fetch, after the analysis and at its end. `once` then peaks at 50–55 MiB. Elsewhere than
 //! Linux mimalloc keeps its defaults.
 //!
 //! The allocator is declared here, in the library, so the benchmarks, examples and tests run on
@@ -66,7 +66,7 @@ extern "C" fn tune_at_load() {
     tune();
 }
 
-/// Runs [`tune`] when the binary is loaded, before Rust's runtime makes the first allocation
+/// Runs `tune` when the binary is loaded, before Rust's runtime makes the first allocation
 /// (which is when mimalloc reserves its first arena); on Linux every function pointer in
 /// `.init_array` is called at load time.
 #[cfg(target_os = "linux")]
