@@ -38,12 +38,117 @@ pub struct CommitmentInput<'a> {
     pub htlcs: &'a [CommitmentHtlc],
 }
 
-/// A commitment transaction as BOLT 3 builds it.
+/// A commitment transaction as BOLT 3 builds it: its outputs and fees, and which HTLCs were
+/// trimmed. The outputs' fields read through (`built.weight`), as this type is the outputs
+/// plus one flag per HTLC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuiltCommitment {
-    pub thresholds: TrimThresholds,
+    #[serde(flatten)]
+    pub outputs: CommitmentOutputs,
     /// Parallel to the input HTLCs: true when that HTLC has no output.
     pub trimmed: Vec<bool>,
+}
+
+impl std::ops::Deref for BuiltCommitment {
+    type Target = CommitmentOutputs;
+
+    fn deref(&self) -> &CommitmentOutputs {
+        &self.outputs
+    }
+}
+
+/// Builds one commitment transaction by BOLT 3 "Commitment Transaction Construction":
+///
+/// 1. trim HTLCs: offered ones with `amount < dust + timeout_fee`, received ones with
+///    `amount < dust + success_fee` ("Trimmed Outputs"; amounts compared in whole satoshi,
+///    which for integer thresholds is the same as comparing msat);
+/// 2. base fee = `feerate * (base_weight + 172 * untrimmed) / 1000`, rounded down;
+/// 3. subtract the base fee, then (option_anchors) 2 × 330 sat, from the initiator's
+///    balance; if it cannot pay, all of its balance is taken ("Fee Payment");
+/// 4. add the untrimmed HTLC outputs, each `amount_msat / 1000` rounded down;
+/// 5. add `to_local`/`to_remote` (rounded down) unless below the owner's dust limit;
+/// 6. option_anchors: add `to_local_anchor` if `to_local` exists or any HTLC is untrimmed,
+///    and `to_remote_anchor` if `to_remote` exists or any HTLC is untrimmed.
+///
+/// Pure and total: any inputs give a result, never a panic or an overflow.
+pub fn build_commitment(input: &CommitmentInput<'_>) -> BuiltCommitment {
+    let terms = CommitmentTerms {
+        commitment_type: input.commitment_type,
+        dust_limit_sat: input.dust_limit_sat,
+        feerate_per_kw: input.feerate_per_kw,
+        owner_is_initiator: input.owner_is_initiator,
+        to_local_msat: input.to_local_msat,
+        to_remote_msat: input.to_remote_msat,
+    };
+    let mut trimmed = Vec::with_capacity(input.htlcs.len());
+    let outputs = build_outputs(&terms, input.htlcs.iter().copied(), |t| trimmed.push(t));
+    BuiltCommitment { outputs, trimmed }
+}
+
+/// A commitment's inputs apart from its HTLCs: [`CommitmentInput`] without the slice, for
+/// [`build_outputs`], whose HTLCs come from an iterator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommitmentTerms {
+    pub commitment_type: CommitmentType,
+    pub dust_limit_sat: u64,
+    pub feerate_per_kw: u64,
+    pub owner_is_initiator: bool,
+    pub to_local_msat: u64,
+    pub to_remote_msat: u64,
+}
+
+/// The HTLCs of one commitment summed after trimming (step 1 of [`build_commitment`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HtlcTally {
+    pub trimmed_count: u32,
+    pub untrimmed_count: u32,
+    /// Σ of the trimmed HTLCs' full amounts, saturating.
+    pub trimmed_msat: u64,
+    /// Σ of the untrimmed HTLC outputs, each rounded down to whole satoshi, saturating.
+    pub untrimmed_sat: u64,
+    /// Σ of every HTLC's amount, exact (no `u64` overflow is possible for up to 2^64 HTLCs).
+    pub total_msat: u128,
+}
+
+impl HtlcTally {
+    /// Trims `htlcs` with `thresholds` and sums them; `each` is told, in order, whether each
+    /// HTLC is trimmed (the flags `BuiltCommitment::trimmed` holds). Allocates nothing.
+    pub(crate) fn of(
+        thresholds: &TrimThresholds,
+        htlcs: impl IntoIterator<Item = CommitmentHtlc>,
+        mut each: impl FnMut(bool),
+    ) -> Self {
+        let mut tally = HtlcTally::default();
+        for htlc in htlcs {
+            tally.total_msat += u128::from(htlc.amount_msat);
+            let is_trimmed = htlc.is_trimmed(thresholds);
+            if is_trimmed {
+                tally.trimmed_count = tally.trimmed_count.saturating_add(1);
+                tally.trimmed_msat = tally.trimmed_msat.saturating_add(htlc.amount_msat);
+            } else {
+                tally.untrimmed_count = tally.untrimmed_count.saturating_add(1);
+                tally.untrimmed_sat = tally.untrimmed_sat.saturating_add(htlc.amount_msat / 1000);
+            }
+            each(is_trimmed);
+        }
+        tally
+    }
+}
+
+impl CommitmentHtlc {
+    /// Whether this HTLC has no output on a commitment with `thresholds`: its amount, rounded
+    /// down to whole satoshi, is below the threshold for its direction (BOLT 3 "Trimmed
+    /// Outputs"). The one trimming rule every builder here uses.
+    pub fn is_trimmed(&self, thresholds: &TrimThresholds) -> bool {
+        thresholds.is_trimmed(self.offered_by_owner, self.amount_msat / 1000)
+    }
+}
+
+/// A commitment's outputs and fees: everything [`BuiltCommitment`] holds except the per-HTLC
+/// flags, and what the dust engine builds per commitment without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CommitmentOutputs {
+    pub thresholds: TrimThresholds,
     pub trimmed_htlc_count: u32,
     pub untrimmed_htlc_count: u32,
     /// Σ of the trimmed HTLCs' full amounts; all of it goes to fees.
@@ -76,7 +181,7 @@ pub struct BuiltCommitment {
     pub fees_to_miners_sat: u64,
 }
 
-impl BuiltCommitment {
+impl CommitmentOutputs {
     /// Number of anchor outputs created: 0, 1 or 2.
     pub fn anchor_outputs(&self) -> u8 {
         u8::from(self.to_local_anchor) + u8::from(self.to_remote_anchor)
@@ -85,156 +190,6 @@ impl BuiltCommitment {
     /// The anchor value paid by the initiator that goes to fees because that anchor output was
     /// not created (0 for types without anchors).
     pub fn absent_anchor_sat(&self, commitment_type: CommitmentType) -> u64 {
-        if commitment_type.has_anchors() {
-            u64::from(2 - self.anchor_outputs()) * ANCHOR_OUTPUT_SAT
-        } else {
-            0
-        }
-    }
-}
-
-/// Builds one commitment transaction by BOLT 3 "Commitment Transaction Construction":
-///
-/// 1. trim HTLCs: offered ones with `amount < dust + timeout_fee`, received ones with
-///    `amount < dust + success_fee` ("Trimmed Outputs"; amounts compared in whole satoshi,
-///    which for integer thresholds is the same as comparing msat);
-/// 2. base fee = `feerate * (base_weight + 172 * untrimmed) / 1000`, rounded down;
-/// 3. subtract the base fee, then (option_anchors) 2 × 330 sat, from the initiator's
-///    balance; if it cannot pay, all of its balance is taken ("Fee Payment");
-/// 4. add the untrimmed HTLC outputs, each `amount_msat / 1000` rounded down;
-/// 5. add `to_local`/`to_remote` (rounded down) unless below the owner's dust limit;
-/// 6. option_anchors: add `to_local_anchor` if `to_local` exists or any HTLC is untrimmed,
-///    and `to_remote_anchor` if `to_remote` exists or any HTLC is untrimmed.
-///
-/// Pure and total: any inputs give a result, never a panic or an overflow.
-pub fn build_commitment(input: &CommitmentInput<'_>) -> BuiltCommitment {
-    let terms = CommitmentTerms {
-        commitment_type: input.commitment_type,
-        dust_limit_sat: input.dust_limit_sat,
-        feerate_per_kw: input.feerate_per_kw,
-        owner_is_initiator: input.owner_is_initiator,
-        to_local_msat: input.to_local_msat,
-        to_remote_msat: input.to_remote_msat,
-    };
-    let mut trimmed = Vec::with_capacity(input.htlcs.len());
-    let outputs = build_outputs(&terms, input.htlcs.iter().copied(), |t| trimmed.push(t));
-    outputs.with_trimmed(trimmed)
-}
-
-/// A commitment's inputs apart from its HTLCs: [`CommitmentInput`] without the slice, for
-/// [`build_outputs`], whose HTLCs come from an iterator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CommitmentTerms {
-    pub commitment_type: CommitmentType,
-    pub dust_limit_sat: u64,
-    pub feerate_per_kw: u64,
-    pub owner_is_initiator: bool,
-    pub to_local_msat: u64,
-    pub to_remote_msat: u64,
-}
-
-/// The HTLCs of one commitment summed after trimming (step 1 of [`build_commitment`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct HtlcTally {
-    pub trimmed_count: u32,
-    pub untrimmed_count: u32,
-    /// Σ of the trimmed HTLCs' full amounts, saturating.
-    pub trimmed_msat: u64,
-    /// Σ of the untrimmed HTLC outputs, each rounded down to whole satoshi, saturating.
-    pub untrimmed_sat: u64,
-    /// Σ of every HTLC's amount, exact (no `u64` overflow is possible for up to 2^64 HTLCs).
-    pub total_msat: u128,
-}
-
-impl HtlcTally {
-    /// Trims `htlcs` with `thresholds` and sums them; `each` is told, in order, whether each
-    /// HTLC is trimmed (the flags [`BuiltCommitment::trimmed`] holds). Allocates nothing.
-    pub(crate) fn of(
-        thresholds: &TrimThresholds,
-        htlcs: impl IntoIterator<Item = CommitmentHtlc>,
-        mut each: impl FnMut(bool),
-    ) -> Self {
-        let mut tally = HtlcTally::default();
-        for htlc in htlcs {
-            tally.total_msat += u128::from(htlc.amount_msat);
-            let is_trimmed = htlc.is_trimmed(thresholds);
-            if is_trimmed {
-                tally.trimmed_count = tally.trimmed_count.saturating_add(1);
-                tally.trimmed_msat = tally.trimmed_msat.saturating_add(htlc.amount_msat);
-            } else {
-                tally.untrimmed_count = tally.untrimmed_count.saturating_add(1);
-                tally.untrimmed_sat = tally.untrimmed_sat.saturating_add(htlc.amount_msat / 1000);
-            }
-            each(is_trimmed);
-        }
-        tally
-    }
-}
-
-impl CommitmentHtlc {
-    /// Whether this HTLC has no output on a commitment with `thresholds`: its amount, rounded
-    /// down to whole satoshi, is below the threshold for its direction (BOLT 3 "Trimmed
-    /// Outputs"). The one trimming rule every builder here uses.
-    pub fn is_trimmed(&self, thresholds: &TrimThresholds) -> bool {
-        thresholds.is_trimmed(self.offered_by_owner, self.amount_msat / 1000)
-    }
-}
-
-/// Everything [`BuiltCommitment`] holds except the per-HTLC flags: what
-/// [`build_outputs`] returns without allocating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CommitmentOutputs {
-    pub thresholds: TrimThresholds,
-    pub trimmed_htlc_count: u32,
-    pub untrimmed_htlc_count: u32,
-    pub trimmed_htlc_msat: u64,
-    pub untrimmed_htlc_sat: u64,
-    pub weight: u64,
-    pub base_fee_sat: u64,
-    pub base_fee_paid_msat: u64,
-    pub to_local_sat: u64,
-    pub to_remote_sat: u64,
-    pub to_local_trimmed: bool,
-    pub to_remote_trimmed: bool,
-    pub to_local_anchor: bool,
-    pub to_remote_anchor: bool,
-    pub outputs_sat: u64,
-    pub funding_sat: u64,
-    pub fees_to_miners_sat: u64,
-}
-
-impl CommitmentOutputs {
-    /// The public [`BuiltCommitment`], with `trimmed` parallel to the HTLCs it was built from.
-    fn with_trimmed(self, trimmed: Vec<bool>) -> BuiltCommitment {
-        BuiltCommitment {
-            thresholds: self.thresholds,
-            trimmed,
-            trimmed_htlc_count: self.trimmed_htlc_count,
-            untrimmed_htlc_count: self.untrimmed_htlc_count,
-            trimmed_htlc_msat: self.trimmed_htlc_msat,
-            untrimmed_htlc_sat: self.untrimmed_htlc_sat,
-            weight: self.weight,
-            base_fee_sat: self.base_fee_sat,
-            base_fee_paid_msat: self.base_fee_paid_msat,
-            to_local_sat: self.to_local_sat,
-            to_remote_sat: self.to_remote_sat,
-            to_local_trimmed: self.to_local_trimmed,
-            to_remote_trimmed: self.to_remote_trimmed,
-            to_local_anchor: self.to_local_anchor,
-            to_remote_anchor: self.to_remote_anchor,
-            outputs_sat: self.outputs_sat,
-            funding_sat: self.funding_sat,
-            fees_to_miners_sat: self.fees_to_miners_sat,
-        }
-    }
-
-    /// Number of anchor outputs created: 0, 1 or 2 (as [`BuiltCommitment::anchor_outputs`]).
-    pub(crate) fn anchor_outputs(&self) -> u8 {
-        u8::from(self.to_local_anchor) + u8::from(self.to_remote_anchor)
-    }
-
-    /// As [`BuiltCommitment::absent_anchor_sat`].
-    pub(crate) fn absent_anchor_sat(&self, commitment_type: CommitmentType) -> u64 {
         if commitment_type.has_anchors() {
             u64::from(2 - self.anchor_outputs()) * ANCHOR_OUTPUT_SAT
         } else {

@@ -29,7 +29,9 @@ mod tests;
 use serde::Serialize;
 
 pub use channel_view::{commitment_dust, CommitmentDust, Side};
-pub use commitment::{build_commitment, BuiltCommitment, CommitmentHtlc, CommitmentInput};
+pub use commitment::{
+    build_commitment, BuiltCommitment, CommitmentHtlc, CommitmentInput, CommitmentOutputs,
+};
 pub use expiry::{blocks_to_expiry, expiry_level, ExpiryLevel, HtlcView};
 pub use exposure::{
     exceeds_limit, exposure_headroom_sat, exposure_ratio, spiked_feerate, FeeSpike,
