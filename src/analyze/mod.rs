@@ -169,7 +169,7 @@ fn analyze_on_pool(
     // The recommenders and the alerts only read the views. Rebalance matching (and the policy
     // suggestions that depend on it) is one serial pass over the node, so it runs next to the
     // per-channel ones instead of before them.
-    let (rebalance_and_policy, (dust, rest, alerts)) = rayon::join(
+    let (rebalance_and_policy, (dust, splice, close, alerts)) = rayon::join(
         || {
             let rebalanced = rebalance::recommend(&views, settings);
             let mut actions = rebalanced.actions;
@@ -191,12 +191,11 @@ fn analyze_on_pool(
                     )
                 },
             );
-            (dust, [splice, close], alerts)
+            (dust, splice, close, alerts)
         },
     );
     // The same order as one recommender after the other: rebalance, policy, splice, dust
     // strategies, close (the sort below breaks ties by position).
-    let [splice, close] = rest;
     let mut actions = Vec::with_capacity(
         rebalance_and_policy.len() + splice.len() + dust.actions.len() + close.len(),
     );
