@@ -10,6 +10,7 @@ mod tests {
     /// The load-time tuning ran in this binary (dustwatch's own test binary): the purge delay
     /// is the tuned one, or the one the environment asked for.
     #[test]
+    #[cfg(target_os = "linux")]
     fn the_tuned_allocator_is_in_effect() {
         let want = std::env::var("MIMALLOC_PURGE_DELAY")
             .ok()

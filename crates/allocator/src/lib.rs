@@ -41,7 +41,8 @@ const MI_OPTION_PURGE_DELAY: c_int = 15;
 /// mimalloc's `mi_option_arena_eager_commit`: commit a whole arena when it is reserved.
 const MI_OPTION_ARENA_EAGER_COMMIT: c_int = 4;
 
-/// The options [`tune`] sets, with their values.
+/// The options `tune` sets, with their values.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const TUNING: [(c_int, c_long); 2] = [
     (MI_OPTION_PURGE_DELAY, 250),
     (MI_OPTION_ARENA_EAGER_COMMIT, 0),
@@ -54,6 +55,7 @@ const TUNING: [(c_int, c_long); 2] = [
 /// It runs by itself before `main` ([`TUNE_AT_LOAD`]). It must not allocate: it runs before the
 /// first allocation, so the first arena mimalloc reserves already follows the tuned commit
 /// policy.
+#[cfg(target_os = "linux")]
 fn tune() {
     for (option, value) in TUNING {
         // SAFETY: `mi_option_set_default` stores an integer in mimalloc's option table; the
@@ -63,6 +65,7 @@ fn tune() {
     }
 }
 
+#[cfg(target_os = "linux")]
 extern "C" fn tune_at_load() {
     tune();
 }
@@ -103,6 +106,7 @@ mod tests {
     /// table would not), and the two tuned ones read back as tuned (which shows the load-time
     /// hook ran in this test binary) or as the environment set them.
     #[test]
+    #[cfg(target_os = "linux")]
     fn tuned_options_are_the_linked_ones_and_in_effect() {
         const DEPRECATED_EAGER_COMMIT: c_int = 3;
         const PURGE_DECOMMITS: c_int = 5;
