@@ -20,7 +20,7 @@
 //!
 //! mimalloc purges only when the program allocates or frees, so an idle daemon would keep its
 //! last cycle's memory: the cycle returns it explicitly ([`release_free_memory`]) after the
-//! fetch, after the analysis and at its end. `once` then peaks at 50–55 MiB. Elsewhere than
+//! fetch, after the analysis and at its end. `once` then peaks at 49–55 MiB. Elsewhere than
 //! Linux mimalloc keeps its defaults.
 //!
 //! It is a crate of its own because setting the options takes `unsafe` calls into mimalloc's C
