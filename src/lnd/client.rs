@@ -58,6 +58,14 @@ impl Default for ClientOptions {
 /// Channel events buffered for a slow consumer before LND's stream is back-pressured.
 const EVENT_BUFFER: usize = 64;
 
+/// HTTP/2 flow-control windows the client advertises. The protocol's default, 64 KiB, lets
+/// LND send that much before it must wait a round trip for a window update: a 10,000-channel
+/// ListChannels answer (~8 MB) would take over a hundred round trips, which is slow on
+/// localhost and very slow to a node reached over Tor or a WAN. With windows this large one
+/// answer flows without a stop; the answer size limit (`max_message_bytes`) still applies.
+const STREAM_WINDOW_BYTES: u32 = 16 << 20;
+const CONNECTION_WINDOW_BYTES: u32 = 32 << 20;
+
 const SUBSCRIBE: &str = "SubscribeChannelEvents";
 
 type AuthedChannel = InterceptedService<Channel, MacaroonInterceptor>;
@@ -110,6 +118,8 @@ impl LndClient {
                 reason: e.to_string(),
             })?
             .connect_timeout(settings.connect_timeout)
+            .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
             .user_agent(concat!("dustwatch/", env!("CARGO_PKG_VERSION")))
             .map_err(|e| LndError::InvalidAddress {
                 address: address.clone(),
