@@ -46,10 +46,18 @@ pub fn collect(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
 ) -> Vec<Alert> {
+    // Each worker appends its channels' alerts to one list of its own (no list per channel);
+    // the lists are joined in channel order.
     let mut alerts: Vec<Alert> = views
         .par_iter()
-        .flat_map_iter(|view| channel_alerts(view, settings))
-        .collect();
+        .fold(Vec::new, |mut out, view| {
+            channel_alerts(view, settings, &mut out);
+            out
+        })
+        .reduce(Vec::new, |mut left, mut right| {
+            left.append(&mut right);
+            left
+        });
     if snapshot.node.block_height.is_some() && !snapshot.node.synced_to_chain {
         alerts.push(alert(
             AlertCode::ChainNotSynced,
@@ -101,11 +109,11 @@ fn sort_alerts(alerts: &mut [Alert]) {
     apply_order(alerts, order);
 }
 
-fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Alert> {
+/// Appends the alerts of one channel to `out`.
+fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut Vec<Alert>) {
     let ch = view.channel;
     let d = &view.dust;
     let id = Some(ch.chan_id);
-    let mut out = Vec::new();
     let exposure = d.local.fee_exposure_sat.max(d.remote.fee_exposure_sat);
     let limit = d.max_fee_exposure_sat;
 
@@ -294,7 +302,6 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<Al
             w.as_str().into(),
         ));
     }
-    out
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@
 //!   in a fee spike nor allows far more dust than the node ever carries.
 
 use crate::dust::{trim_thresholds, DustParams, ExpiryLevel};
-use std::collections::HashSet;
 
 use crate::model::{ChanId, ExposureLimitSource};
 use crate::plan::{
@@ -60,18 +59,21 @@ pub fn recommend(
     }
 }
 
-/// Channels on which the previous plan saw outgoing trimmed HTLCs (built once, so a large
-/// node does not search the previous plan's list per channel). Plans write channel ids as
-/// decimal strings; one that does not parse names no channel of this node.
-fn channels_with_outgoing_dust(previous: Option<&PlanDigest>) -> HashSet<ChanId> {
-    previous
+/// Channels on which the previous plan saw outgoing trimmed HTLCs, as numbers sorted for
+/// binary search (built once, so a large node does not search the previous plan's list of
+/// strings per channel). Plans write channel ids as decimal strings; one that does not parse
+/// names no channel of this node.
+fn channels_with_outgoing_dust(previous: Option<&PlanDigest>) -> Vec<ChanId> {
+    let mut ids: Vec<ChanId> = previous
         .map(|p| {
             p.outgoing_dust_channels()
                 .iter()
                 .filter_map(|id| id.parse().ok())
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids
 }
 
 /// Rounds up to a whole 100 sat.
@@ -82,7 +84,7 @@ fn round_up_100(sat: u64) -> u64 {
 fn raise_min_htlc(
     view: &ChannelView<'_>,
     settings: &AnalysisSettings,
-    seen_before: &HashSet<ChanId>,
+    seen_before: &[ChanId],
 ) -> Option<Action> {
     let ch = view.channel;
     let d = &view.dust;
@@ -95,7 +97,7 @@ fn raise_min_htlc(
         .collect();
     let count = u32::try_from(outgoing.len()).unwrap_or(u32::MAX);
     let recurring = count >= s.recurring_trimmed_htlcs.max(1)
-        || (count >= 1 && seen_before.contains(&ch.chan_id));
+        || (count >= 1 && seen_before.binary_search(&ch.chan_id).is_ok());
     if !recurring {
         return None;
     }

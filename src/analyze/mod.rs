@@ -47,10 +47,10 @@ use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
-    action_id, action_order, ratio, sort_actions, sort_actions_with_ids, Action, ActionKind,
-    AlertCounts, ChanIds, Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus,
-    LndSupport, PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity,
-    SourceWarning, StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
+    action_id, action_order, apply_order, order_with_ids, ratio, Action, ActionKind, AlertCounts,
+    ChanIds, Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport,
+    PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity, SourceWarning,
+    StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
 
@@ -195,7 +195,7 @@ fn analyze_on_pool(
         },
     );
     // The same order as one recommender after the other: rebalance, policy, splice, dust
-    // strategies, close (the sort below breaks ties by position).
+    // strategies, close (the sorts below break ties by this position).
     let mut actions = Vec::with_capacity(
         rebalance_and_policy.len() + splice.len() + dust.actions.len() + close.len(),
     );
@@ -204,31 +204,39 @@ fn analyze_on_pool(
     actions.extend(dust.actions);
     actions.extend(close);
 
-    // Everything that reads the node-wide action list runs before the channel sections take
-    // their copies.
-    let ids_now = sort_actions_with_ids(&mut actions);
-    let recommended_actions = count(ids_now.len());
-    let changes = changes(&ids_now, previous);
+    // The node-wide order and the channel sections only read the actions, and each section
+    // puts its few actions in the same order itself: so the node-wide sort and `changes` run
+    // next to the summary and the sections instead of before them, and the actions move into
+    // their order once both sides are done.
+    let routes = Routes::new(&views, &actions);
+    let ((order, recommended_actions, changes), (mut summary, channels)) = rayon::join(
+        || {
+            let (order, ids_now) = order_with_ids(&actions);
+            (order, count(ids_now.len()), changes(&ids_now, previous))
+        },
+        || {
+            let recovery = views
+                .iter()
+                .enumerate()
+                .map(|(i, view)| dust_recoverable_sat(view, routes.actions_of(i, &actions)))
+                .fold(0u64, u64::saturating_add);
+            let summary = summarize(
+                snapshot,
+                &views,
+                recovery,
+                &alerts,
+                dust.recommended_limit_sat,
+            );
+            (summary, channel_plans(views, &actions, &routes, &params))
+        },
+    );
+    apply_order(&mut actions, order);
+    summary.recommended_actions = recommended_actions;
     let priority_actions = actions
         .iter()
         .take(PRIORITY_ACTIONS_LIMIT)
         .cloned()
         .collect();
-    let routes = Routes::new(&views, &actions);
-    let recovery = views
-        .iter()
-        .enumerate()
-        .map(|(i, view)| dust_recoverable_sat(view, routes.actions_of(i, &actions)))
-        .fold(0u64, u64::saturating_add);
-    let summary = summarize(
-        snapshot,
-        &views,
-        recovery,
-        recommended_actions,
-        &alerts,
-        dust.recommended_limit_sat,
-    );
-    let channels = channel_plans(views, &actions, &routes, &params);
 
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -265,7 +273,7 @@ fn analyze_on_pool(
 }
 
 /// Which actions each view's section lists: every action goes to the section of each channel
-/// it names (a rebalance to two), in the order of the node-wide list.
+/// it names (a rebalance to two), in the order of the list routed.
 ///
 /// Kept as positions in that list, grouped by view (one flat list and where each view's part
 /// starts), so routing moves no action: the sections clone theirs, which for an action is a few
@@ -345,11 +353,9 @@ fn channel_plans(
         .enumerate()
         .map(|(i, view)| {
             let mut own: Vec<Action> = routes.actions_of(i, actions).cloned().collect();
-            // Already in order (routes keep the node-wide order); checking costs a comparison
-            // per action, and keeps the invariant local to this function.
-            if !own.is_sorted_by(|a, b| action_order(a, b).is_le()) {
-                sort_actions(&mut own);
-            }
+            // The node-wide order restricted to this channel: `action_order`, ties by position
+            // in `actions` (a stable sort of a handful of actions, in place).
+            own.sort_by(action_order);
             let recommendations = recommendations(&view, own);
             let ChannelView {
                 channel: ch,
@@ -429,12 +435,12 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// The node-wide summary; `recovery` is the sum of the channels' recoverable dust.
+/// The node-wide summary; `recovery` is the sum of the channels' recoverable dust. The caller
+/// sets `recommended_actions`, which needs the node-wide list's distinct ids.
 fn summarize(
     snapshot: &NodeSnapshot,
     views: &[ChannelView<'_>],
     recovery: u64,
-    recommended_actions: u32,
     alerts: &[crate::plan::Alert],
     recommended_limit_sat: u64,
 ) -> Summary {
@@ -496,7 +502,8 @@ fn summarize(
         recommended_max_fee_exposure_sat: recommended_limit_sat,
         optimization_potential: share(recovery, total_dust),
         estimated_recovery_sat: recovery,
-        recommended_actions,
+        // Counted from the node-wide list by the caller.
+        recommended_actions: 0,
         average_health_score: if views.is_empty() {
             0.0
         } else {
@@ -513,7 +520,7 @@ fn count(n: usize) -> u32 {
 }
 
 /// Action ids that are new, resolved or unchanged compared with the previous plan, each list
-/// sorted by id. `now` is sorted and distinct (from [`sort_actions_with_ids`]).
+/// sorted by id. `now` is sorted and distinct (from [`order_with_ids`]).
 ///
 /// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
 /// actions, and ordered maps of them cost more than the rest of this function. The ids are
@@ -564,6 +571,7 @@ fn changes(now: &[Arc<str>], previous: Option<&PlanDigest>) -> Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::sort_actions;
     use testkit::{channel, htlc, settle_balances, snapshot};
 
     #[test]
@@ -641,6 +649,54 @@ mod tests {
         assert!(one.contains("\"splice_in\"") || one.contains("\"rebalance\""));
         assert_eq!(run(4), one);
         assert_eq!(run(3), one);
+    }
+
+    #[test]
+    fn sections_list_their_actions_in_the_node_wide_order() {
+        // The sections are built from the recommenders' lists, before the node-wide sort: each
+        // puts its own actions in order, which must agree with the node-wide list.
+        let mut sim = crate::sim::Simulation::generate(&crate::sim::ScenarioConfig {
+            channels: 400,
+            seed: 7,
+            start_unix: 1_750_000_000,
+            max_fee_exposure_sat: crate::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
+        });
+        sim.add_htlc_load(&crate::sim::HtlcLoad {
+            mean_per_channel: 6.0,
+            saturated_share: 0.02,
+        });
+        let snap = crate::sim::answers::snapshot(&sim.node, false);
+        let plan = analyze(&snap, &AnalysisSettings::default(), None);
+        let mut node_wide: Vec<Action> = plan.all_actions().into_iter().cloned().collect();
+        sort_actions(&mut node_wide);
+        let place: std::collections::HashMap<&str, usize> = node_wide
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (&*a.id, i))
+            .collect();
+        let mut with_several = 0;
+        for section in &plan.channels {
+            let places: Vec<usize> = section
+                .recommendations
+                .actions
+                .iter()
+                .map(|a| place[&*a.id])
+                .collect();
+            assert!(
+                places.is_sorted(),
+                "channel {}: {places:?}",
+                section.chan_id
+            );
+            with_several += usize::from(places.len() > 1);
+        }
+        assert!(
+            with_several > 10,
+            "{with_several} sections with several actions"
+        );
+        assert_eq!(
+            plan.priority_actions[..],
+            node_wide[..plan.priority_actions.len()]
+        );
     }
 
     #[test]
