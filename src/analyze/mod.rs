@@ -47,8 +47,8 @@ use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
-    action_id, action_order, apply_order, order_with_ids, ratio, Action, ActionKind, AlertCounts,
-    ChanIds, Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport,
+    action_id, action_order, first_with_ids, ratio, Action, ActionKind, AlertCounts, ChanIds,
+    Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport,
     PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity, SourceWarning,
     StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
@@ -205,16 +205,16 @@ fn analyze_on_pool(
     actions.extend(close);
 
     // The node-wide order and the channel sections only read the actions, and each section
-    // puts its few actions in the same order itself: so the node-wide sort and `changes` run
-    // next to the summary and the sections instead of before them, and the actions move into
-    // their order once both sides are done.
-    let routes = Routes::new(&views, &actions);
-    let ((order, recommended_actions, changes), (mut summary, channels)) = rayon::join(
+    // puts its few actions in the same order itself: so the ids' sort, `changes` and picking
+    // the top actions run next to the routing, the summary and the sections instead of before
+    // them. The node-wide list itself is never reordered: only its top actions are kept.
+    let ((top, recommended_actions, changes), (mut summary, channels)) = rayon::join(
         || {
-            let (order, ids_now) = order_with_ids(&actions);
-            (order, count(ids_now.len()), changes(&ids_now, previous))
+            let (top, ids_now) = first_with_ids(&actions, PRIORITY_ACTIONS_LIMIT);
+            (top, count(ids_now.len()), changes(&ids_now, previous))
         },
         || {
+            let routes = Routes::new(&views, &actions);
             let recovery = views
                 .iter()
                 .enumerate()
@@ -230,13 +230,8 @@ fn analyze_on_pool(
             (summary, channel_plans(views, &actions, &routes, &params))
         },
     );
-    apply_order(&mut actions, order);
     summary.recommended_actions = recommended_actions;
-    let priority_actions = actions
-        .iter()
-        .take(PRIORITY_ACTIONS_LIMIT)
-        .cloned()
-        .collect();
+    let priority_actions = top.iter().map(|&i| actions[i].clone()).collect();
 
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -520,7 +515,7 @@ fn count(n: usize) -> u32 {
 }
 
 /// Action ids that are new, resolved or unchanged compared with the previous plan, each list
-/// sorted by id. `now` is sorted and distinct (from [`order_with_ids`]).
+/// sorted by id. `now` is sorted and distinct (from [`first_with_ids`]).
 ///
 /// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
 /// actions, and ordered maps of them cost more than the rest of this function. The ids are

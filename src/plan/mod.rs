@@ -882,10 +882,17 @@ pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
 /// What [`sort_actions_with_ids`] does without moving anything: the positions of `actions` in
 /// the order of [`sort_actions`] (for [`apply_order`]) and their distinct ids, sorted. Reading
 /// only, it can run while other work reads the same actions.
+pub fn order_with_ids(actions: &[Action]) -> (Vec<usize>, Vec<Arc<str>>) {
+    first_with_ids(actions, actions.len())
+}
+
+/// The positions of the first `n` actions in the order of [`sort_actions`], in that order, and
+/// the distinct ids of all of them, sorted: what a plan needs of its node-wide list (its top
+/// actions, and the ids for `changes`). Only those `n` are put in order, after a selection.
 ///
 /// The ids are sorted first (ties by position); each action's place in that order then stands
-/// in for its id and position in the total order, so the second sort compares integers only.
-pub fn order_with_ids(actions: &[Action]) -> (Vec<usize>, Vec<Arc<str>>) {
+/// in for its id and position in the total order, so the second step compares integers only.
+pub fn first_with_ids(actions: &[Action], n: usize) -> (Vec<usize>, Vec<Arc<str>>) {
     // The first 24 bytes of each id, zero-padded, as big-endian numbers lead the key: they
     // order two ids as their bytes do wherever they differ (a shorter id that is a prefix of
     // the other is padded with bytes no greater than the other's), and they differ for most
@@ -926,6 +933,11 @@ pub fn order_with_ids(actions: &[Action]) -> (Vec<usize>, Vec<Arc<str>>) {
         keys[i] = (u128::from(u8::MAX - a.priority) << 72)
             | (u128::from(u8::MAX - a.implementation_priority) << 64)
             | place as u128;
+    }
+    if n < keys.len() {
+        // The `n` smallest keys first (in any order), then only those are sorted.
+        keys.select_nth_unstable(n);
+        keys.truncate(n);
     }
     keys.sort_unstable();
     // The low 64 bits hold the place in id order, whose action is `by_id[place].2`.
@@ -1164,6 +1176,22 @@ mod tests {
             ]
         );
         assert!(sort_actions_with_ids(&mut []).is_empty());
+
+        // The first n alone: the same positions as the whole order's first n, the same ids.
+        let (order, all_ids) = order_with_ids(&want);
+        assert_eq!(order, (0..want.len()).collect::<Vec<_>>());
+        for n in [0, 1, 3, 7, want.len() - 1, want.len(), want.len() + 5] {
+            let (first, ids) = first_with_ids(&want, n);
+            assert_eq!(first, order[..n.min(order.len())], "n = {n}");
+            assert_eq!(ids, all_ids);
+        }
+        let shuffled: Vec<Action> = [5, 0, 12, 3, 8, 1, 10, 6, 2, 11, 4, 9, 7]
+            .iter()
+            .map(|&i| want[i].clone())
+            .collect();
+        let (first, _) = first_with_ids(&shuffled, 4);
+        let picked: Vec<&Action> = first.iter().map(|&i| &shuffled[i]).collect();
+        assert_eq!(picked, want[..4].iter().collect::<Vec<_>>());
     }
 
     #[test]
