@@ -874,21 +874,15 @@ pub fn sort_order(actions: &[Action]) -> Vec<usize> {
 /// Sorts `actions` into the order of [`sort_actions`] and returns their distinct ids, sorted
 /// (byte order): the node-wide list needs both, and this sorts the ids once, not twice.
 pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
-    let (order, ids) = order_with_ids(actions);
+    let (order, ids) = first_with_ids(actions, actions.len());
     apply_order(actions, order);
     ids
-}
-
-/// What [`sort_actions_with_ids`] does without moving anything: the positions of `actions` in
-/// the order of [`sort_actions`] (for [`apply_order`]) and their distinct ids, sorted. Reading
-/// only, it can run while other work reads the same actions.
-pub fn order_with_ids(actions: &[Action]) -> (Vec<usize>, Vec<Arc<str>>) {
-    first_with_ids(actions, actions.len())
 }
 
 /// The positions of the first `n` actions in the order of [`sort_actions`], in that order, and
 /// the distinct ids of all of them, sorted: what a plan needs of its node-wide list (its top
 /// actions, and the ids for `changes`). Only those `n` are put in order, after a selection.
+/// Reading only, it can run while other work reads the same actions.
 ///
 /// The ids are sorted first (ties by position); each action's place in that order then stands
 /// in for its id and position in the total order, so the second step compares integers only.
@@ -950,7 +944,7 @@ pub fn first_with_ids(actions: &[Action], n: usize) -> (Vec<usize>, Vec<Arc<str>
 
 /// Rearranges `items` so that position `k` holds what was at `order[k]` (`order` is a
 /// permutation of the positions), following each cycle of the permutation with swaps.
-pub fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
+pub(crate) fn apply_order<T>(items: &mut [T], mut order: Vec<usize>) {
     for start in 0..items.len() {
         let mut current = start;
         // `order[current] == current` marks a position already holding its final item.
@@ -1178,7 +1172,7 @@ mod tests {
         assert!(sort_actions_with_ids(&mut []).is_empty());
 
         // The first n alone: the same positions as the whole order's first n, the same ids.
-        let (order, all_ids) = order_with_ids(&want);
+        let (order, all_ids) = first_with_ids(&want, want.len());
         assert_eq!(order, (0..want.len()).collect::<Vec<_>>());
         for n in [0, 1, 3, 7, want.len() - 1, want.len(), want.len() + 5] {
             let (first, ids) = first_with_ids(&want, n);
