@@ -619,8 +619,9 @@ mod tests {
         assert!(a.priority_actions.len() <= PRIORITY_ACTIONS_LIMIT);
     }
 
-    #[test]
-    fn the_plan_does_not_depend_on_how_many_threads_analyse_it() {
+    /// A generated 400-channel node with ~6 pending HTLCs per channel (2 % of channels full):
+    /// enough channels and actions for every recommender to speak.
+    fn generated_node() -> NodeSnapshot {
         let mut sim = crate::sim::Simulation::generate(&crate::sim::ScenarioConfig {
             channels: 400,
             seed: 7,
@@ -631,7 +632,12 @@ mod tests {
             mean_per_channel: 6.0,
             saturated_share: 0.02,
         });
-        let snap = crate::sim::answers::snapshot(&sim.node, false);
+        crate::sim::answers::snapshot(&sim.node, false)
+    }
+
+    #[test]
+    fn the_plan_does_not_depend_on_how_many_threads_analyse_it() {
+        let snap = generated_node();
         let settings = AnalysisSettings::default();
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -650,17 +656,7 @@ mod tests {
     fn sections_list_their_actions_in_the_node_wide_order() {
         // The sections are built from the recommenders' lists, before the node-wide sort: each
         // puts its own actions in order, which must agree with the node-wide list.
-        let mut sim = crate::sim::Simulation::generate(&crate::sim::ScenarioConfig {
-            channels: 400,
-            seed: 7,
-            start_unix: 1_750_000_000,
-            max_fee_exposure_sat: crate::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
-        });
-        sim.add_htlc_load(&crate::sim::HtlcLoad {
-            mean_per_channel: 6.0,
-            saturated_share: 0.02,
-        });
-        let snap = crate::sim::answers::snapshot(&sim.node, false);
+        let snap = generated_node();
         let plan = analyze(&snap, &AnalysisSettings::default(), None);
         let mut node_wide: Vec<Action> = plan.all_actions().into_iter().cloned().collect();
         sort_actions(&mut node_wide);
