@@ -871,18 +871,11 @@ pub fn sort_order(actions: &[Action]) -> Vec<usize> {
     keys.into_iter().map(|(_, _, _, i)| i).collect()
 }
 
-/// Sorts `actions` into the order of [`sort_actions`] and returns their distinct ids, sorted
-/// (byte order): the node-wide list needs both, and this sorts the ids once, not twice.
-pub fn sort_actions_with_ids(actions: &mut [Action]) -> Vec<Arc<str>> {
-    let (order, ids) = first_with_ids(actions, actions.len());
-    apply_order(actions, order);
-    ids
-}
-
 /// The positions of the first `n` actions in the order of [`sort_actions`], in that order, and
-/// the distinct ids of all of them, sorted: what a plan needs of its node-wide list (its top
-/// actions, and the ids for `changes`). Only those `n` are put in order, after a selection.
-/// Reading only, it can run while other work reads the same actions.
+/// the distinct ids of all of them, sorted (byte order): what a plan needs of its node-wide
+/// list (its top actions, and the ids for `changes`), with the ids sorted once for both. Only
+/// those `n` are put in order, after a selection; reading only, it can run while other work
+/// reads the same actions.
 ///
 /// The ids are sorted first (ties by position); each action's place in that order then stands
 /// in for its id and position in the total order, so the second step compares integers only.
@@ -1144,7 +1137,8 @@ mod tests {
         }
         let mut want = actions.clone();
         sort_actions(&mut want);
-        let ids = sort_actions_with_ids(&mut actions);
+        let (order, ids) = first_with_ids(&actions, actions.len());
+        apply_order(&mut actions, order);
         assert_eq!(actions, want);
         let order: Vec<Option<u64>> = actions.iter().map(|a| a.amount_sat).collect();
         assert_eq!(
@@ -1169,7 +1163,7 @@ mod tests {
                 "splice_in:3"
             ]
         );
-        assert!(sort_actions_with_ids(&mut []).is_empty());
+        assert_eq!(first_with_ids(&[], 3), (Vec::new(), Vec::new()));
 
         // The first n alone: the same positions as the whole order's first n, the same ids.
         let (order, all_ids) = first_with_ids(&want, want.len());
