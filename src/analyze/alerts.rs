@@ -19,14 +19,13 @@
 //! HTLC alerts are one per channel (the soonest HTLC, the sum of those at that level or worse),
 //! so a channel full of HTLCs does not flood the log.
 
-use crate::dust::ExpiryLevel;
+use crate::dust::{ExpiryLevel, HtlcView};
 use crate::model::{ChanId, NodeSnapshot};
 use crate::plan::{apply_order, Alert, AlertCode, Severity, Text};
-use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
 
-use super::{group_thousands, ChannelView};
+use super::{group_thousands, par_pieces, ChannelView};
 
 fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: Text) -> Alert {
     Alert {
@@ -46,18 +45,14 @@ pub fn collect(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
 ) -> Vec<Alert> {
-    // Each worker appends its channels' alerts to one list of its own (no list per channel);
-    // the lists are joined in channel order.
-    let mut alerts: Vec<Alert> = views
-        .par_iter()
-        .fold(Vec::new, |mut out, view| {
-            channel_alerts(view, settings, &mut out);
-            out
-        })
-        .reduce(Vec::new, |mut left, mut right| {
-            left.append(&mut right);
-            left
-        });
+    // Each piece of channels appends its alerts to one list of its own (no list per
+    // channel), with room for two per channel (a busy node averages under two); the lists are
+    // joined once, in channel order.
+    let mut alerts: Vec<Alert> = par_pieces(views, 2, |piece, out| {
+        for view in piece {
+            channel_alerts(view, settings, out);
+        }
+    });
     if snapshot.node.block_height.is_some() && !snapshot.node.synced_to_chain {
         alerts.push(alert(
             AlertCode::ChainNotSynced,
@@ -88,7 +83,7 @@ pub fn collect(
 fn sort_alerts(alerts: &mut [Alert]) {
     // `None` before any id: an id `c` is `c + 1`, which needs 65 bits.
     let optional = |v: Option<u64>| v.map_or(0, |v| u128::from(v) + 1);
-    let mut keys: Vec<(u128, u128, usize)> = alerts
+    let keys: Vec<(u128, u128, usize)> = alerts
         .iter()
         .enumerate()
         .map(|(i, a)| {
@@ -98,7 +93,7 @@ fn sort_alerts(alerts: &mut [Alert]) {
             (rank, optional(a.htlc_index), i)
         })
         .collect();
-    keys.sort_unstable();
+    let mut keys = sort_by_severity_and_code(keys);
     for run in keys.chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1)) {
         if run.len() > 1 {
             // Stable, so equal messages keep their position order.
@@ -107,6 +102,41 @@ fn sort_alerts(alerts: &mut [Alert]) {
     }
     let order = keys.into_iter().map(|(_, _, i)| i).collect();
     apply_order(alerts, order);
+}
+
+/// Sorts alert keys `(rank, htlc index, position)`, whose rank leads with the severity and
+/// the code (bits 112 and up).
+///
+/// Channel alerts arrive in channel order, so within one severity and code they are nearly
+/// always in order already: a stable pass into one bucket per severity and code, then a check
+/// of each bucket, costs a fraction of sorting tens of thousands of keys; a bucket found out of
+/// order (snapshot warnings, a snapshot not sorted by channel) is sorted. The result is the
+/// keys' total order, as `sort_unstable` would give it: positions are distinct.
+fn sort_by_severity_and_code(keys: Vec<(u128, u128, usize)>) -> Vec<(u128, u128, usize)> {
+    /// Severity (1 bit) and code (8 bits) above bit 112 of the rank.
+    const BUCKETS: usize = 1 << 9;
+    let bucket = |key: &(u128, u128, usize)| (key.0 >> 112) as usize & (BUCKETS - 1);
+    let mut starts = vec![0usize; BUCKETS + 1];
+    for key in &keys {
+        starts[bucket(key) + 1] += 1;
+    }
+    for b in 0..BUCKETS {
+        starts[b + 1] += starts[b];
+    }
+    let mut next = starts.clone();
+    let mut sorted = vec![(0, 0, 0); keys.len()];
+    for key in keys {
+        let b = bucket(&key);
+        sorted[next[b]] = key;
+        next[b] += 1;
+    }
+    for b in 0..BUCKETS {
+        let run = &mut sorted[starts[b]..starts[b + 1]];
+        if !run.is_sorted() {
+            run.sort_unstable();
+        }
+    }
+    sorted
 }
 
 /// Appends the alerts of one channel to `out`.
@@ -189,19 +219,22 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
             _ => ExpiryLevel::Ok,
         });
     if matches!(worst, ExpiryLevel::Warn | ExpiryLevel::Critical) {
-        let at_risk: Vec<_> = d
+        // One pass, no list: how many are at risk, their sum, and the soonest.
+        let (count, sum, soonest) = d
             .htlcs
             .iter()
             .filter(|h| matches!(h.expiry, ExpiryLevel::Warn | ExpiryLevel::Critical))
-            .collect();
-        let soonest = at_risk
-            .iter()
-            .min_by_key(|h| (h.blocks_to_expiry, h.htlc_index))
-            .copied();
-        let sum = at_risk
-            .iter()
-            .map(|h| h.amount_sat)
-            .fold(0, u64::saturating_add);
+            .fold(
+                (0usize, 0u64, None::<&HtlcView>),
+                |(count, sum, soonest), h| {
+                    let key = |h: &HtlcView| (h.blocks_to_expiry, h.htlc_index);
+                    let soonest = match soonest {
+                        Some(s) if key(s) <= key(h) => Some(s),
+                        _ => Some(h),
+                    };
+                    (count + 1, sum.saturating_add(h.amount_sat), soonest)
+                },
+            );
         let (code, severity, within) = if worst == ExpiryLevel::Critical {
             (
                 AlertCode::HtlcExpiryCritical,
@@ -215,7 +248,6 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                 settings.htlc_expiry_warn_blocks,
             )
         };
-        let count = at_risk.len();
         let first = soonest.map_or(0, |h| h.htlc_index);
         let first_blocks = soonest.and_then(|h| h.blocks_to_expiry).unwrap_or(0);
         out.push(Alert {

@@ -16,12 +16,11 @@ use crate::model::Initiator;
 use crate::plan::{
     Action, ActionKind, ActionText, Alternative, Command, Complexity, HealthStatus, Issue, Wording,
 };
-use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
 
 use super::rebalance::alias;
-use super::{group_thousands, new_action, ChannelView};
+use super::{group_thousands, new_action, par_filter_map, ChannelView};
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
@@ -61,10 +60,7 @@ pub fn is_candidate(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool
 }
 
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
-    views
-        .par_iter()
-        .filter_map(|v| close_action(v, settings))
-        .collect()
+    par_filter_map(views, |v| close_action(v, settings))
 }
 
 fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {

@@ -21,13 +21,12 @@ use crate::plan::{
     action_id, Action, ActionKind, ActionText, Command, Complexity, Issue, LndSupport, PlanDigest,
     Wording,
 };
-use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
 
 use super::policy::updatechanpolicy;
 use super::rebalance::alias;
-use super::{group_thousands, new_action, ppm_of, ChannelView};
+use super::{group_thousands, new_action, par_filter_map, ppm_of, ChannelView};
 
 /// Dust-strategy actions and the fitting exposure limit (reported in the summary either way).
 pub struct DustStrategyOutcome {
@@ -42,16 +41,14 @@ pub fn recommend(
     previous: Option<&PlanDigest>,
 ) -> DustStrategyOutcome {
     let seen_before = channels_with_outgoing_dust(previous);
-    let mut actions: Vec<Action> = views
-        .par_iter()
-        .filter_map(|v| raise_min_htlc(v, settings, &seen_before))
-        .collect();
-    actions.par_extend(
-        views
-            .par_iter()
-            .filter_map(|v| hold_off_force_close(v, settings)),
+    let (raise, hold_off) = rayon::join(
+        || par_filter_map(views, |v| raise_min_htlc(v, settings, &seen_before)),
+        || par_filter_map(views, |v| hold_off_force_close(v, settings)),
     );
     let (limit_action, recommended_limit_sat) = exposure_limit(views, settings, params);
+    let mut actions = Vec::with_capacity(raise.len() + hold_off.len() + 1);
+    actions.extend(raise);
+    actions.extend(hold_off);
     actions.extend(limit_action);
     DustStrategyOutcome {
         actions,
@@ -89,13 +86,14 @@ fn raise_min_htlc(
     let ch = view.channel;
     let d = &view.dust;
     let s = &settings.dust_strategy;
-    let outgoing: Vec<u64> = d
-        .htlcs
-        .iter()
-        .filter(|h| !h.incoming && (h.trimmed_on_local || h.trimmed_on_remote))
-        .map(|h| h.amount_sat)
-        .collect();
-    let count = u32::try_from(outgoing.len()).unwrap_or(u32::MAX);
+    // Walked again where needed rather than collected: most channels have none.
+    let outgoing = || {
+        d.htlcs
+            .iter()
+            .filter(|h| !h.incoming && (h.trimmed_on_local || h.trimmed_on_remote))
+            .map(|h| h.amount_sat)
+    };
+    let count = u32::try_from(outgoing().count()).unwrap_or(u32::MAX);
     let recurring = count >= s.recurring_trimmed_htlcs.max(1)
         || (count >= 1 && seen_before.binary_search(&ch.chan_id).is_ok());
     if !recurring {
@@ -114,14 +112,13 @@ fn raise_min_htlc(
     if current.is_some_and(|c| c >= min_msat) {
         return None;
     }
-    let dust_sat: u64 = outgoing.iter().fold(0, |a, b| a.saturating_add(*b));
+    let dust_sat: u64 = outgoing().fold(0, u64::saturating_add);
     let policy = ch.local_policy;
     let cost = policy.map_or(0, |p| {
         let ppm = u64::try_from(p.fee_rate_ppm).unwrap_or(0);
         let base_sat = u64::try_from(p.fee_base_msat).unwrap_or(0) / 1000;
-        outgoing
-            .iter()
-            .map(|a| ppm_of(*a, ppm).saturating_add(base_sat))
+        outgoing()
+            .map(|a| ppm_of(a, ppm).saturating_add(base_sat))
             .fold(0, u64::saturating_add)
     });
     let mut priority: u8 = 5;

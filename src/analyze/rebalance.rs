@@ -119,8 +119,10 @@ pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Reba
     let (sources, sinks) = candidates(views, settings);
     let mut sink_left: Vec<u64> = sinks.iter().map(|s| s.amount_sat).collect();
     let mut first_open = 0;
-    let mut actions = Vec::new();
-    let mut unmatched = Vec::new();
+    // Each pair used up a source or a sink (but for a remainder under `min`), so there are
+    // at most as many pairs, or channels left unmatched, as candidates.
+    let mut actions = Vec::with_capacity(sources.len() + sinks.len());
+    let mut unmatched = Vec::with_capacity(sources.len() + sinks.len());
 
     for source in &sources {
         let mut left = source.amount_sat;

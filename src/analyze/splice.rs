@@ -12,14 +12,13 @@
 use crate::plan::{
     Action, ActionKind, ActionText, Alternative, Command, Complexity, LndSupport, Wording,
 };
-use rayon::prelude::*;
 
 use crate::settings::AnalysisSettings;
 
 use super::close::is_candidate;
 use super::health::local_ratio;
 use super::rebalance::alias;
-use super::{group_thousands, new_action, ppm_of, weight_fee, ChannelView};
+use super::{group_thousands, new_action, par_filter_map, ppm_of, weight_fee, ChannelView};
 
 /// A channel funding transaction: one input, the funding output and change.
 pub const OPEN_TX_WEIGHT: u64 = 700;
@@ -40,11 +39,11 @@ fn round_down_100k(sat: u64) -> u64 {
 }
 
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
-    views
-        .par_iter()
-        .filter(|v| v.channel.active && !is_candidate(v, settings))
-        .filter_map(|v| splice_in(v, settings).or_else(|| splice_out(v, settings)))
-        .collect()
+    par_filter_map(views, |v| {
+        (v.channel.active && !is_candidate(v, settings))
+            .then(|| splice_in(v, settings).or_else(|| splice_out(v, settings)))
+            .flatten()
+    })
 }
 
 /// Uncapped utilization: daily turnover over the target turnover.
