@@ -217,7 +217,7 @@ fn analyze_on_pool(
     // The recommenders and the alerts only read the views. Rebalance matching (and the policy
     // suggestions that depend on it) is one serial pass over the node, so it runs next to the
     // per-channel ones instead of before them.
-    let (rebalance_and_policy, (dust, splice, close, alerts)) = rayon::join(
+    let (rebalance_and_policy, (dust, splice, close, alerts, mut summary)) = rayon::join(
         || {
             let rebalanced = rebalance::recommend(&views, settings);
             let mut actions = rebalanced.actions;
@@ -225,7 +225,7 @@ fn analyze_on_pool(
             actions
         },
         || {
-            let ((dust, splice), (close, alerts)) = rayon::join(
+            let ((dust, splice), (close, (alerts, summary))) = rayon::join(
                 || {
                     rayon::join(
                         || dust_strategy::recommend(&views, settings, &params, previous),
@@ -235,11 +235,16 @@ fn analyze_on_pool(
                 || {
                     rayon::join(
                         || close::recommend(&views, settings),
-                        || alerts::collect(snapshot, &views, settings),
+                        || {
+                            rayon::join(
+                                || alerts::collect(snapshot, &views, settings),
+                                || summarize(snapshot, &views),
+                            )
+                        },
                     )
                 },
             );
-            (dust, splice, close, alerts)
+            (dust, splice, close, alerts, summary)
         },
     );
     // The same order as one recommender after the other: rebalance, policy, splice, dust
@@ -254,30 +259,28 @@ fn analyze_on_pool(
 
     // The node-wide order and the channel sections only read the actions, and each section
     // puts its few actions in the same order itself: so the ids' sort, `changes` and picking
-    // the top actions run next to the routing, the summary and the sections instead of before
-    // them. The node-wide list itself is never reordered: only its top actions are kept.
-    let ((top, recommended_actions, changes), (mut summary, channels)) = rayon::join(
+    // the top actions run next to the routing and the sections instead of before them. The
+    // node-wide list itself is never reordered: only its top actions are kept.
+    let ((top, recommended_actions, changes), channels) = rayon::join(
         || {
             let (top, ids_now) = first_with_ids(&actions, PRIORITY_ACTIONS_LIMIT);
             (top, count(ids_now.len()), changes(&ids_now, previous))
         },
         || {
             let routes = Routes::new(&views, &actions);
-            let recovery = views
-                .iter()
-                .enumerate()
-                .map(|(i, view)| dust_recoverable_sat(view, routes.actions_of(i, &actions)))
-                .fold(0u64, u64::saturating_add);
-            let summary = summarize(
-                snapshot,
-                &views,
-                recovery,
-                &alerts,
-                dust.recommended_limit_sat,
-            );
-            (summary, channel_plans(views, &actions, &routes, &params))
+            channel_plans(views, &actions, &routes, &params)
         },
     );
+    // What the sections' own actions keep from miners (a sum of non-negative amounts, so
+    // saturating in any order gives the same total).
+    let recovery = channels
+        .par_iter()
+        .map(|c| c.recommendations.dust_recoverable_sat)
+        .reduce(|| 0, u64::saturating_add);
+    summary.optimization_potential = share(recovery, summary.total_dust_sat);
+    summary.estimated_recovery_sat = recovery;
+    summary.recommended_max_fee_exposure_sat = dust.recommended_limit_sat;
+    summary.alerts = alert_counts(&alerts);
     summary.recommended_actions = recommended_actions;
     let priority_actions = top.iter().map(|&i| actions[i].clone()).collect();
 
@@ -330,29 +333,7 @@ struct Routes {
 
 impl Routes {
     fn new(views: &[ChannelView<'_>], actions: &[Action]) -> Self {
-        // A normalized snapshot lists its channels by id, so the views are already what a
-        // binary search needs; only a snapshot built in another order pays for a sorted copy
-        // (by id, then position, so a repeated id finds its first view).
-        let by_id: Option<Vec<(ChanId, usize)>> = (!views.is_sorted_by_key(ChannelView::chan_id))
-            .then(|| {
-                let mut by_id: Vec<(ChanId, usize)> = views
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (v.chan_id(), i))
-                    .collect();
-                by_id.sort_unstable();
-                by_id
-            });
-        let view_of = |id: ChanId| match &by_id {
-            None => {
-                let at = views.partition_point(|v| v.chan_id() < id);
-                views.get(at).filter(|v| v.chan_id() == id).map(|_| at)
-            }
-            Some(by_id) => {
-                let at = by_id.partition_point(|(c, _)| *c < id);
-                by_id.get(at).filter(|(c, _)| *c == id).map(|(_, v)| *v)
-            }
-        };
+        let index = ViewIndex::new(views);
         // (view, action) in node order; then a counting sort by view keeps that order.
         let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(actions.len() + actions.len() / 4);
         for (position, action) in actions.iter().enumerate() {
@@ -360,7 +341,7 @@ impl Routes {
                 action
                     .chan_ids
                     .iter()
-                    .filter_map(|id| view_of(*id).map(|v| (v, position))),
+                    .filter_map(|id| index.find(*id).map(|v| (v, position))),
             );
         }
         let mut starts = vec![0usize; views.len() + 1];
@@ -390,6 +371,78 @@ impl Routes {
         actions: &'a [Action],
     ) -> impl Iterator<Item = &'a Action> + Clone + 'a {
         self.of(view).iter().map(move |&p| &actions[p])
+    }
+}
+
+/// Finds the view of a channel id: the first view with that id.
+enum ViewIndex {
+    /// The views are in id order, as a normalized snapshot lists its channels: their ids are
+    /// copied into a compact list (a few cache lines per thousand channels, where a view is a
+    /// few hundred bytes), with the first id of each of ~`len` equal slices of the id range,
+    /// so a lookup searches a slice of a few ids instead of the whole list.
+    InOrder {
+        ids: Vec<ChanId>,
+        /// `ids[starts[b]..starts[b + 1]]` are the ids whose bucket is `b`.
+        starts: Vec<u32>,
+        /// An id's bucket is `(id - ids[0]) >> shift`.
+        shift: u32,
+    },
+    /// Views in another order: (id, position) pairs sorted, so a repeated id finds its first
+    /// view.
+    Sorted(Vec<(ChanId, usize)>),
+}
+
+impl ViewIndex {
+    fn new(views: &[ChannelView<'_>]) -> Self {
+        let in_order =
+            views.is_sorted_by_key(ChannelView::chan_id) && u32::try_from(views.len()).is_ok();
+        if !in_order {
+            let mut by_id: Vec<(ChanId, usize)> = views
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.chan_id(), i))
+                .collect();
+            by_id.sort_unstable();
+            return ViewIndex::Sorted(by_id);
+        }
+        let ids: Vec<ChanId> = views.iter().map(ChannelView::chan_id).collect();
+        let (first, last) = match (ids.first(), ids.last()) {
+            (Some(&first), Some(&last)) => (first, last),
+            _ => (0, 0),
+        };
+        // As many buckets as ids (a power of two), the range of ids shifted into them.
+        let buckets = ids.len().max(1).next_power_of_two();
+        let span_bits = u64::BITS - (last - first).leading_zeros();
+        let shift = span_bits.saturating_sub(buckets.trailing_zeros());
+        let mut starts = vec![0u32; buckets + 1];
+        for id in &ids {
+            // Below `buckets`: `(last - first) >> shift` has at most log2(buckets) bits.
+            starts[((id - first) >> shift) as usize + 1] += 1;
+        }
+        for b in 0..buckets {
+            starts[b + 1] += starts[b];
+        }
+        ViewIndex::InOrder { ids, starts, shift }
+    }
+
+    fn find(&self, id: ChanId) -> Option<usize> {
+        match self {
+            ViewIndex::InOrder { ids, starts, shift } => {
+                let first = *ids.first()?;
+                if id < first || id > *ids.last()? {
+                    return None;
+                }
+                let bucket = ((id - first) >> shift) as usize;
+                let (from, to) = (starts[bucket] as usize, starts[bucket + 1] as usize);
+                let slice = &ids[from..to];
+                let at = slice.partition_point(|c| *c < id);
+                (slice.get(at) == Some(&id)).then_some(from + at)
+            }
+            ViewIndex::Sorted(by_id) => {
+                let at = by_id.partition_point(|(c, _)| *c < id);
+                by_id.get(at).filter(|(c, _)| *c == id).map(|(_, v)| *v)
+            }
+        }
     }
 }
 
@@ -490,46 +543,46 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// The node-wide summary; `recovery` is the sum of the channels' recoverable dust. The caller
-/// sets `recommended_actions`, which needs the node-wide list's distinct ids.
-fn summarize(
-    snapshot: &NodeSnapshot,
-    views: &[ChannelView<'_>],
-    recovery: u64,
-    alerts: &[crate::plan::Alert],
-    recommended_limit_sat: u64,
-) -> Summary {
-    let sum =
-        |f: &dyn Fn(&ChannelView<'_>) -> u64| views.iter().map(f).fold(0u64, u64::saturating_add);
-    let total_capacity = sum(&|v| v.channel.capacity_sat);
-    let total_dust = sum(&|v| health::dust_at_stake_sat(&v.dust));
-    // The first channel with the highest exposure (views are sorted by chan_id).
-    let highest = views
-        .iter()
-        .fold(None::<(&ChannelView<'_>, u64)>, |best, v| {
-            let exposure = v
-                .dust
-                .local
-                .fee_exposure_sat
-                .max(v.dust.remote.fee_exposure_sat);
-            match best {
-                Some((_, e)) if e >= exposure => best,
-                _ => Some((v, exposure)),
-            }
-        });
+/// The node-wide summary of what the views and the snapshot say. It runs beside the
+/// recommenders, so what depends on their results is left at zero for the caller to set:
+/// `recommended_actions` (the node-wide list's distinct ids), `estimated_recovery_sat` and
+/// `optimization_potential` (the channel sections), `recommended_max_fee_exposure_sat` (the
+/// dust strategies) and `alerts` ([`alert_counts`]).
+///
+/// One pass over the views: each is a few hundred bytes, and a pass per total would read all
+/// of them again from memory for each.
+fn summarize(snapshot: &NodeSnapshot, views: &[ChannelView<'_>]) -> Summary {
+    #[derive(Default)]
+    struct Totals {
+        capacity: u64,
+        local: u64,
+        remote: u64,
+        dust: u64,
+        active: usize,
+        score: f64,
+    }
+    let mut totals = Totals::default();
     let mut by_status = StatusCounts::default();
+    // The first channel with the highest exposure (views are sorted by chan_id).
+    let mut highest: Option<(ChanId, u64)> = None;
     for v in views {
+        let ch = v.channel;
+        totals.capacity = totals.capacity.saturating_add(ch.capacity_sat);
+        totals.local = totals.local.saturating_add(ch.local_balance_sat);
+        totals.remote = totals.remote.saturating_add(ch.remote_balance_sat);
+        totals.dust = totals
+            .dust
+            .saturating_add(health::dust_at_stake_sat(&v.dust));
+        totals.active += usize::from(ch.active);
+        totals.score += v.health.health_score;
+        let exposure = v.dust.max_fee_exposure_now_sat();
+        if highest.is_none_or(|(_, e)| exposure > e) {
+            highest = Some((v.chan_id(), exposure));
+        }
         match v.health.status {
             HealthStatus::Healthy => by_status.healthy += 1,
             HealthStatus::AttentionNeeded => by_status.attention_needed += 1,
             HealthStatus::Unhealthy => by_status.unhealthy += 1,
-        }
-    }
-    let mut alert_counts = AlertCounts::default();
-    for alert in alerts {
-        match alert.severity {
-            Severity::Warn => alert_counts.warn += 1,
-            Severity::Error => alert_counts.error += 1,
         }
     }
     let mut pending = PendingCounts::default();
@@ -543,31 +596,42 @@ fn summarize(
             .limbo_balance_sat
             .saturating_add(p.limbo_balance_sat);
     }
-    let score_sum: f64 = views.iter().map(|v| v.health.health_score).sum();
     Summary {
         total_channels: count(views.len()),
-        active_channels: count(views.iter().filter(|v| v.channel.active).count()),
-        total_capacity_sat: total_capacity,
-        total_local_balance_sat: sum(&|v| v.channel.local_balance_sat),
-        total_remote_balance_sat: sum(&|v| v.channel.remote_balance_sat),
-        total_dust_sat: total_dust,
-        dust_ratio: share(total_dust, total_capacity),
+        active_channels: count(totals.active),
+        total_capacity_sat: totals.capacity,
+        total_local_balance_sat: totals.local,
+        total_remote_balance_sat: totals.remote,
+        total_dust_sat: totals.dust,
+        dust_ratio: share(totals.dust, totals.capacity),
         highest_fee_exposure_sat: highest.map_or(0, |(_, e)| e),
-        highest_fee_exposure_chan_id: highest.map(|(v, _)| v.chan_id()),
-        recommended_max_fee_exposure_sat: recommended_limit_sat,
-        optimization_potential: share(recovery, total_dust),
-        estimated_recovery_sat: recovery,
-        // Counted from the node-wide list by the caller.
+        highest_fee_exposure_chan_id: highest.map(|(id, _)| id),
+        // Set by the caller from the recommenders' and sections' results.
+        recommended_max_fee_exposure_sat: 0,
+        optimization_potential: 0.0,
+        estimated_recovery_sat: 0,
         recommended_actions: 0,
         average_health_score: if views.is_empty() {
             0.0
         } else {
-            ratio(score_sum / views.len() as f64)
+            ratio(totals.score / views.len() as f64)
         },
         channels_by_status: by_status,
-        alerts: alert_counts,
+        alerts: AlertCounts::default(),
         pending_channels: pending,
     }
+}
+
+/// Alerts by severity, for the summary.
+fn alert_counts(alerts: &[crate::plan::Alert]) -> AlertCounts {
+    let mut counts = AlertCounts::default();
+    for alert in alerts {
+        match alert.severity {
+            Severity::Warn => counts.warn += 1,
+            Severity::Error => counts.error += 1,
+        }
+    }
+    counts
 }
 
 fn count(n: usize) -> u32 {
@@ -786,6 +850,46 @@ mod tests {
             let got: Vec<Vec<usize>> = (0..order.len()).map(|v| routes.of(v).to_vec()).collect();
             assert_eq!(got, want, "views in the order {order:?}");
         }
+    }
+
+    /// The view index finds the first view of every id a node has, and no view for ids it
+    /// has not, whether the views are in id order (compact index) or not (sorted pairs): ids
+    /// shaped like short channel ids (block height, transaction, output), repeated ones, and
+    /// ids just outside and between them.
+    #[test]
+    fn the_view_index_finds_the_first_view_of_each_id() {
+        let settings = AnalysisSettings::default();
+        let params = DustParams::default();
+        let scid = |block: u64, tx: u64, out: u64| (block << 40) | (tx << 16) | out;
+        let mut ids: Vec<ChanId> = (0..300u64)
+            .map(|i| scid(700_000 + i * i % 997, (i * 7919) % 3000, i % 3))
+            .collect();
+        ids.extend([ids[5], ids[5], ids[77]]);
+        ids.sort_unstable();
+        let channels: Vec<Channel> = ids
+            .iter()
+            .map(|&id| channel(id, 2_000_000, 1_000_000))
+            .collect();
+        let mut probes: Vec<ChanId> = ids.clone();
+        probes.extend(ids.iter().flat_map(|&id| [id.wrapping_sub(1), id + 1]));
+        probes.extend([0, 1, u64::MAX, scid(699_999, 0, 0), scid(800_000, 0, 0)]);
+        for reversed in [false, true] {
+            let mut views: Vec<ChannelView<'_>> = channels
+                .iter()
+                .map(|c| ChannelView::new(c, None, &params, &settings))
+                .collect();
+            if reversed {
+                views.reverse();
+            }
+            let index = ViewIndex::new(&views);
+            assert_eq!(matches!(index, ViewIndex::InOrder { .. }), !reversed);
+            for &id in &probes {
+                let want = views.iter().position(|v| v.chan_id() == id);
+                assert_eq!(index.find(id), want, "id {id}, reversed {reversed}");
+            }
+        }
+        let none: Vec<ChannelView<'_>> = Vec::new();
+        assert_eq!(ViewIndex::new(&none).find(5), None);
     }
 
     #[test]
