@@ -711,120 +711,39 @@ pub fn chan_id_string(chan_id: ChanId) -> String {
 /// `node` for node-wide actions. `bucket` is a coarse, qualitative label (a reason or a
 /// direction), never an amount, so the id survives the small changes of every cycle.
 ///
-/// Every action of a big node gets an id, so it is written into a stack buffer (ids are short)
-/// and copied once into the shared string: one allocation per action, no formatting machinery.
+/// Every action of a big node gets an id, so it is written into a buffer the thread keeps
+/// (channel ids by `itoa`, which writes digits without checking them as UTF-8 again) and copied
+/// once into the shared string: one allocation per action, no formatting machinery.
 pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) -> Arc<str> {
-    let mut id = IdBuf::new();
-    id.put(kind.as_str().as_bytes());
-    id.put(b":");
-    if chan_ids.is_empty() {
-        id.put(b"node");
+    thread_local! {
+        /// Room for any id of one or two channel ids and a bucket; it grows for longer ones.
+        static ID: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(128));
     }
-    for (i, chan_id) in chan_ids.iter().enumerate() {
-        if i > 0 {
-            id.put(b">");
+    let write = |id: &mut String| {
+        id.clear();
+        id.push_str(kind.as_str());
+        id.push(':');
+        if chan_ids.is_empty() {
+            id.push_str("node");
         }
-        id.put_decimal(*chan_id);
-    }
-    if let Some(bucket) = bucket {
-        id.put(b":");
-        id.put(bucket.as_bytes());
-    }
-    match id.as_str() {
-        Some(id) => Arc::from(id),
-        None => {
-            // Longer than the buffer: written the slow way.
-            use std::fmt::Write as _;
-            let mut id = String::from(kind.as_str());
+        let mut digits = itoa::Buffer::new();
+        for (i, chan_id) in chan_ids.iter().enumerate() {
+            if i > 0 {
+                id.push('>');
+            }
+            id.push_str(digits.format(*chan_id));
+        }
+        if let Some(bucket) = bucket {
             id.push(':');
-            if chan_ids.is_empty() {
-                id.push_str("node");
-            }
-            for (i, chan_id) in chan_ids.iter().enumerate() {
-                if i > 0 {
-                    id.push('>');
-                }
-                // Writing into a String cannot fail.
-                let _ = write!(id, "{chan_id}");
-            }
-            if let Some(bucket) = bucket {
-                id.push(':');
-                id.push_str(bucket);
-            }
-            Arc::from(id)
+            id.push_str(bucket);
         }
-    }
-}
-
-/// A short string written on the stack for [`action_id`]; `None` from [`IdBuf::as_str`] once
-/// more was put than fits.
-struct IdBuf {
-    bytes: [u8; 128],
-    len: usize,
-    overflow: bool,
-}
-
-impl IdBuf {
-    fn new() -> Self {
-        IdBuf {
-            bytes: [0; 128],
-            len: 0,
-            overflow: false,
-        }
-    }
-
-    fn put(&mut self, part: &[u8]) {
-        match self.bytes.get_mut(self.len..self.len + part.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(part);
-                self.len += part.len();
-            }
-            None => self.overflow = true,
-        }
-    }
-
-    /// Puts `n` in decimal, as `Display` writes it: two digits per division, from a table.
-    fn put_decimal(&mut self, mut n: u64) {
-        /// "00", "01", … "99".
-        const PAIRS: [u8; 200] = {
-            let mut pairs = [0u8; 200];
-            let mut i = 0;
-            while i < 100 {
-                pairs[2 * i] = b'0' + (i / 10) as u8;
-                pairs[2 * i + 1] = b'0' + (i % 10) as u8;
-                i += 1;
-            }
-            pairs
-        };
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        while n >= 100 {
-            // Below 100, so the cast keeps it whole.
-            let pair = 2 * (n % 100) as usize;
-            n /= 100;
-            start -= 2;
-            digits[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-        }
-        // `n` < 100 now.
-        let pair = 2 * n as usize;
-        if n >= 10 {
-            start -= 2;
-            digits[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-        } else {
-            start -= 1;
-            digits[start] = PAIRS[pair + 1];
-        }
-        self.put(&digits[start..]);
-    }
-
-    /// What was put, when it all fitted. Only whole `str`s and ASCII were put, so the bytes are
-    /// UTF-8 (the check is the ASCII fast path of `from_utf8`).
-    fn as_str(&self) -> Option<&str> {
-        if self.overflow {
-            return None;
-        }
-        std::str::from_utf8(&self.bytes[..self.len]).ok()
-    }
+        Arc::from(id.as_str())
+    };
+    ID.with(|id| match id.try_borrow_mut() {
+        Ok(mut id) => write(&mut id),
+        // Only if building an id ever built another on the same thread: a buffer of its own.
+        Err(_) => write(&mut String::new()),
+    })
 }
 
 /// The total order of actions: priority (high first), then implementation priority (high
@@ -1031,12 +950,14 @@ mod tests {
             }
             n = n.saturating_mul(10);
         }
-        // Longer than the stack buffer: still whole.
+        // Longer than the thread's buffer was made for: still whole, and the next id is not
+        // left with any of it.
         let bucket = "b".repeat(200);
         assert_eq!(
             &*action_id(ActionKind::UpdatePolicy, &[1, 2, 3], Some(&bucket)),
             format!("update_policy:1>2>3:{bucket}")
         );
+        assert_eq!(&*action_id(ActionKind::Close, &[4], None), "close:4");
     }
 
     #[test]
