@@ -47,7 +47,7 @@ use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
-    action_id, action_order, first_with_ids, ratio, Action, ActionKind, AlertCounts, ChanIds,
+    action_id, action_order, first_with_ids_in, ratio, Action, ActionKind, AlertCounts, ChanIds,
     Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport,
     PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity, SourceWarning,
     StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
@@ -249,13 +249,7 @@ fn analyze_on_pool(
     );
     // The same order as one recommender after the other: rebalance, policy, splice, dust
     // strategies, close (the sorts below break ties by this position).
-    let mut actions = Vec::with_capacity(
-        rebalance_and_policy.len() + splice.len() + dust.actions.len() + close.len(),
-    );
-    actions.extend(rebalance_and_policy);
-    actions.extend(splice);
-    actions.extend(dust.actions);
-    actions.extend(close);
+    let actions = NodeActions::new([rebalance_and_policy, splice, dust.actions, close]);
 
     // The node-wide order and the channel sections only read the actions, and each section
     // puts its few actions in the same order itself: so the ids' sort, `changes` and picking
@@ -263,7 +257,8 @@ fn analyze_on_pool(
     // node-wide list itself is never reordered: only its top actions are kept.
     let ((top, recommended_actions, changes), channels) = rayon::join(
         || {
-            let (top, ids_now) = first_with_ids(&actions, PRIORITY_ACTIONS_LIMIT);
+            let (top, ids_now) =
+                first_with_ids_in(actions.len(), |p| actions.get(p), PRIORITY_ACTIONS_LIMIT);
             (top, count(ids_now.len()), changes(&ids_now, previous))
         },
         || {
@@ -282,7 +277,9 @@ fn analyze_on_pool(
     summary.recommended_max_fee_exposure_sat = dust.recommended_limit_sat;
     summary.alerts = alert_counts(&alerts);
     summary.recommended_actions = recommended_actions;
-    let priority_actions = top.iter().map(|&i| actions[i].clone()).collect();
+    let priority_actions = top.iter().map(|&i| actions.get(i).clone()).collect();
+    // The sections hold their own copies: the node-wide lists are freed on every core.
+    actions.free();
 
     Plan {
         schema_version: SCHEMA_VERSION,
@@ -318,6 +315,50 @@ fn analyze_on_pool(
     }
 }
 
+/// The recommenders' lists in node order, read as one list without being copied into one (a
+/// big node has ~20,000 actions of ~110 bytes: the copy was a serial pass, into fresh memory,
+/// between the recommenders and the sections). Position `p` is the `p`-th action of the
+/// lists one after the other.
+struct NodeActions {
+    lists: [Vec<Action>; 4],
+    /// `ends[l]` is the position after list `l`'s last action.
+    ends: [usize; 4],
+}
+
+impl NodeActions {
+    fn new(lists: [Vec<Action>; 4]) -> Self {
+        let mut ends = [0; 4];
+        let mut end = 0;
+        for (l, list) in lists.iter().enumerate() {
+            end += list.len();
+            ends[l] = end;
+        }
+        NodeActions { lists, ends }
+    }
+
+    fn len(&self) -> usize {
+        self.ends[3]
+    }
+
+    /// The action at position `p` (below [`NodeActions::len`]).
+    fn get(&self, p: usize) -> &Action {
+        let l = self.ends.partition_point(|&end| end <= p);
+        let start = if l == 0 { 0 } else { self.ends[l - 1] };
+        &self.lists[l][p - start]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Action> {
+        self.lists.iter().flatten()
+    }
+
+    /// Drops every action, on every core.
+    fn free(self) {
+        for list in self.lists {
+            list.into_par_iter().with_min_len(1024).for_each(drop);
+        }
+    }
+}
+
 /// Which actions each view's section lists: every action goes to the section of each channel
 /// it names (a rebalance to two), in the order of the list routed.
 ///
@@ -332,7 +373,7 @@ struct Routes {
 }
 
 impl Routes {
-    fn new(views: &[ChannelView<'_>], actions: &[Action]) -> Self {
+    fn new(views: &[ChannelView<'_>], actions: &NodeActions) -> Self {
         let index = ViewIndex::new(views);
         // (view, action) in node order; then a counting sort by view keeps that order.
         let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(actions.len() + actions.len() / 4);
@@ -368,9 +409,9 @@ impl Routes {
     fn actions_of<'a>(
         &'a self,
         view: usize,
-        actions: &'a [Action],
+        actions: &'a NodeActions,
     ) -> impl Iterator<Item = &'a Action> + Clone + 'a {
-        self.of(view).iter().map(move |&p| &actions[p])
+        self.of(view).iter().map(move |&p| actions.get(p))
     }
 }
 
@@ -452,7 +493,7 @@ impl ViewIndex {
 /// the plan's types (same layout, so the lists are converted in place, not copied).
 fn channel_plans(
     views: Vec<ChannelView<'_>>,
-    actions: &[Action],
+    actions: &NodeActions,
     routes: &Routes,
     params: &DustParams,
 ) -> Vec<ChannelPlan> {
@@ -831,7 +872,16 @@ mod tests {
             a.chan_ids = chan_ids.iter().copied().collect();
             a
         };
-        let actions = [ids_of(&[1]), ids_of(&[9, 3]), ids_of(&[7]), ids_of(&[3])];
+        // Held in parts, an empty one among them, as the recommenders' lists are.
+        let actions = NodeActions::new([
+            vec![ids_of(&[1])],
+            vec![ids_of(&[9, 3]), ids_of(&[7])],
+            Vec::new(),
+            vec![ids_of(&[3])],
+        ]);
+        assert_eq!(actions.len(), 4);
+        let named: Vec<&[ChanId]> = (0..4).map(|p| actions.get(p).chan_ids.as_slice()).collect();
+        assert_eq!(named, [&[1][..], &[9, 3], &[7], &[3]]);
         for order in [[1, 1, 3, 9], [9, 1, 3, 1]] {
             let channels: Vec<Channel> = order
                 .iter()

@@ -799,15 +799,23 @@ pub fn sort_order(actions: &[Action]) -> Vec<usize> {
 /// The ids are sorted first (ties by position); each action's place in that order then stands
 /// in for its id and position in the total order, so the second step compares integers only.
 pub fn first_with_ids(actions: &[Action], n: usize) -> (Vec<usize>, Vec<Arc<str>>) {
+    first_with_ids_in(actions.len(), |i| &actions[i], n)
+}
+
+/// [`first_with_ids`] over `len` actions that `at` gives by position (`0..len`), so a list
+/// held in parts needs no copy into one.
+pub(crate) fn first_with_ids_in<'a>(
+    len: usize,
+    at: impl Fn(usize) -> &'a Action,
+    n: usize,
+) -> (Vec<usize>, Vec<Arc<str>>) {
     // The first 24 bytes of each id, zero-padded, as big-endian numbers lead the key: they
     // order two ids as their bytes do wherever they differ (a shorter id that is a prefix of
     // the other is padded with bytes no greater than the other's), and they differ for most
     // pairs, so most comparisons are of integers and only the rest compare the whole strings.
-    let mut by_id: Vec<(u128, u64, usize)> = actions
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let bytes = a.id.as_bytes();
+    let mut by_id: Vec<(u128, u64, usize)> = (0..len)
+        .map(|i| {
+            let bytes = at(i).id.as_bytes();
             let (mut high, mut low) = ([0u8; 16], [0u8; 8]);
             let n = bytes.len().min(16);
             high[..n].copy_from_slice(&bytes[..n]);
@@ -824,15 +832,15 @@ pub fn first_with_ids(actions: &[Action], n: usize) -> (Vec<usize>, Vec<Arc<str>
     by_id.sort();
     for run in by_id.chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1)) {
         if run.len() > 1 {
-            run.sort_by(|a, b| actions[a.2].id.cmp(&actions[b.2].id).then(a.2.cmp(&b.2)));
+            run.sort_by(|a, b| at(a.2).id.cmp(&at(b.2).id).then(a.2.cmp(&b.2)));
         }
     }
     let mut ids: Vec<Arc<str>> = Vec::with_capacity(by_id.len());
     // Priorities above the place in id order: one integer per action. A place is below
     // `usize::MAX`, which fits the low 64 bits.
-    let mut keys: Vec<u128> = vec![0; actions.len()];
+    let mut keys: Vec<u128> = vec![0; len];
     for (place, &(_, _, i)) in by_id.iter().enumerate() {
-        let a = &actions[i];
+        let a = at(i);
         if ids.last() != Some(&a.id) {
             ids.push(Arc::clone(&a.id));
         }
