@@ -1,12 +1,14 @@
 //! A full polling cycle against the in-process simulator over pinned TLS: fetch through
 //! `LndClient` (GetState, then GetInfo, ListChannels, PendingChannels, FeeReport, WalletBalance,
 //! GetDebugInfo) + conversion + `analyze` (with the previous plan's digest, as the daemon runs
-//! it) + `PlanFileWriter::write` + digesting the plan for the next cycle, at 1,000 and 10,000 channels with about ten pending HTLCs per
-//! channel. Next to it, the parts: the protobuf decode of the 10,000-channel ListChannels answer
+//! it) + `PlanFileWriter::write` + digesting the plan for the next cycle, at 1,000 and 10,000
+//! channels with about ten pending HTLCs per channel, and the same cycle without the plan
+//! write. Next to it, the parts: the protobuf decode of the 10,000-channel ListChannels answer
 //! alone (the floor the cycle is compared with), its encode (the simulator's share of the
 //! cycle), the conversion, the fetch, and the plan write.
 //!
-//! Target (docs/performance.md): cycle(10,000) ≤ 2 × decode floor + plan write.
+//! Target (docs/performance.md): cycle(10,000) ≤ 2 × decode floor + plan write, that is the
+//! cycle without the write ≤ 2 × decode floor.
 //!
 //! Run: `cargo bench --bench cycle` (add `-- --quick` for a faster, rougher run).
 
@@ -85,6 +87,17 @@ fn full_cycle(c: &mut Criterion) {
             })
         });
         if channels == 10_000 {
+            // The same cycle without the plan write: what the target compares with twice the
+            // decode floor. Measured apart because the write (~95 % of the cycle, to disk)
+            // varies between runs by more than that whole budget, so "cycle minus write" taken
+            // from two benchmarks is mostly the disk's noise.
+            group.bench_function(BenchmarkId::new("fetch_analyze_digest", channels), |b| {
+                b.iter(|| {
+                    let snapshot = rt.block_on(client.snapshot()).expect("snapshot");
+                    let plan = analyze(&snapshot, &settings, previous.as_ref());
+                    black_box(PlanDigest::of(&plan))
+                })
+            });
             group.bench_function(BenchmarkId::new("fetch_only", channels), |b| {
                 b.iter(|| rt.block_on(client.snapshot()).expect("snapshot"))
             });
