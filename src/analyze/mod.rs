@@ -680,7 +680,7 @@ fn count(n: usize) -> u32 {
 }
 
 /// Action ids that are new, resolved or unchanged compared with the previous plan, each list
-/// sorted by id. `now` is sorted and distinct (from [`first_with_ids`]).
+/// sorted by id. `now` is sorted and distinct (from [`first_with_ids_in`]).
 ///
 /// Both sides are sorted id lists merged in one pass: a big node has tens of thousands of
 /// actions, and ordered maps of them cost more than the rest of this function. The ids are
