@@ -418,9 +418,9 @@ impl Routes {
 /// Finds the view of a channel id: the first view with that id.
 enum ViewIndex {
     /// The views are in id order, as a normalized snapshot lists its channels: their ids are
-    /// copied into a compact list (a few cache lines per thousand channels, where a view is a
-    /// few hundred bytes), with the first id of each of ~`len` equal slices of the id range,
-    /// so a lookup searches a slice of a few ids instead of the whole list.
+    /// copied into a compact list (8 bytes an id, where a view is a few hundred bytes), with
+    /// where each of ~`len` equal slices of the id range starts in it, so a lookup searches
+    /// the few ids of one slice instead of the whole list.
     InOrder {
         ids: Vec<ChanId>,
         /// `ids[starts[b]..starts[b + 1]]` are the ids whose bucket is `b`.
