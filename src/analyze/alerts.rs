@@ -25,7 +25,7 @@ use crate::plan::{apply_order, Alert, AlertCode, Severity, Text};
 
 use crate::settings::AnalysisSettings;
 
-use super::{group_thousands, par_pieces, ChannelView};
+use super::{bucket_sort, group_thousands, par_pieces, ChannelView};
 
 fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: Text) -> Alert {
     Alert {
@@ -115,21 +115,8 @@ fn sort_alerts(alerts: &mut [Alert]) {
 fn sort_by_severity_and_code(keys: Vec<(u128, u128, usize)>) -> Vec<(u128, u128, usize)> {
     /// Severity (1 bit) and code (8 bits) above bit 112 of the rank.
     const BUCKETS: usize = 1 << 9;
-    let bucket = |key: &(u128, u128, usize)| (key.0 >> 112) as usize & (BUCKETS - 1);
-    let mut starts = vec![0usize; BUCKETS + 1];
-    for key in &keys {
-        starts[bucket(key) + 1] += 1;
-    }
-    for b in 0..BUCKETS {
-        starts[b + 1] += starts[b];
-    }
-    let mut next = starts.clone();
-    let mut sorted = vec![(0, 0, 0); keys.len()];
-    for key in keys {
-        let b = bucket(&key);
-        sorted[next[b]] = key;
-        next[b] += 1;
-    }
+    let (mut sorted, starts) =
+        bucket_sort(keys, BUCKETS, |key| (key.0 >> 112) as usize & (BUCKETS - 1));
     for b in 0..BUCKETS {
         let run = &mut sorted[starts[b]..starts[b + 1]];
         if !run.is_sorted() {

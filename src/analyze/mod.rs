@@ -120,7 +120,7 @@ pub(crate) fn new_action(
 /// Channels per piece of work in the per-channel passes: big enough that a piece's list is
 /// sized once and handing it to a core costs little, small enough that both cores share a
 /// 10,000-channel node evenly.
-pub(crate) const VIEWS_PER_PIECE: usize = 256;
+const VIEWS_PER_PIECE: usize = 256;
 
 /// What `f` says of each view (at most one item), on every core, in view order.
 ///
@@ -163,6 +163,37 @@ where
         all.extend(piece);
     }
     all
+}
+
+/// Where each of `buckets` buckets starts when items fall into the buckets `of` lists (each
+/// below `buckets`): bucket `b` is `starts[b]..starts[b + 1]`.
+fn bucket_starts(buckets: usize, of: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut starts = vec![0usize; buckets + 1];
+    for b in of {
+        starts[b + 1] += 1;
+    }
+    for b in 0..buckets {
+        starts[b + 1] += starts[b];
+    }
+    starts
+}
+
+/// A stable counting sort: `items` bucket by bucket (`bucket_of` is below `buckets`), each
+/// bucket in input order, and where each bucket starts (as [`bucket_starts`]).
+pub(crate) fn bucket_sort<T: Copy + Default>(
+    items: Vec<T>,
+    buckets: usize,
+    bucket_of: impl Fn(&T) -> usize,
+) -> (Vec<T>, Vec<usize>) {
+    let starts = bucket_starts(buckets, items.iter().map(&bucket_of));
+    let mut next = starts.clone();
+    let mut sorted = vec![T::default(); items.len()];
+    for item in items {
+        let b = bucket_of(&item);
+        sorted[next[b]] = item;
+        next[b] += 1;
+    }
+    (sorted, starts)
 }
 
 /// `ceil(amount · ppm / 1e6)` in sat, saturating.
@@ -385,19 +416,8 @@ impl Routes {
                     .filter_map(|id| index.find(*id).map(|v| (v, position))),
             );
         }
-        let mut starts = vec![0usize; views.len() + 1];
-        for (view, _) in &pairs {
-            starts[view + 1] += 1;
-        }
-        for v in 0..views.len() {
-            starts[v + 1] += starts[v];
-        }
-        let mut next = starts.clone();
-        let mut positions = vec![0usize; pairs.len()];
-        for (view, position) in pairs {
-            positions[next[view]] = position;
-            next[view] += 1;
-        }
+        let (pairs, starts) = bucket_sort(pairs, views.len(), |&(view, _)| view);
+        let positions = pairs.into_iter().map(|(_, position)| position).collect();
         Routes { starts, positions }
     }
 
@@ -424,7 +444,7 @@ enum ViewIndex {
     InOrder {
         ids: Vec<ChanId>,
         /// `ids[starts[b]..starts[b + 1]]` are the ids whose bucket is `b`.
-        starts: Vec<u32>,
+        starts: Vec<usize>,
         /// An id's bucket is `(id - ids[0]) >> shift`.
         shift: u32,
     },
@@ -435,9 +455,7 @@ enum ViewIndex {
 
 impl ViewIndex {
     fn new(views: &[ChannelView<'_>]) -> Self {
-        let in_order =
-            views.is_sorted_by_key(ChannelView::chan_id) && u32::try_from(views.len()).is_ok();
-        if !in_order {
+        if !views.is_sorted_by_key(ChannelView::chan_id) {
             let mut by_id: Vec<(ChanId, usize)> = views
                 .iter()
                 .enumerate()
@@ -455,14 +473,11 @@ impl ViewIndex {
         let buckets = ids.len().max(1).next_power_of_two();
         let span_bits = u64::BITS - (last - first).leading_zeros();
         let shift = span_bits.saturating_sub(buckets.trailing_zeros());
-        let mut starts = vec![0u32; buckets + 1];
-        for id in &ids {
-            // Below `buckets`: `(last - first) >> shift` has at most log2(buckets) bits.
-            starts[((id - first) >> shift) as usize + 1] += 1;
-        }
-        for b in 0..buckets {
-            starts[b + 1] += starts[b];
-        }
+        // Below `buckets`: `(last - first) >> shift` has at most log2(buckets) bits.
+        let starts = bucket_starts(
+            buckets,
+            ids.iter().map(|id| ((id - first) >> shift) as usize),
+        );
         ViewIndex::InOrder { ids, starts, shift }
     }
 
@@ -474,7 +489,7 @@ impl ViewIndex {
                     return None;
                 }
                 let bucket = ((id - first) >> shift) as usize;
-                let (from, to) = (starts[bucket] as usize, starts[bucket + 1] as usize);
+                let (from, to) = (starts[bucket], starts[bucket + 1]);
                 let slice = &ids[from..to];
                 let at = slice.partition_point(|c| *c < id);
                 (slice.get(at) == Some(&id)).then_some(from + at)
