@@ -20,12 +20,14 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::client::Grpc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Response, Status};
 
 use crate::lnd::convert::{self, SnapshotParts};
 use crate::lnd::error::{classify, ErrorContext, LndError, LndState};
+use crate::lnd::list_channels;
 use crate::lnd::macaroon::MacaroonInterceptor;
 use crate::lnd::pb;
 use crate::lnd::pb::lightning_client::LightningClient;
@@ -76,6 +78,8 @@ struct Connection {
     /// `State` answers without a macaroon, even while the wallet is locked.
     state: StateClient<Channel>,
     lightning: LightningClient<AuthedChannel>,
+    /// The same channel for ListChannels, whose answer [`list_channels`] decodes in parallel.
+    list_channels: Grpc<AuthedChannel>,
 }
 
 /// A client for one LND node. Cheap to create; it connects on first use.
@@ -248,14 +252,8 @@ impl LndClient {
         let taken_at_unix = unix_now();
         let ln = conn.lightning;
         let policy = &self.policy;
-        let (mut c1, mut c2, mut c3, mut c4, mut c5, mut c6) = (
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-        );
+        let (mut c1, mut c3, mut c4, mut c5, mut c6) =
+            (ln.clone(), ln.clone(), ln.clone(), ln.clone(), ln.clone());
         let (info, channels, pending, fee_report, wallet, debug_info) = tokio::try_join!(
             policy.unary(
                 "GetInfo",
@@ -263,11 +261,14 @@ impl LndClient {
             ),
             policy.unary(
                 "ListChannels",
-                c2.list_channels(policy.request(pb::ListChannelsRequest {
-                    // Plans name peers by alias, as `lncli listchannels` does by default.
-                    peer_alias_lookup: true,
-                    ..Default::default()
-                }))
+                list_channels::call(
+                    conn.list_channels,
+                    policy.request(pb::ListChannelsRequest {
+                        // Plans name peers by alias, as `lncli listchannels` does by default.
+                        peer_alias_lookup: true,
+                        ..Default::default()
+                    })
+                )
             ),
             optional(policy.unary(
                 "PendingChannels",
@@ -390,6 +391,8 @@ impl LndClient {
         let limit = self.settings.max_message_bytes;
         Ok(Connection {
             state: StateClient::new(channel.clone()).max_decoding_message_size(limit),
+            list_channels: Grpc::new(InterceptedService::new(channel.clone(), macaroon.clone()))
+                .max_decoding_message_size(limit),
             lightning: LightningClient::with_interceptor(channel, macaroon)
                 .max_decoding_message_size(limit),
         })

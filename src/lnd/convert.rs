@@ -13,6 +13,9 @@
 //!   convert one answer each and are usable on their own (the simulator and tests do).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
 
 use crate::lnd::pb;
 use crate::model::{
@@ -25,6 +28,10 @@ use crate::model::{
 pub const MAX_FEE_EXPOSURE_KEY: &str = "channel-max-fee-exposure";
 /// GetDebugInfo config key of the older name of the same limit (satoshis).
 pub const DUST_THRESHOLD_KEY: &str = "dust-threshold";
+
+/// Channels one parallel conversion task takes at least: below this, splitting costs more than
+/// it gains.
+const CHANNELS_PER_TASK: usize = 64;
 
 /// Everything one polling cycle asked LND, unconverted.
 ///
@@ -74,23 +81,33 @@ pub fn snapshot(parts: SnapshotParts) -> NodeSnapshot {
     snap.node = node_info(&info, warnings);
     let ours = snap.node.identity_pubkey.clone();
 
-    let mut fees = FeeReportIndex::new(fee_report.as_ref());
-    snap.channels.reserve(channels.channels.len());
-    // By value: the channel's strings and HTLCs move into the model instead of being copied.
-    for raw in channels.channels {
-        let (edge_local, edge_remote) = match edges.get(&raw.chan_id) {
-            Some(edge) => edge_policies(edge, &ours, raw.chan_id, warnings),
-            None => (None, None),
-        };
-        let local_policy = edge_local.or_else(|| {
-            fees.find(raw.chan_id, &raw.channel_point)
-                .map(fee_report_policy)
-        });
-        let mut converted = channel_from(raw, warnings);
-        converted.local_policy = local_policy;
-        converted.remote_policy = edge_remote;
-        snap.channels.push(converted);
-    }
+    let fees = FeeReportIndex::new(fee_report.as_ref());
+    // Channel by channel on every core, each with its own warnings (rarely any: an empty `Vec`
+    // does not allocate); `normalize` below sorts channels and warnings, so the result does not
+    // depend on which core converted what. By value: the channel's strings and HTLCs move into
+    // the model instead of being copied.
+    let (converted, channel_warnings): (Vec<Channel>, Vec<Vec<SnapshotWarning>>) = channels
+        .channels
+        .into_par_iter()
+        .with_min_len(CHANNELS_PER_TASK)
+        .map(|raw| {
+            let mut notes = Vec::new();
+            let (edge_local, edge_remote) = match edges.get(&raw.chan_id) {
+                Some(edge) => edge_policies(edge, &ours, raw.chan_id, &mut notes),
+                None => (None, None),
+            };
+            let local_policy = edge_local.or_else(|| {
+                fees.find(raw.chan_id, &raw.channel_point)
+                    .map(fee_report_policy)
+            });
+            let mut converted = channel_from(raw, &mut notes);
+            converted.local_policy = local_policy;
+            converted.remote_policy = edge_remote;
+            (converted, notes)
+        })
+        .unzip();
+    snap.channels = converted;
+    warnings.extend(channel_warnings.into_iter().flatten());
 
     if let Some(pending) = &pending {
         snap.pending_channels = pending_channels(pending, warnings);
@@ -482,7 +499,9 @@ fn kind_name(kind: PendingKind) -> &'static str {
 struct FeeReportIndex<'a> {
     fees: &'a [pb::ChannelFeeReport],
     by_id: HashMap<ChanId, &'a pb::ChannelFeeReport>,
-    by_point: Option<HashMap<&'a str, &'a pb::ChannelFeeReport>>,
+    /// Built on the first lookup by channel point (only an old LND's report needs one), by
+    /// whichever core asks first.
+    by_point: OnceLock<HashMap<&'a str, &'a pb::ChannelFeeReport>>,
 }
 
 impl<'a> FeeReportIndex<'a> {
@@ -495,17 +514,17 @@ impl<'a> FeeReportIndex<'a> {
         FeeReportIndex {
             fees,
             by_id,
-            by_point: None,
+            by_point: OnceLock::new(),
         }
     }
 
-    fn find(&mut self, chan_id: ChanId, channel_point: &str) -> Option<&'a pb::ChannelFeeReport> {
+    fn find(&self, chan_id: ChanId, channel_point: &str) -> Option<&'a pb::ChannelFeeReport> {
         if let Some(fee) = self.by_id.get(&chan_id) {
             return Some(fee);
         }
         let fees = self.fees;
         self.by_point
-            .get_or_insert_with(|| {
+            .get_or_init(|| {
                 fees.iter()
                     .map(|fee| (fee.channel_point.as_str(), fee))
                     .collect()
@@ -1155,6 +1174,58 @@ mod tests {
         assert!(snap.warnings.iter().all(|w| w.chan_id == Some(2)));
         assert_eq!(snap.warnings.len(), 3);
         assert_eq!(snap.channels[0], channel(&pb_channel(1), &mut Vec::new()));
+    }
+
+    /// Enough channels for many parallel conversion tasks: each channel keeps its own
+    /// warnings and fee lookup (by id, or by channel point for the index built on demand).
+    #[test]
+    fn many_channels_convert_like_one_at_a_time() {
+        let count = CHANNELS_PER_TASK as u64 * 9 + 5;
+        let raw: Vec<pb::Channel> = (1..=count)
+            .rev()
+            .map(|id| {
+                let mut ch = pb_channel(id);
+                ch.channel_point = format!("p{id}:0");
+                if id % 7 == 0 {
+                    ch.local_balance = -1;
+                }
+                ch
+            })
+            .collect();
+        let mut p = parts(raw.clone());
+        p.fee_report = Some(pb::FeeReportResponse {
+            channel_fees: (1..=count)
+                .map(|id| pb::ChannelFeeReport {
+                    // Every third entry only by channel point, as an old LND reports it.
+                    chan_id: if id % 3 == 0 { 0 } else { id },
+                    channel_point: format!("p{id}:0"),
+                    base_fee_msat: id as i64,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        });
+        let snap = snapshot(p);
+
+        let mut expected_warnings = Vec::new();
+        let mut expected: Vec<Channel> = raw
+            .iter()
+            .map(|ch| {
+                let mut one = channel(ch, &mut expected_warnings);
+                one.local_policy = Some(RoutingPolicy {
+                    fee_base_msat: ch.chan_id as i64,
+                    ..fee_report_policy(&pb::ChannelFeeReport::default())
+                });
+                one
+            })
+            .collect();
+        expected.sort_by_key(|c| c.chan_id);
+        assert_eq!(snap.channels, expected);
+        assert_eq!(snap.warnings.len(), expected_warnings.len());
+        assert_eq!(snap.warnings.len(), (count / 7) as usize);
+        for id in (7..=count).step_by(7) {
+            assert_eq!(warnings_for(&snap.warnings, id).len(), 1, "channel {id}");
+        }
     }
 
     #[test]

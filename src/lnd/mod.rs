@@ -6,6 +6,9 @@
 //!   odd values from LND (negative amounts, unknown enum numbers from a newer LND): it clamps,
 //!   records a [`crate::model::SnapshotWarning`], and keeps every other channel.
 //!
+//! * [`list_channels`]: the client's decoder of the largest answer, ListChannels, which
+//!   decodes its channel records on every core.
+//!
 //! The wire layer is checked against bytes serialized by LND itself in `tests/lnd_wire.rs`.
 
 pub mod convert;
@@ -13,6 +16,7 @@ pub mod pb;
 
 pub mod client;
 pub mod error;
+pub mod list_channels;
 pub mod macaroon;
 pub mod source;
 pub mod tls;
