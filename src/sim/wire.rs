@@ -6,6 +6,7 @@
 #![allow(deprecated)]
 
 use prost::bytes::{Bytes, BytesMut};
+use rayon::prelude::*;
 
 use crate::lnd::pb;
 use crate::model::{Channel, CommitmentType, Constraints, Initiator, PaymentHash, RoutingPolicy};
@@ -52,16 +53,26 @@ fn constraints(c: &Constraints) -> pb::ChannelConstraints {
     }
 }
 
+/// Channels one parallel task of [`list_channels`] builds at least.
+const CHANNELS_PER_TASK: usize = 64;
+
+/// Size of a fresh payment-hash buffer: the hashes of ~100 busy channels.
+const HASH_BUFFER_BYTES: usize = 32 << 10;
+
 /// `ch`'s pending HTLCs as the wire carries them.
 ///
-/// Their payment hashes are written to `hashes`, a buffer shared by the whole answer, and each
-/// `hash_lock` is a slice of it: one allocation per answer instead of one per HTLC (a busy node
-/// has 100,000s). The buffer is filled from the current state on every call; nothing is kept
-/// between calls. An HTLC without a hash is sent with empty bytes, as proto3 sends an unset
+/// Their payment hashes are written to `hashes`, a buffer shared by many channels' HTLCs (a
+/// new one of [`HASH_BUFFER_BYTES`] when it is full), and each `hash_lock` is a slice of it:
+/// one allocation per ~100 channels instead of one per HTLC (a busy node has 100,000s). The
+/// buffers are filled from the current state on every call; nothing is kept between calls. An HTLC without a hash is sent with empty bytes, as proto3 sends an unset
 /// field (the simulator's HTLCs all have one).
 fn htlcs(ch: &Channel, hashes: &mut BytesMut) -> Vec<pb::Htlc> {
     if ch.pending_htlcs.is_empty() {
         return Vec::new();
+    }
+    let needed = ch.pending_htlcs.len() * PaymentHash::LEN;
+    if hashes.capacity() < needed {
+        hashes.reserve(needed.max(HASH_BUFFER_BYTES));
     }
     for hash in ch.pending_htlcs.iter().filter_map(|h| h.hash_lock) {
         hashes.extend_from_slice(hash.as_bytes());
@@ -154,9 +165,11 @@ fn channel_with(ch: &Channel, peer_alias: bool, hashes: &mut BytesMut) -> pb::Ch
 
 /// ListChannels with LND's filters applied (`peer` is the raw 33-byte pubkey).
 ///
-/// Built afresh from the current state on every call. The answer is sized before it is
-/// filled (at 10,000 channels of ~500 bytes each, growing it by doubling moved megabytes),
-/// and its payment hashes share one buffer (see [`htlcs`]).
+/// Built afresh from the current state on every call, channels on every core (the in-process
+/// simulator shares the cores with the client it answers, and this answer is its largest
+/// cost). The answer is sized before it is filled (at 10,000 channels of ~500 bytes each,
+/// growing it by doubling moved megabytes), and its payment hashes share a few buffers (see
+/// [`htlcs`]).
 pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::ListChannelsResponse {
     let peer_hex = (!req.peer.is_empty()).then(|| hex::encode(&req.peer));
     let selected: Vec<&Channel> = node
@@ -172,11 +185,13 @@ pub fn list_channels(node: &NodeState, req: &pb::ListChannelsRequest) -> pb::Lis
                     .is_none_or(|p| &*c.remote_pubkey == p.as_str())
         })
         .collect();
-    let htlc_count: usize = selected.iter().map(|c| c.pending_htlcs.len()).sum();
-    let mut hashes = BytesMut::with_capacity(htlc_count * PaymentHash::LEN);
+    // On every core; rayon keeps the order. Each task fills hash buffers of its own.
     let channels = selected
-        .iter()
-        .map(|c| channel_with(c, req.peer_alias_lookup, &mut hashes))
+        .par_iter()
+        .with_min_len(CHANNELS_PER_TASK)
+        .map_init(BytesMut::new, |hashes, c| {
+            channel_with(c, req.peer_alias_lookup, hashes)
+        })
         .collect();
     pb::ListChannelsResponse { channels }
 }
@@ -620,8 +635,54 @@ mod tests {
         assert_eq!(with_aliases, expected);
     }
 
+    /// A node big enough for many parallel tasks, every channel with a few HTLCs.
     #[test]
-    fn hash_locks_are_slices_of_one_buffer() {
+    fn a_big_answer_is_built_in_order_on_every_core() {
+        let mut sim = Simulation::generate(&ScenarioConfig {
+            channels: 2_000,
+            seed: 12,
+            start_unix: 1_750_000_000,
+            max_fee_exposure_sat: DEFAULT_MAX_FEE_EXPOSURE_SAT,
+        });
+        sim.add_htlc_load(&crate::sim::HtlcLoad {
+            mean_per_channel: 4.0,
+            saturated_share: 0.0,
+        });
+        let node = sim.node;
+        let all = list_channels(
+            &node,
+            &pb::ListChannelsRequest {
+                peer_alias_lookup: true,
+                ..Default::default()
+            },
+        );
+        let expected: Vec<pb::Channel> = node.channels.iter().map(channel).collect();
+        assert_eq!(all.channels, expected);
+
+        // Hashes share buffers: a new buffer starts only when a task starts or one is full,
+        // never once per channel.
+        let wire: Vec<&Bytes> = all
+            .channels
+            .iter()
+            .flat_map(|c| &c.pending_htlcs)
+            .map(|h| &h.hash_lock)
+            .collect();
+        let buffers = 1 + wire
+            .windows(2)
+            .filter(|pair| pair[0].as_ptr().wrapping_add(PaymentHash::LEN) != pair[1].as_ptr())
+            .count();
+        let tasks = node.channels.len().div_ceil(CHANNELS_PER_TASK);
+        let full = wire.len() * PaymentHash::LEN / HASH_BUFFER_BYTES;
+        assert!(wire.len() > 4_000, "{} HTLCs", wire.len());
+        assert!(
+            buffers <= tasks + full + 1,
+            "{buffers} buffers for {tasks} tasks and {} HTLCs",
+            wire.len()
+        );
+    }
+
+    #[test]
+    fn hash_locks_of_a_small_answer_are_slices_of_one_buffer() {
         let node = node();
         let all = list_channels(&node, &pb::ListChannelsRequest::default());
         let wire: Vec<&Bytes> = all
