@@ -4,7 +4,8 @@
 //!
 //! Arguments: channel count (default 1,000), mean pending HTLCs per channel (default 10),
 //! analysis threads (default: one per core) and runs (default 1; with more, the minimum and the
-//! median are printed: a quick steady-state check next to `cargo bench`). The analysis runs
+//! median are printed: a quick steady-state check next to `cargo bench`), then `previous` to
+//! analyse with the previous plan's digest, as the daemon does from its second cycle on. The analysis runs
 //! inside a rayon pool of that size, so with one thread every instruction of it is under
 //! `analyze_and_drop` on one thread.
 
@@ -12,13 +13,18 @@ use std::hint::black_box;
 
 use dustwatch::analyze::analyze;
 use dustwatch::model::NodeSnapshot;
+use dustwatch::plan::PlanDigest;
 use dustwatch::settings::AnalysisSettings;
 use dustwatch::sim::{answers, HtlcLoad, ScenarioConfig, Simulation};
 
 /// Kept out of line so a profiler can collect exactly this call.
 #[inline(never)]
-fn analyze_and_drop(snapshot: &NodeSnapshot, settings: &AnalysisSettings) -> usize {
-    let plan = analyze(black_box(snapshot), settings, None);
+fn analyze_and_drop(
+    snapshot: &NodeSnapshot,
+    settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+) -> usize {
+    let plan = analyze(black_box(snapshot), settings, previous);
     plan.channels.len()
 }
 
@@ -28,6 +34,7 @@ fn main() {
     let mean: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10.0);
     let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let repeat: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+    let with_previous = args.next().is_some_and(|a| a == "previous");
     let mut sim = Simulation::generate(&ScenarioConfig {
         channels,
         seed: 1,
@@ -44,10 +51,12 @@ fn main() {
         .num_threads(threads)
         .build()
         .expect("a thread pool");
+    // Made before collection starts (the profile counts `analyze_and_drop` only).
+    let previous = with_previous.then(|| PlanDigest::of(&analyze(&snapshot, &settings, None)));
     let mut times = Vec::with_capacity(repeat);
     for _ in 0..repeat.max(1) {
         let started = std::time::Instant::now();
-        let n = pool.install(|| analyze_and_drop(&snapshot, &settings));
+        let n = pool.install(|| analyze_and_drop(&snapshot, &settings, previous.as_ref()));
         times.push(started.elapsed());
         eprintln!("analysed {n} channels in {:?}", started.elapsed());
     }
