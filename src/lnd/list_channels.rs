@@ -7,7 +7,7 @@
 //! reference-counted slice of that shared buffer: about a third slower than decoding the same
 //! bytes from one slice, and all of it on one core. So this module's codec takes the answer as
 //! one contiguous buffer (zero-copy: tonic already holds the whole message in one piece),
-//! splits it into its channel records ([`ChannelRecords`], a view of the answer's field 11
+//! splits it into its channel records (`ChannelRecords`, a view of the answer's field 11
 //! whose elements stay undecoded), and decodes the records in parallel.
 //!
 //! Invariant: [`decode`] returns exactly what `pb::ListChannelsResponse::decode` returns for the

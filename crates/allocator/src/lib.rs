@@ -18,14 +18,15 @@
 //!   fault in fresh pages: the analysis of a 10,000-channel node took ~45 ms instead of ~22 ms.
 //!   250 ms is longer than a cycle's stages, so memory freed within one is reused warm.
 //!
-//! mimalloc purges only when the program allocates or frees, so an idle daemon would keep its
-//! last cycle's memory: the cycle returns it explicitly ([`release_free_memory`]) after the
-//! fetch, after the analysis and at its end. `once` then peaks at 49–55 MiB. Elsewhere than
+//! mimalloc purges a thread's freed memory only when that thread allocates or frees, so an idle
+//! daemon would keep its last cycle's memory: the cycle returns it explicitly on every thread
+//! that allocates in it ([`release_free_memory`] on each) after the fetch, after the analysis
+//! and at its end. `once` then peaks at 45–50 MiB, and the idle daemon holds ~14 MiB. Elsewhere than
 //! Linux mimalloc keeps its defaults.
 //!
 //! It is a crate of its own because the allocator ([`Mimalloc`]) and setting the options take
 //! `unsafe` calls into mimalloc's C API, and dustwatch's crate root forbids `unsafe` code. dustwatch links it (its `allocator`
-//! module re-exports [`release_free_memory`]), so the daemon, the benchmarks, the examples and
+//! module calls [`release_free_memory`] on its threads), so the daemon, the benchmarks, the examples and
 //! the tests all run on the same allocator and measure what ships. The crate is built as one
 //! codegen unit (the workspace's `Cargo.toml`), so the load-time hook below is linked whenever
 //! the allocator is.
@@ -153,8 +154,10 @@ pub fn purge_delay_ms() -> c_long {
     unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) }
 }
 
-/// Returns the memory freed so far to the system now, instead of at the next allocation after
-/// the purge delay. Called between the stages of a cycle and at its end.
+/// Returns the memory the calling thread has freed so far to the system now, instead of at its
+/// next allocation after the purge delay (mimalloc keeps freed memory per thread). Called
+/// between the stages of a cycle and at its end, on every thread that allocates in a cycle
+/// (dustwatch's `allocator::release_free_memory` reaches rayon's pool too).
 pub fn release_free_memory() {
     // SAFETY: `mi_collect` takes no pointers; mimalloc makes it safe to call from any thread.
     unsafe { libmimalloc_sys::mi_collect(true) };
