@@ -599,11 +599,10 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn list_channels_is_every_channel_as_lnd_sends_it() {
-        let node = node();
+    /// ListChannels with aliases, checked against every channel built on its own, in order.
+    fn every_channel_with_aliases(node: &NodeState) -> pb::ListChannelsResponse {
         let all = list_channels(
-            &node,
+            node,
             &pb::ListChannelsRequest {
                 peer_alias_lookup: true,
                 ..Default::default()
@@ -611,6 +610,23 @@ mod tests {
         );
         let expected: Vec<pb::Channel> = node.channels.iter().map(channel).collect();
         assert_eq!(all.channels, expected);
+        all
+    }
+
+    /// Every HTLC's `hash_lock` in the answer, in order.
+    fn hash_locks(answer: &pb::ListChannelsResponse) -> Vec<&Bytes> {
+        answer
+            .channels
+            .iter()
+            .flat_map(|c| &c.pending_htlcs)
+            .map(|h| &h.hash_lock)
+            .collect()
+    }
+
+    #[test]
+    fn list_channels_is_every_channel_as_lnd_sends_it() {
+        let node = node();
+        let all = every_channel_with_aliases(&node);
         assert!(all.channels.iter().any(|c| !c.pending_htlcs.is_empty()));
         for (wire, model) in all.channels.iter().zip(&node.channels) {
             for (w, m) in wire.pending_htlcs.iter().zip(&model.pending_htlcs) {
@@ -632,7 +648,7 @@ mod tests {
                 c
             })
             .collect();
-        assert_eq!(with_aliases, expected);
+        assert_eq!(with_aliases, all.channels);
     }
 
     /// A node big enough for many parallel tasks, every channel with a few HTLCs.
@@ -649,24 +665,11 @@ mod tests {
             saturated_share: 0.0,
         });
         let node = sim.node;
-        let all = list_channels(
-            &node,
-            &pb::ListChannelsRequest {
-                peer_alias_lookup: true,
-                ..Default::default()
-            },
-        );
-        let expected: Vec<pb::Channel> = node.channels.iter().map(channel).collect();
-        assert_eq!(all.channels, expected);
+        let all = every_channel_with_aliases(&node);
 
         // Hashes share buffers: a new buffer starts only when a task starts or one is full,
         // never once per channel.
-        let wire: Vec<&Bytes> = all
-            .channels
-            .iter()
-            .flat_map(|c| &c.pending_htlcs)
-            .map(|h| &h.hash_lock)
-            .collect();
+        let wire = hash_locks(&all);
         let buffers = 1 + wire
             .windows(2)
             .filter(|pair| pair[0].as_ptr().wrapping_add(PaymentHash::LEN) != pair[1].as_ptr())
@@ -685,12 +688,7 @@ mod tests {
     fn hash_locks_of_a_small_answer_are_slices_of_one_buffer() {
         let node = node();
         let all = list_channels(&node, &pb::ListChannelsRequest::default());
-        let wire: Vec<&Bytes> = all
-            .channels
-            .iter()
-            .flat_map(|c| &c.pending_htlcs)
-            .map(|h| &h.hash_lock)
-            .collect();
+        let wire = hash_locks(&all);
         assert!(wire.len() > 10, "{} HTLCs", wire.len());
         for pair in wire.windows(2) {
             assert_eq!(
