@@ -83,9 +83,9 @@ pub fn snapshot(parts: SnapshotParts) -> NodeSnapshot {
 
     let fees = FeeReportIndex::new(fee_report.as_ref());
     // Channel by channel on every core, each with its own warnings (rarely any: an empty `Vec`
-    // does not allocate); `normalize` below sorts channels and warnings, so the result does not
-    // depend on which core converted what. By value: the channel's strings and HTLCs move into
-    // the model instead of being copied.
+    // does not allocate). rayon keeps the wire order of both lists, and `normalize` below sorts
+    // them anyway, so the result does not depend on which core converted what. By value: the
+    // channel's strings and HTLCs move into the model instead of being copied.
     let (converted, channel_warnings): (Vec<Channel>, Vec<Vec<SnapshotWarning>>) = channels
         .channels
         .into_par_iter()

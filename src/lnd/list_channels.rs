@@ -93,9 +93,10 @@ where
     T::ResponseBody: Body<Data = Bytes> + Send + 'static,
     <T::ResponseBody as Body>::Error: Into<StdError> + Send,
 {
+    // Worded as the generated stubs word it, so every call reports this failure alike.
     grpc.ready()
         .await
-        .map_err(|e| Status::unknown(format!("service was not ready: {}", e.into())))?;
+        .map_err(|e| Status::unknown(format!("Service was not ready: {}", e.into())))?;
     let mut request = request.into_request();
     request
         .extensions_mut()

@@ -64,8 +64,9 @@ const HASH_BUFFER_BYTES: usize = 32 << 10;
 /// Their payment hashes are written to `hashes`, a buffer shared by many channels' HTLCs (a
 /// new one of [`HASH_BUFFER_BYTES`] when it is full), and each `hash_lock` is a slice of it:
 /// one allocation per ~100 channels instead of one per HTLC (a busy node has 100,000s). The
-/// buffers are filled from the current state on every call; nothing is kept between calls. An HTLC without a hash is sent with empty bytes, as proto3 sends an unset
-/// field (the simulator's HTLCs all have one).
+/// buffers are filled from the current state on every call; nothing is kept between calls.
+/// An HTLC without a hash is sent with empty bytes, as proto3 sends an unset field (the
+/// simulator's HTLCs all have one).
 fn htlcs(ch: &Channel, hashes: &mut BytesMut) -> Vec<pb::Htlc> {
     if ch.pending_htlcs.is_empty() {
         return Vec::new();
