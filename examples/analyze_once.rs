@@ -5,9 +5,9 @@
 //! Arguments: channel count (default 1,000), mean pending HTLCs per channel (default 10),
 //! analysis threads (default: one per core) and runs (default 1; with more, the minimum and the
 //! median are printed: a quick steady-state check next to `cargo bench`), then `previous` to
-//! analyse with the previous plan's digest, as the daemon does from its second cycle on. The analysis runs
-//! inside a rayon pool of that size, so with one thread every instruction of it is under
-//! `analyze_and_drop` on one thread.
+//! analyse with the previous plan's digest, as the daemon does from its second cycle on. The
+//! analysis runs inside a rayon pool of that size, so with one thread every instruction of it
+//! is under `analyze_and_drop` on one thread.
 
 use std::hint::black_box;
 
