@@ -10,7 +10,7 @@ pub use dustwatch_allocator::purge_delay_ms;
 /// decoding of LND's largest answer run. mimalloc keeps freed memory per thread and purges a
 /// thread's only when that thread calls into it again, so without the pool's threads an idle
 /// daemon would hold what its last analysis freed on them. Blocks until every pool thread has
-/// done it (each takes well under a millisecond when there is little to return).
+/// done it; cycle times did not change with it (docs/performance.md, round 6).
 pub fn release_free_memory() {
     rayon::broadcast(|_| dustwatch_allocator::release_free_memory());
     dustwatch_allocator::release_free_memory();
