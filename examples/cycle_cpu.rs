@@ -1,0 +1,207 @@
+//! Where the CPU time of a polling cycle goes: the numbers behind the cycle target's budget.
+//!
+//! The cycle benchmark (`benches/cycle.rs`) measures wall time with the simulator in the same
+//! process, so it cannot tell the simulator's work from the client's. This example runs the
+//! simulator (10,000 busy channels, ~10 pending HTLCs each, as the benchmark's node) in a child
+//! process of its own and runs the cycle without the plan write (snapshot over TLS, analyse
+//! against the previous plan's digest, digest the plan) `CYCLES` times, then prints per cycle:
+//! the client's CPU time for the fetch (with the conversion) and for analyse + digest (with
+//! freeing the plan and the snapshot), how much of it the kernel took, the simulator's CPU time
+//! for answering, the wall time, and the decode floor (the ListChannels answer decoded alone,
+//! fastest of several). Two cores give at most twice the wall time in CPU time, so a cycle
+//! whose CPU time exceeds 2 × (2 × floor) cannot meet "cycle ≤ 2 × floor" on them, however its
+//! work is spread.
+//!
+//! CPU times are read from /proc (Linux, 10 ms ticks: use enough cycles, 40 by default).
+//!
+//! ```text
+//! cargo run --release --example cycle_cpu -- 40
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Instant;
+
+use dustwatch::analyze::analyze;
+use dustwatch::lnd::client::LndClient;
+use dustwatch::lnd::pb;
+use dustwatch::plan::PlanDigest;
+use dustwatch::settings::{AnalysisSettings, LndSettings};
+use dustwatch::sim::{answers, HtlcLoad, ScenarioConfig, SimConfig, SimNode, Simulation};
+use prost::Message as _;
+
+const CHANNELS: usize = 10_000;
+const SEED: u64 = 1;
+/// The benchmarks' busy node.
+const BUSY: HtlcLoad = HtlcLoad {
+    mean_per_channel: 10.0,
+    saturated_share: 0.0,
+};
+const DECODE_RUNS: usize = 15;
+
+/// CPU time of a process (all its threads), in ms.
+struct CpuTimes {
+    user: f64,
+    system: f64,
+}
+
+/// User + system CPU time of process `pid` ("self" for this one) in ms.
+fn cpu_ms(pid: &str) -> f64 {
+    let times = cpu_times_ms(pid);
+    times.user + times.system
+}
+
+/// The CPU times of process `pid`, from /proc/PID/stat.
+fn cpu_times_ms(pid: &str) -> CpuTimes {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("a stat line")
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields[i].parse::<f64>().expect("a tick count");
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; the kernel
+    // counts them in USER_HZ ticks, 100 a second on Linux.
+    CpuTimes {
+        user: ticks(11) * 10.0,
+        system: ticks(12) * 10.0,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The child: serves the node until its standard input closes, after printing its port.
+fn serve(dir: &str) {
+    let rt = runtime();
+    let node = rt
+        .block_on(SimNode::start(SimConfig {
+            channels: CHANNELS,
+            seed: SEED,
+            data_dir: dir.into(),
+            port: None,
+        }))
+        .expect("simulator starts");
+    node.add_htlc_load(&BUSY);
+    println!("{}", node.addr().port());
+    std::io::stdout().flush().expect("stdout");
+    let mut line = String::new();
+    // Returns when the parent closes the pipe (or exits).
+    let _ = std::io::stdin().read_line(&mut line);
+    rt.block_on(node.shutdown());
+}
+
+/// The decode floor: the ListChannels answer of the same node decoded alone, fastest run.
+fn decode_floor_ms() -> f64 {
+    let mut sim = Simulation::generate(&ScenarioConfig {
+        channels: CHANNELS,
+        seed: SEED,
+        start_unix: 1_750_000_000,
+        max_fee_exposure_sat: dustwatch::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
+    });
+    sim.add_htlc_load(&BUSY);
+    let bytes = answers::snapshot_parts(&sim.node, false)
+        .channels
+        .encode_to_vec();
+    (0..DECODE_RUNS)
+        .map(|_| {
+            let started = Instant::now();
+            let answer = pb::ListChannelsResponse::decode(bytes.as_slice()).expect("decode");
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            drop(answer);
+            ms
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn start_child(dir: &std::path::Path) -> (Child, BufReader<ChildStdout>, u16) {
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .arg("serve")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("simulator process starts");
+    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut port = String::new();
+    out.read_line(&mut port).expect("the simulator's port");
+    let port = port.trim().parse().expect("a port number");
+    (child, out, port)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        serve(&args[2]);
+        return;
+    }
+    let cycles: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(40);
+    let floor = decode_floor_ms();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, _out, port) = start_child(dir.path());
+    let sim_pid = child.id().to_string();
+    let rt = runtime();
+    let mut client = LndClient::new(&LndSettings {
+        host: "127.0.0.1".into(),
+        port,
+        tls_cert_path: dir.path().join("tls.cert"),
+        macaroon_path: dir.path().join("readonly.macaroon"),
+        ..LndSettings::default()
+    })
+    .expect("client");
+    let settings = AnalysisSettings::default();
+    // A first cycle connects and makes the digest the others are analysed against.
+    let snapshot = rt.block_on(client.snapshot()).expect("snapshot");
+    let mut previous = Some(PlanDigest::of(&analyze(&snapshot, &settings, None)));
+    drop(snapshot);
+
+    let (mut fetch_cpu, mut analyze_cpu, mut analysis_wall) = (0.0, 0.0, 0.0);
+    let system_before = cpu_times_ms("self").system;
+    let sim_before = cpu_ms(&sim_pid);
+    let started = Instant::now();
+    for _ in 0..cycles {
+        let c0 = cpu_ms("self");
+        let snapshot = rt.block_on(client.snapshot()).expect("snapshot");
+        let c1 = cpu_ms("self");
+        let analysis_started = Instant::now();
+        let plan = analyze(&snapshot, &settings, previous.as_ref());
+        analysis_wall += analysis_started.elapsed().as_secs_f64() * 1e3;
+        previous = Some(PlanDigest::of(&plan));
+        drop(plan);
+        drop(snapshot);
+        let c2 = cpu_ms("self");
+        fetch_cpu += c1 - c0;
+        analyze_cpu += c2 - c1;
+    }
+    let client_system = (cpu_times_ms("self").system - system_before) / cycles as f64;
+    let wall = started.elapsed().as_secs_f64() * 1e3 / cycles as f64;
+    let sim_cpu = (cpu_ms(&sim_pid) - sim_before) / cycles as f64;
+    drop(child.stdin.take());
+    let _ = child.wait();
+
+    let n = cycles as f64;
+    let (fetch_cpu, analyze_cpu, analysis_wall) =
+        (fetch_cpu / n, analyze_cpu / n, analysis_wall / n);
+    let total = fetch_cpu + analyze_cpu + sim_cpu;
+    println!("{CHANNELS} channels, {cycles} cycles without the plan write, per cycle:");
+    println!("  decode floor                 {floor:6.1} ms");
+    println!("  wall time                    {wall:6.1} ms");
+    println!("    of which analyse           {analysis_wall:6.1} ms");
+    println!("  client CPU, fetch            {fetch_cpu:6.1} ms");
+    println!("  client CPU, analyse + digest {analyze_cpu:6.1} ms");
+    println!("  client CPU in the kernel     {client_system:6.1} ms (of the two above: page faults, sockets, wake-ups)");
+    println!("  simulator CPU, answering     {sim_cpu:6.1} ms");
+    println!("  CPU in all                   {total:6.1} ms");
+    println!(
+        "  2 cores × 2 × floor          {:6.1} ms of CPU: the most a cycle within the target can use",
+        4.0 * floor
+    );
+}
