@@ -46,6 +46,15 @@ fn main() {
         saturated_share: 0.0,
     });
     let snapshot = answers::snapshot(&sim.node, false);
+    let htlcs: usize = snapshot
+        .channels
+        .iter()
+        .map(|c| c.pending_htlcs.len())
+        .sum();
+    eprintln!(
+        "node: {} channels, {htlcs} pending HTLCs",
+        snapshot.channels.len()
+    );
     let settings = AnalysisSettings::default();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
