@@ -7,7 +7,8 @@
 //! median are printed: a quick steady-state check next to `cargo bench`), then `previous` to
 //! analyse with the previous plan's digest, as the daemon does from its second cycle on. The
 //! analysis runs inside a rayon pool of that size, so with one thread every instruction of it
-//! is under `analyze_and_drop` on one thread.
+//! is under `analyze_and_drop` on one thread. It prints the node's channel and HTLC counts
+//! first, so instruction counts can be set against both.
 
 use std::hint::black_box;
 
