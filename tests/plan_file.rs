@@ -118,6 +118,15 @@ fn written_files_parse_back_and_latest_is_the_newest() {
     );
     assert_eq!(list_plan_files(&dir).expect("list"), written);
     assert!(temp_leftovers(&dir).is_empty());
+
+    // The bytes are on disk once: latest.json is a second name of the newest plan file (this
+    // file system has hard links), and each older plan file is back to a name of its own.
+    let latest = fs::metadata(dir.join(LATEST_FILE_NAME)).expect("stat latest");
+    let newest = fs::metadata(&written[2]).expect("stat newest");
+    assert_eq!((latest.ino(), latest.nlink()), (newest.ino(), 2));
+    for older in &written[..2] {
+        assert_eq!(fs::metadata(older).expect("stat").nlink(), 1, "{older:?}");
+    }
 }
 
 #[test]

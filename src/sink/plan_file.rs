@@ -6,6 +6,9 @@
 //!
 //! * A reader never sees a half-written file: each file is written to a temporary file in the
 //!   same directory, fsynced, renamed over its final name, and the directory is fsynced.
+//!   `latest.json` is a second name (a hard link) of the new plan file, made under a temporary
+//!   name and renamed the same way, so a big node's ~100 MB plan goes to disk once per cycle;
+//!   where the file system has no hard links it is a fsynced copy.
 //! * A failed write (directory missing and not creatable, disk full, a plan that fails to
 //!   serialize) returns an error naming the path and leaves the previous `latest.json` and plan
 //!   files exactly as they were, with no temporary file left behind.
@@ -23,7 +26,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempPath};
 use thiserror::Error;
 
 use crate::settings::OutputSettings;
@@ -125,8 +128,10 @@ impl PlanFileWriter {
     /// so the file name matches the plan's `generated_at`. The directory is created with mode
     /// 0750 if it is missing.
     ///
-    /// The JSON is streamed into the first temporary file and the second is a copy of that
-    /// file: a 10,000-channel plan is 100 MB of JSON, which is never held in memory.
+    /// The JSON is streamed into one temporary file: a 10,000-channel plan is ~100 MB of JSON,
+    /// which is never held in memory. `latest.json` becomes a second name (a hard link) of the
+    /// new plan file, so those bytes are written to disk once per cycle instead of twice; on a
+    /// file system without hard links it is a copy, as it always was.
     ///
     /// On error nothing visible has changed: the previous `latest.json` and plan files are
     /// intact, no temporary file remains, and a directory this call created for a plan that
@@ -153,8 +158,8 @@ impl PlanFileWriter {
             latest.clone()
         };
 
-        // Both temporaries are complete and on disk before either rename, so a failure while
-        // preparing them changes nothing visible (dropping a NamedTempFile deletes it).
+        // Both temporary names are complete and on disk before either rename, so a failure
+        // while preparing them changes nothing visible (dropping a temporary name deletes it).
         let first = match serialize_temp(&self.dir, plan) {
             Ok(temp) => temp,
             Err(TempError::Serialize(source)) => {
@@ -175,13 +180,16 @@ impl PlanFileWriter {
             }
         };
         let (plan_temp, latest_temp) = if self.keep_plans > 0 {
-            let copy = copy_temp(&self.dir, &first).map_err(|source| PlanFileError::Write {
+            let second = second_name_temp(&self.dir, &first, |original, name| {
+                fs::hard_link(original, name)
+            })
+            .map_err(|source| PlanFileError::Write {
                 path: latest.clone(),
                 source,
             })?;
-            (Some(first), copy)
+            (Some(first), second)
         } else {
-            (None, first)
+            (None, first.into_temp_path())
         };
 
         let plan_file = match plan_temp {
@@ -190,7 +198,7 @@ impl PlanFileWriter {
         };
         if let Err(err) = latest_temp.persist(&latest) {
             // Roll back the new history entry so the directory is exactly as before; the
-            // PersistError drops its temp file, deleting it.
+            // error drops its temporary name, deleting it.
             if let Some(path) = &plan_file {
                 let _ = fs::remove_file(path);
             }
@@ -521,6 +529,25 @@ fn serialize_temp<T: Serialize + ?Sized>(
     Ok(temp)
 }
 
+/// A second temporary name in `dir` for the bytes of `source` (complete and fsynced), made by
+/// `link` (`fs::hard_link` outside tests): the same file, with its mode, written once. Where
+/// linking fails (a file system without hard links), a fsynced copy instead. Deleted on drop,
+/// like any temporary file, until it is persisted.
+fn second_name_temp(
+    dir: &Path,
+    source: &NamedTempFile,
+    link: impl Fn(&Path, &Path) -> io::Result<()>,
+) -> io::Result<TempPath> {
+    let linked = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .make_in(dir, |name| link(source.path(), name));
+    match linked {
+        Ok(temp) => Ok(temp.into_temp_path()),
+        Err(_) => copy_temp(dir, source).map(NamedTempFile::into_temp_path),
+    }
+}
+
 /// A new temporary file in `dir` holding the same bytes as `source`, fsynced.
 fn copy_temp(dir: &Path, source: &NamedTempFile) -> io::Result<NamedTempFile> {
     let temp = new_temp(dir)?;
@@ -537,7 +564,51 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt;
+
     use super::*;
+
+    fn written_temp(dir: &Path, bytes: &[u8]) -> NamedTempFile {
+        let temp = new_temp(dir).expect("temp file");
+        temp.as_file().write_all(bytes).expect("write");
+        temp.as_file().sync_all().expect("fsync");
+        temp
+    }
+
+    #[test]
+    fn a_second_name_is_the_same_file_where_links_work() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = written_temp(dir.path(), b"{\"plan\": 1}\n");
+        let second =
+            second_name_temp(dir.path(), &source, |a, b| fs::hard_link(a, b)).expect("second name");
+        let (one, two) = (
+            fs::metadata(source.path()).expect("stat"),
+            fs::metadata(&second).expect("stat"),
+        );
+        assert_eq!((one.dev(), one.ino()), (two.dev(), two.ino()));
+        assert_eq!(two.nlink(), 2);
+        let name = second.file_name().and_then(|n| n.to_str()).expect("a name");
+        assert!(
+            name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX),
+            "{name}"
+        );
+    }
+
+    #[test]
+    fn without_links_the_second_name_is_a_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = written_temp(dir.path(), b"{\"plan\": 2}\n");
+        let no_links = |_: &Path, _: &Path| Err(io::Error::from(io::ErrorKind::Unsupported));
+        let second = second_name_temp(dir.path(), &source, no_links).expect("a copy");
+        let copy = fs::metadata(&second).expect("stat");
+        assert_ne!(copy.ino(), fs::metadata(source.path()).expect("stat").ino());
+        assert_eq!(copy.mode() & 0o777, PLAN_FILE_MODE);
+        assert_eq!(fs::read(&second).expect("read"), b"{\"plan\": 2}\n");
+        // Dropped unpersisted, either kind of temporary name is removed.
+        let path = second.to_path_buf();
+        drop(second);
+        assert!(!path.exists());
+    }
 
     #[test]
     fn formats_known_instants() {
