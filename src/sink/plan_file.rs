@@ -592,6 +592,11 @@ mod tests {
             name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX),
             "{name}"
         );
+        // Dropped unpersisted, the second name is removed and the file keeps its first.
+        let path = second.to_path_buf();
+        drop(second);
+        assert!(!path.exists());
+        assert_eq!(fs::metadata(source.path()).expect("stat").nlink(), 1);
     }
 
     #[test]
@@ -604,7 +609,7 @@ mod tests {
         assert_ne!(copy.ino(), fs::metadata(source.path()).expect("stat").ino());
         assert_eq!(copy.mode() & 0o777, PLAN_FILE_MODE);
         assert_eq!(fs::read(&second).expect("read"), b"{\"plan\": 2}\n");
-        // Dropped unpersisted, either kind of temporary name is removed.
+        // Dropped unpersisted, the copy is removed.
         let path = second.to_path_buf();
         drop(second);
         assert!(!path.exists());
