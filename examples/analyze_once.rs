@@ -16,7 +16,10 @@ use dustwatch::analyze::analyze;
 use dustwatch::model::NodeSnapshot;
 use dustwatch::plan::PlanDigest;
 use dustwatch::settings::AnalysisSettings;
-use dustwatch::sim::{answers, HtlcLoad, ScenarioConfig, Simulation};
+use dustwatch::sim::{answers, HtlcLoad};
+
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 /// Kept out of line so a profiler can collect exactly this call.
 #[inline(never)]
@@ -36,26 +39,14 @@ fn main() {
     let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let repeat: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let with_previous = args.next().is_some_and(|a| a == "previous");
-    let mut sim = Simulation::generate(&ScenarioConfig {
-        channels,
-        seed: 1,
-        start_unix: 1_750_000_000,
-        max_fee_exposure_sat: dustwatch::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
-    });
-    sim.add_htlc_load(&HtlcLoad {
+    let load = HtlcLoad {
         mean_per_channel: mean,
         saturated_share: 0.0,
-    });
+    };
+    // The benchmarks' node (seed, start time), with this run's load.
+    let (sim, report) = common::node(channels, Some(&load));
     let snapshot = answers::snapshot(&sim.node, false);
-    let htlcs: usize = snapshot
-        .channels
-        .iter()
-        .map(|c| c.pending_htlcs.len())
-        .sum();
-    eprintln!(
-        "node: {} channels, {htlcs} pending HTLCs",
-        snapshot.channels.len()
-    );
+    common::describe(channels, Some(&load), report, &snapshot);
     let settings = AnalysisSettings::default();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

@@ -27,16 +27,15 @@ use dustwatch::lnd::client::LndClient;
 use dustwatch::lnd::pb;
 use dustwatch::plan::PlanDigest;
 use dustwatch::settings::{AnalysisSettings, LndSettings};
-use dustwatch::sim::{answers, HtlcLoad, ScenarioConfig, SimConfig, SimNode, Simulation};
+use dustwatch::sim::{answers, SimConfig, SimNode};
 use prost::Message as _;
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::{BUSY, SEED};
+
 const CHANNELS: usize = 10_000;
-const SEED: u64 = 1;
-/// The benchmarks' busy node.
-const BUSY: HtlcLoad = HtlcLoad {
-    mean_per_channel: 10.0,
-    saturated_share: 0.0,
-};
 const DECODE_RUNS: usize = 15;
 
 /// CPU time of a process (all its threads), in ms.
@@ -51,7 +50,7 @@ fn cpu_ms(pid: &str) -> f64 {
     times.user + times.system
 }
 
-/// The CPU times of process `pid`, from /proc/PID/stat.
+/// The CPU times of process `pid` ("self" for this one), from /proc/PID/stat.
 fn cpu_times_ms(pid: &str) -> CpuTimes {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
     // Fields after the command name, which is in parentheses and may hold spaces.
@@ -100,13 +99,7 @@ fn serve(dir: &str) {
 
 /// The decode floor: the ListChannels answer of the same node decoded alone, fastest run.
 fn decode_floor_ms() -> f64 {
-    let mut sim = Simulation::generate(&ScenarioConfig {
-        channels: CHANNELS,
-        seed: SEED,
-        start_unix: 1_750_000_000,
-        max_fee_exposure_sat: dustwatch::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
-    });
-    sim.add_htlc_load(&BUSY);
+    let (sim, _) = common::node(CHANNELS, Some(&BUSY));
     let bytes = answers::snapshot_parts(&sim.node, false)
         .channels
         .encode_to_vec();
