@@ -16,6 +16,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub mod flow;
+
+pub use flow::{funding_block_height, ChannelFlow, FlowWindow, ForwardingEvent, ForwardingFlow};
+
 /// Channel id as LND prints it: the short channel id packed into a uint64
 /// (block height << 40 | tx index << 16 | output index).
 pub type ChanId = u64;
@@ -346,6 +350,10 @@ pub struct NodeSnapshot {
     pub wallet: Option<WalletBalance>,
     /// The node's own fee-exposure limit when LND reported it (GetDebugInfo).
     pub node_exposure_limit: Option<NodeExposureLimit>,
+    /// Forwarding flow per channel from LND's ForwardingHistory; `None` when the source had
+    /// none (offline without `--fwdinghistory`, or the call failed): flow is then unknown.
+    #[serde(default)]
+    pub flow: Option<ForwardingFlow>,
     pub warnings: Vec<SnapshotWarning>,
 }
 
@@ -360,6 +368,7 @@ impl NodeSnapshot {
             pending_channels: Vec::new(),
             wallet: None,
             node_exposure_limit: None,
+            flow: None,
             warnings: Vec::new(),
         }
     }

@@ -214,6 +214,9 @@ pub struct AnalysisSettings {
     pub htlc_expiry_critical_blocks: u32,
     /// Days of current flow over which fee-revenue benefits and costs of actions are estimated.
     pub benefit_horizon_days: u64,
+    /// The window of forwarding history (ending at the snapshot) that flow is judged over.
+    #[serde(with = "humantime_serde")]
+    pub flow_window: Duration,
     pub health: HealthSettings,
     pub rebalance: RebalanceSettings,
     pub close: CloseSettings,
@@ -232,6 +235,7 @@ impl Default for AnalysisSettings {
             htlc_expiry_warn_blocks: 144,
             htlc_expiry_critical_blocks: 40,
             benefit_horizon_days: 30,
+            flow_window: Duration::from_secs(7 * 86_400),
             health: HealthSettings::default(),
             rebalance: RebalanceSettings::default(),
             close: CloseSettings::default(),
