@@ -10,12 +10,13 @@
 use rand::Rng;
 
 use super::accounting::{self, Resolution};
+use super::forwards::{FlowRole, ForwardRecord};
 use super::scenario::{
     block_hash, commitment_feerate, hex_bytes, log_uniform, pending_from_channel, random_htlc,
     random_htlc_amount, HtlcAge, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
 };
 use super::state::{ChannelEvent, CloseSummary, CloseType, PendingStage};
-use crate::model::{Channel, Htlc, Initiator};
+use crate::model::{Channel, ForwardingEvent, Htlc, Initiator};
 
 /// Simulated seconds per tick.
 pub const TICK_SECS: i64 = 60;
@@ -28,6 +29,9 @@ const STUCK_RELEASE_BLOCKS: u32 = 3;
 
 /// A month, for pruning the fee log.
 const MONTH_SECS: i64 = 30 * 86_400;
+
+/// How long settled forwards stay in the forwarding log (longer than any flow window).
+const FORWARDS_KEPT_SECS: i64 = 40 * 86_400;
 
 impl Simulation {
     /// Advances the node by one tick and returns the channel events it produced, in order.
@@ -53,7 +57,37 @@ impl Simulation {
             .fee_log
             .partition_point(|(at, _)| *at <= month_ago);
         self.node.fee_log.drain(..stale);
+        let kept_from = self.node.now_unix - FORWARDS_KEPT_SECS;
+        self.node
+            .forwards
+            .prune_before(u64::try_from(kept_from).unwrap_or(0) * 1_000_000_000);
         events
+    }
+
+    /// Logs a settled forward (ForwardingHistory) at the simulated clock: in on the upstream
+    /// leg's channel with its amount, out on `out_chan` with the downstream amount. The
+    /// balances already moved by exactly these amounts when both legs settled.
+    fn record_forward(&mut self, upstream: &Htlc, downstream: &Htlc, out_chan: u64) {
+        let amt_in_msat = upstream.amount_sat * 1000;
+        let amt_out_msat = downstream.amount_sat * 1000;
+        // Spread within the tick (a hash, not the scenario's randomness, so recording changes
+        // nothing else); the log moves any that would go backwards to just after the last.
+        let spread =
+            (out_chan ^ downstream.htlc_index.rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let offset_ns = spread % (TICK_SECS as u64 * 1_000_000_000);
+        let start_ns = u64::try_from(self.node.now_unix - TICK_SECS).unwrap_or(0) * 1_000_000_000;
+        self.node.forwards.record(ForwardRecord {
+            event: ForwardingEvent {
+                timestamp_ns: start_ns + offset_ns,
+                chan_id_in: downstream.forwarding_channel,
+                chan_id_out: out_chan,
+                amt_in_msat,
+                amt_out_msat,
+                fee_msat: amt_in_msat.saturating_sub(amt_out_msat),
+            },
+            incoming_htlc_id: upstream.htlc_index,
+            outgoing_htlc_id: downstream.htlc_index,
+        });
     }
 
     /// About one block every ten ticks of a minute, with the usual variance.
@@ -139,6 +173,7 @@ impl Simulation {
                     if how == Resolution::Settled {
                         let fee_msat = upstream.amount_sat.saturating_sub(htlc.amount_sat) * 1000;
                         self.node.record_fee(fee_msat);
+                        self.record_forward(&upstream, &htlc, chan_id);
                     }
                 }
             }
@@ -193,7 +228,9 @@ impl Simulation {
                 // A forward: in through `a`, out through `b`.
                 0..=5 if active.len() > 1 => {
                     let b = active[self.rng.random_range(0..active.len())];
-                    if a != b {
+                    let idle = |i: usize| FlowRole::of(self.node.channels[i].chan_id).is_idle();
+                    // Idle channels stay idle: nobody routes through them.
+                    if a != b && !idle(a) && !idle(b) {
                         self.add_forward(a, b);
                     }
                 }
@@ -537,6 +574,11 @@ impl Simulation {
 /// probability): busy enough that a demo node always has HTLCs in flight.
 pub(super) fn traffic_attempts_per_tick(active_channels: usize) -> usize {
     1 + active_channels / 10
+}
+
+/// Settled forwards per tick on average: attempts × P(attempt) × P(forward) × P(settled).
+pub(super) fn forwards_per_tick(active_channels: usize) -> f64 {
+    traffic_attempts_per_tick(active_channels) as f64 * 0.6 * 0.6 * 0.8
 }
 
 /// The next HTLC index for one direction: never reused while the channel lives.

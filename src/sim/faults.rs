@@ -58,6 +58,8 @@ pub struct Faults {
     forced_state: Option<(RpcState, Option<Instant>)>,
     /// Delay before every answer (State included): a slow or overloaded node.
     pub delay: Duration,
+    /// ForwardingHistory answers Unimplemented, as an LND without the call would.
+    pub forwarding_history_unimplemented: bool,
 }
 
 impl Faults {

@@ -35,6 +35,8 @@ pub mod accounting;
 pub mod answers;
 pub mod evolve;
 pub mod faults;
+pub mod forwards;
+mod history;
 pub mod lncli_dump;
 pub mod load;
 pub mod macaroon;
@@ -152,6 +154,7 @@ impl SimNode {
             events,
             listen: addr.to_string(),
             stopped: Mutex::new(stopped),
+            forwarding_queries: Mutex::new(Vec::new()),
         });
         let generation = Generation::start(listener, tls_config.clone(), shared.clone());
         Ok(SimHandle {
@@ -347,6 +350,17 @@ impl SimHandle {
             Some(v) => sim.node.config.insert(key.to_string(), v.to_string()),
             None => sim.node.config.remove(key),
         };
+    }
+
+    /// Every ForwardingHistory request the node has answered (or refused after the gate), in
+    /// order.
+    pub fn forwarding_queries(&self) -> Vec<forwards::ForwardingQuery> {
+        lock(&self.shared.forwarding_queries).clone()
+    }
+
+    /// With `true`, ForwardingHistory answers Unimplemented (an LND without the call).
+    pub fn set_forwarding_history_unimplemented(&self, unimplemented: bool) {
+        lock(&self.shared.faults).forwarding_history_unimplemented = unimplemented;
     }
 
     // ----- lifecycle -----

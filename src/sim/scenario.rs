@@ -93,6 +93,7 @@ impl Simulation {
                 pending: Vec::new(),
                 wallet: WalletBalance::default(),
                 fee_log: Vec::new(),
+                forwards: Default::default(),
                 config: BTreeMap::new(),
             },
             rng,
@@ -117,6 +118,7 @@ impl Simulation {
         sim.generate_pending(config.channels);
         sim.generate_wallet();
         sim.generate_fee_history();
+        sim.generate_forwarding_history(config.seed);
         sim.node.config = node_config(config.max_fee_exposure_sat, &sim.node.alias);
         sim
     }

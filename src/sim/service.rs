@@ -11,6 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::faults::Faults;
+use super::forwards::ForwardingQuery;
 use super::macaroon;
 use super::scenario::Simulation;
 use super::state::ChannelEvent;
@@ -31,6 +32,8 @@ pub(super) struct Shared {
     pub listen: String,
     /// Flips when the server generation serving calls is stopped, so slow answers end too.
     pub stopped: Mutex<watch::Receiver<bool>>,
+    /// Every ForwardingHistory request received, in order (for tests of paging).
+    pub forwarding_queries: Mutex<Vec<ForwardingQuery>>,
 }
 
 /// Locks a mutex, recovering from poisoning: a panicked tick must not take the node down,
@@ -180,6 +183,32 @@ impl pb::lightning_server::Lightning for LightningService {
                 .ok_or_else(|| Status::unknown("edge not found"))
         })
         .await
+    }
+
+    async fn forwarding_history(
+        &self,
+        request: Request<pb::ForwardingHistoryRequest>,
+    ) -> Result<Response<pb::ForwardingHistoryResponse>, Status> {
+        admit(&self.shared, &request).await?;
+        if lock(&self.shared.faults).forwarding_history_unimplemented {
+            return Err(Status::unimplemented(
+                "unknown method ForwardingHistory for service lnrpc.Lightning",
+            ));
+        }
+        let req = request.into_inner();
+        let query = ForwardingQuery {
+            start_time: req.start_time,
+            end_time: req.end_time,
+            index_offset: req.index_offset,
+            num_max_events: req.num_max_events,
+        };
+        lock(&self.shared.forwarding_queries).push(query);
+        let sim = lock(&self.shared.sim);
+        Ok(Response::new(wire::forwarding_history(
+            &sim.node,
+            &query,
+            req.peer_alias_lookup,
+        )))
     }
 
     async fn fee_report(

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use super::forwards::ForwardingLog;
 use crate::model::{ChanId, Channel, CommitmentType, Htlc, Initiator, WalletBalance};
 
 /// Everything the simulated node knows about itself.
@@ -34,6 +35,8 @@ pub struct NodeState {
     /// Routing fees earned per hour: (start of the hour, unix seconds; msat), oldest first,
     /// kept for a month (FeeReport's day/week/month sums).
     pub fee_log: Vec<(i64, u64)>,
+    /// Every settled forward (ForwardingHistory), kept as long as LND's log matters here.
+    pub forwards: ForwardingLog,
     /// The config map GetDebugInfo answers with (LND's long flag names).
     pub config: BTreeMap<String, String>,
 }

@@ -9,8 +9,11 @@ use prost::bytes::{Bytes, BytesMut};
 use rayon::prelude::*;
 
 use crate::lnd::pb;
-use crate::model::{Channel, CommitmentType, Constraints, Initiator, PaymentHash, RoutingPolicy};
+use crate::model::{
+    ChanId, Channel, CommitmentType, Constraints, Initiator, PaymentHash, RoutingPolicy,
+};
 
+use super::forwards::{ForwardRecord, ForwardingQuery};
 use super::state::{
     ChannelEvent, CloseSummary, CloseType, NodeState, PendingChannel, PendingStage,
 };
@@ -471,6 +474,53 @@ pub fn fee_report(node: &NodeState) -> pb::FeeReportResponse {
         day_fee_sum: node.fees_earned_sat(86_400),
         week_fee_sum: node.fees_earned_sat(7 * 86_400),
         month_fee_sum: node.fees_earned_sat(30 * 86_400),
+    }
+}
+
+/// LND's ForwardingHistory answer from the node's log. With `peer_alias_lookup` each event
+/// names the peers of its channels (empty for a channel that is gone, as LND leaves it when
+/// the lookup finds nothing).
+pub fn forwarding_history(
+    node: &NodeState,
+    query: &ForwardingQuery,
+    peer_alias_lookup: bool,
+) -> pb::ForwardingHistoryResponse {
+    let (page, last_offset_index) = node.forwards.query(query, node.now_unix);
+    let alias = |chan_id: ChanId| match (peer_alias_lookup, node.channel(chan_id)) {
+        (true, Some(ch)) => ch.peer_alias.to_string(),
+        _ => String::new(),
+    };
+    pb::ForwardingHistoryResponse {
+        forwarding_events: page
+            .iter()
+            .map(|r| forwarding_event(r, alias(r.event.chan_id_in), alias(r.event.chan_id_out)))
+            .collect(),
+        last_offset_index,
+    }
+}
+
+/// One record as LND puts it on the wire (the deprecated whole-unit fields rounded down).
+pub fn forwarding_event(
+    r: &ForwardRecord,
+    alias_in: String,
+    alias_out: String,
+) -> pb::ForwardingEvent {
+    let e = &r.event;
+    pb::ForwardingEvent {
+        timestamp: e.timestamp_ns / 1_000_000_000,
+        chan_id_in: e.chan_id_in,
+        chan_id_out: e.chan_id_out,
+        amt_in: e.amt_in_msat / 1000,
+        amt_out: e.amt_out_msat / 1000,
+        fee: e.fee_msat / 1000,
+        fee_msat: e.fee_msat,
+        amt_in_msat: e.amt_in_msat,
+        amt_out_msat: e.amt_out_msat,
+        timestamp_ns: e.timestamp_ns,
+        peer_alias_in: alias_in,
+        peer_alias_out: alias_out,
+        incoming_htlc_id: Some(r.incoming_htlc_id),
+        outgoing_htlc_id: Some(r.outgoing_htlc_id),
     }
 }
 
