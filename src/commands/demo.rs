@@ -11,6 +11,7 @@ use crate::cli::{write_output, AppError, DemoArgs};
 use crate::daemon::notify::RecordingNotifier;
 use crate::daemon::{self, Control, LoopOutputs, Progress};
 use crate::lnd::client::LndClient;
+use crate::lnd::flow_store::FlowStore;
 use crate::plan::render::render_table;
 use crate::settings::Settings;
 use crate::sim::{SimConfig, SimNode};
@@ -94,7 +95,16 @@ pub async fn run(
     let notifier = RecordingNotifier::default();
     daemon::run(
         settings.clone(),
-        |s: &Settings| LndClient::new(&s.lnd),
+        {
+            let store = FlowStore::shared(settings.analysis.flow_window);
+            // The simulated node's clock: its forwards carry its time, which runs ahead.
+            let clock = sim.clock();
+            move |s: &Settings| {
+                let mut client = LndClient::with_flow_store(s, store.clone())?;
+                client.set_clock(clock.clone());
+                Ok(client)
+            }
+        },
         || Err("reload is not supported in the demo".to_string()),
         Control {
             shutdown,

@@ -5,6 +5,7 @@ use std::io::Write;
 use crate::cli::{write_output, AppError};
 use crate::daemon::{load_previous_digest, run_cycle};
 use crate::lnd::client::LndClient;
+use crate::lnd::flow_store::FlowStore;
 use crate::plan::render::render_table;
 use crate::settings::Settings;
 use crate::sink::plan_file::PlanFileWriter;
@@ -48,7 +49,8 @@ async fn once_for_node(
     name: &str,
     settings: &Settings,
 ) -> Result<(String, Option<crate::sink::plan_file::PlanFileError>), crate::lnd::error::LndError> {
-    let mut client = LndClient::new(&settings.lnd)?;
+    let mut client =
+        LndClient::with_flow_store(settings, FlowStore::shared(settings.analysis.flow_window))?;
     let writer = PlanFileWriter::from_settings(&settings.output);
     let previous = load_previous_digest(&writer);
     let report = run_cycle(&mut client, settings, &writer, previous.as_ref(), name).await?;

@@ -12,6 +12,7 @@ use crate::config::{ConfigError, InvalidValue, LoadedConfig, ProcessEnv};
 use crate::daemon::notify::SystemdNotifier;
 use crate::daemon::{self, signals, Control, LoopOutputs, Progress};
 use crate::lnd::client::LndClient;
+use crate::lnd::flow_store::FlowStore;
 use crate::settings::Settings;
 use crate::sink::metrics::{self, Metrics};
 
@@ -36,9 +37,11 @@ pub async fn run(config: LoadedConfig) -> Result<(), AppError> {
         let (progress, _) = watch::channel(Progress::default());
         let config = &config;
         let reload_name = name.clone();
+        // One forwarding-history store per node, kept across reconnects and reloads.
+        let store = FlowStore::shared(settings.analysis.flow_window);
         loops.push(daemon::run(
             settings,
-            |s: &Settings| LndClient::new(&s.lnd),
+            move |s: &Settings| LndClient::with_flow_store(s, store.clone()),
             move || reload_node(config, &reload_name),
             Control {
                 shutdown,

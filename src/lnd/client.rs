@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::client::Grpc;
@@ -26,7 +26,9 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Response, Status};
 
 use crate::lnd::convert::{self, SnapshotParts};
+use crate::lnd::convert_flow;
 use crate::lnd::error::{classify, ErrorContext, LndError, LndState};
+use crate::lnd::flow_store::{self, Coverage, FlowStore, SharedFlowStore};
 use crate::lnd::list_channels;
 use crate::lnd::macaroon::MacaroonInterceptor;
 use crate::lnd::pb;
@@ -46,6 +48,11 @@ pub struct ClientOptions {
     pub chan_info_max_channels: usize,
     /// GetChanInfo calls in flight at once.
     pub chan_info_concurrency: usize,
+    /// `analysis.flow_window`: forwards of `max(flow_window, 30 days)` are kept between
+    /// cycles (see [`FlowStore`]).
+    pub flow_window: Duration,
+    /// ForwardingHistory events asked for per call (LND answers at most 50,000).
+    pub flow_page_size: u32,
 }
 
 impl Default for ClientOptions {
@@ -53,9 +60,17 @@ impl Default for ClientOptions {
         ClientOptions {
             chan_info_max_channels: 250,
             chan_info_concurrency: 8,
+            flow_window: Duration::from_secs(7 * 86_400),
+            flow_page_size: DEFAULT_FLOW_PAGE_SIZE,
         }
     }
 }
+
+/// ForwardingHistory page: ~0.5 MB on the wire, 100 calls for a million forwards.
+pub const DEFAULT_FLOW_PAGE_SIZE: u32 = 10_000;
+
+/// Where a client reads "now" (unix seconds) for the snapshot time and the flow windows.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Channel events buffered for a slow consumer before LND's stream is back-pressured.
 const EVENT_BUFFER: usize = 64;
@@ -90,6 +105,10 @@ pub struct LndClient {
     domain_name: String,
     policy: CallPolicy,
     connection: Option<Connection>,
+    /// The long window's forwards, kept across cycles (and, when shared, across clients).
+    flow: SharedFlowStore,
+    /// The system clock, or the simulator's when a demo drives one.
+    clock: Clock,
 }
 
 impl fmt::Debug for LndClient {
@@ -137,12 +156,37 @@ impl LndClient {
         };
         Ok(LndClient {
             settings: settings.clone(),
-            options,
             endpoint,
             domain_name: settings.host.trim_matches(['[', ']']).to_string(),
             policy: CallPolicy { ctx },
             connection: None,
+            flow: FlowStore::shared(options.flow_window),
+            clock: Arc::new(unix_now),
+            options,
         })
+    }
+
+    /// A client for a node's settings (`lnd`, and `analysis.flow_window` for the flow store)
+    /// that keeps forwards in `store`, which outlives this client: the daemon loop passes the
+    /// same store to every client it builds for the node.
+    pub fn with_flow_store(
+        settings: &crate::settings::Settings,
+        store: SharedFlowStore,
+    ) -> Result<Self, LndError> {
+        let options = ClientOptions {
+            flow_window: settings.analysis.flow_window,
+            ..ClientOptions::default()
+        };
+        flow_store::lock(&store).set_window(options.flow_window);
+        let mut client = Self::with_options(&settings.lnd, options)?;
+        client.flow = store;
+        Ok(client)
+    }
+
+    /// Reads "now" from `clock` instead of the system clock: a simulated node's clock runs
+    /// ahead of the wall clock, and its forwards carry its time.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     /// `host:port` this client talks to.
@@ -176,19 +220,82 @@ impl LndClient {
     }
 
     /// One snapshot: GetState, then GetInfo, ListChannels, PendingChannels, FeeReport and
-    /// WalletBalance concurrently, GetDebugInfo for the node's fee-exposure limit, and
-    /// GetChanInfo per channel on small nodes (see [`ClientOptions`]).
+    /// WalletBalance concurrently, GetDebugInfo for the node's fee-exposure limit,
+    /// GetChanInfo per channel on small nodes (see [`ClientOptions`]), and the forwards since
+    /// the previous cycle (ForwardingHistory) for the snapshot's `flow`.
+    ///
+    /// A failed ForwardingHistory leaves `flow` at `None` (unknown) with a warning; the rest
+    /// of the snapshot stands.
     pub async fn snapshot(&mut self) -> Result<NodeSnapshot, LndError> {
         self.ensure_ready().await?;
         let conn = self.connection()?;
-        let result = self.fetch_parts(conn).await;
+        let result = self.fetch_parts(conn.clone()).await;
         let (parts, notes) = self.settle(result)?;
         let mut snapshot = convert::snapshot(parts);
-        if !notes.is_empty() {
-            snapshot.warnings.extend(notes);
-            snapshot.normalize();
+        snapshot.warnings.extend(notes);
+        let taken_at = snapshot.taken_at_unix;
+        flow_store::lock(&self.flow).bind_to_node(&snapshot.node.identity_pubkey);
+        match self.fetch_forwards(&conn, taken_at).await {
+            Ok(()) => {
+                let (flow, note) = flow_from_store(&mut flow_store::lock(&self.flow), taken_at);
+                snapshot.flow = flow;
+                snapshot.warnings.extend(note);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "forwarding flow unknown this cycle");
+                snapshot.warnings.push(SnapshotWarning {
+                    chan_id: None,
+                    message: format!("forwarding flow unknown: {err}"),
+                });
+            }
         }
+        snapshot.normalize();
         Ok(snapshot)
+    }
+
+    /// Forwards stored for the flow windows (for tests and diagnostics).
+    pub fn stored_forwards(&self) -> usize {
+        flow_store::lock(&self.flow).len()
+    }
+
+    /// Pages ForwardingHistory from the store's resume point to `end_unix` into the store,
+    /// then prunes it to the long window. Pages are merged as they arrive, so memory holds
+    /// the store and one page; a failure part-way keeps what arrived (the next fetch
+    /// re-reads from the same resume point and the store skips what it has).
+    async fn fetch_forwards(&mut self, conn: &Connection, end_unix: i64) -> Result<(), LndError> {
+        let start_time = flow_store::lock(&self.flow).next_start(end_unix);
+        let end_time = u64::try_from(end_unix).unwrap_or(0);
+        let page_size = self.options.flow_page_size.clamp(1, 50_000);
+        let mut ln = conn.lightning.clone();
+        let mut index_offset = 0;
+        loop {
+            let request = self.policy.request(pb::ForwardingHistoryRequest {
+                start_time,
+                end_time,
+                index_offset,
+                num_max_events: page_size,
+                peer_alias_lookup: false,
+            });
+            let page = self
+                .policy
+                .unary("ForwardingHistory", ln.forwarding_history(request))
+                .await?;
+            let returned = page.forwarding_events.len();
+            flow_store::lock(&self.flow).merge(
+                page.forwarding_events
+                    .iter()
+                    .map(convert_flow::forwarding_event),
+            );
+            // A short (or empty) page is the last; an offset that does not move would loop.
+            if returned < page_size as usize || page.last_offset_index <= index_offset {
+                break;
+            }
+            index_offset = page.last_offset_index;
+        }
+        let mut store = flow_store::lock(&self.flow);
+        store.mark_fetched_through(end_time);
+        store.prune(end_unix);
+        Ok(())
     }
 
     /// Subscribes to channel events; see [`NodeSource::subscribe_channel_events`].
@@ -249,7 +356,7 @@ impl LndClient {
         &self,
         conn: Connection,
     ) -> Result<(SnapshotParts, Vec<SnapshotWarning>), LndError> {
-        let taken_at_unix = unix_now();
+        let taken_at_unix = (self.clock)();
         let ln = conn.lightning;
         let policy = &self.policy;
         let (mut c1, mut c3, mut c4, mut c5, mut c6) =
@@ -485,6 +592,42 @@ fn note_missing<T>(answer: Result<T, LndError>, notes: &mut Vec<SnapshotWarning>
             });
             None
         }
+    }
+}
+
+/// The snapshot's flow from the store, with a warning when the memory bound cut the history:
+/// flow is unknown if it cut into the analysis window, else the long window is shorter.
+fn flow_from_store(
+    store: &mut FlowStore,
+    taken_at: i64,
+) -> (
+    Option<crate::model::ForwardingFlow>,
+    Option<SnapshotWarning>,
+) {
+    let note = |message: String| {
+        Some(SnapshotWarning {
+            chan_id: None,
+            message,
+        })
+    };
+    match store.coverage(taken_at) {
+        Coverage::Complete => (Some(store.flow(taken_at)), None),
+        Coverage::LongWindowFrom { since_unix } => (
+            Some(store.flow(taken_at)),
+            note(format!(
+                "forwarding flow: the long window covers only forwards since unix {since_unix} \
+                 (more than {} forwards; the oldest were dropped)",
+                crate::lnd::flow_store::MAX_STORED_EVENTS
+            )),
+        ),
+        Coverage::Incomplete { since_unix } => (
+            None,
+            note(format!(
+                "forwarding flow unknown: more than {} forwards since unix {since_unix}, \
+                 the analysis window does not fit in memory",
+                crate::lnd::flow_store::MAX_STORED_EVENTS
+            )),
+        ),
     }
 }
 

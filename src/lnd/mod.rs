@@ -12,10 +12,12 @@
 //! The wire layer is checked against bytes serialized by LND itself in `tests/lnd_wire.rs`.
 
 pub mod convert;
+pub mod convert_flow;
 pub mod pb;
 
 pub mod client;
 pub mod error;
+pub mod flow_store;
 pub mod list_channels;
 pub mod macaroon;
 pub mod source;

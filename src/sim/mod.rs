@@ -236,6 +236,12 @@ impl SimHandle {
         read(&lock(&self.shared.sim).node)
     }
 
+    /// The simulated clock (unix seconds), readable from anywhere (a demo client's clock).
+    pub fn clock(&self) -> Arc<dyn Fn() -> i64 + Send + Sync> {
+        let shared = self.shared.clone();
+        Arc::new(move || lock(&shared.sim).node.now_unix)
+    }
+
     /// A copy of the node's state.
     pub fn state(&self) -> NodeState {
         self.with_state(NodeState::clone)
