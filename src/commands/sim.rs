@@ -17,13 +17,14 @@ pub async fn run(args: &SimArgs) -> Result<(), AppError> {
         let files =
             dump_scenario(&scenario, None, dir).map_err(|e| AppError::Internal(Box::new(e)))?;
         println!(
-            "lncli JSON of a {}-channel simulated node (seed {}):\n  {}\n  {}\n  {}\n  {}",
+            "lncli JSON of a {}-channel simulated node (seed {}):\n  {}\n  {}\n  {}\n  {}\n  {}",
             args.channels,
             args.seed,
             files.listchannels.display(),
             files.getinfo.display(),
             files.pendingchannels.display(),
-            files.feereport.display()
+            files.feereport.display(),
+            files.fwdinghistory.display()
         );
         return Ok(());
     }

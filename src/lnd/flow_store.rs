@@ -280,7 +280,7 @@ mod tests {
         );
         // Dropping inside the analysis window makes the flow unknown.
         let recent = (now as u64 - DAY) * NS_PER_SEC;
-        store.merge((0..MAX_STORED_EVENTS as u64).map(|i| fwd(recent + i, 2)));
+        store.merge((0..MAX_STORED_EVENTS as u64 + 5).map(|i| fwd(recent + i, 2)));
         assert!(matches!(store.coverage(now), Coverage::Incomplete { .. }));
     }
 }

@@ -8,6 +8,8 @@
 //!
 //! * [`list_channels`]: the client's decoder of the largest answer, ListChannels, which
 //!   decodes its channel records on every core.
+//! * [`flow_store`]: the forwards of the long flow window, kept between cycles so each cycle
+//!   fetches only new ones ([`convert_flow`] converts them).
 //!
 //! The wire layer is checked against bytes serialized by LND itself in `tests/lnd_wire.rs`.
 

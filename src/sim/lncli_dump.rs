@@ -25,6 +25,7 @@ use super::answers::snapshot_parts;
 use super::load::HtlcLoad;
 use super::scenario::{ScenarioConfig, Simulation};
 use super::state::NodeState;
+use super::wire;
 use super::{SimError, SimHandle};
 use crate::lnd::pb;
 use crate::lnd::pb::pending_channels_response as pcr;
@@ -37,6 +38,8 @@ pub struct DumpedFiles {
     pub getinfo: PathBuf,
     pub pendingchannels: PathBuf,
     pub feereport: PathBuf,
+    /// Every forward the node has logged, as `lncli fwdinghistory` prints them.
+    pub fwdinghistory: PathBuf,
 }
 
 impl DumpedFiles {
@@ -51,8 +54,9 @@ impl DumpedFiles {
     }
 }
 
-/// Writes `listchannels.json`, `getinfo.json`, `pendingchannels.json` and `feereport.json` of
-/// `node` into `dir` (created if missing; existing files of those names are replaced).
+/// Writes `listchannels.json`, `getinfo.json`, `pendingchannels.json`, `feereport.json` and
+/// `fwdinghistory.json` of `node` into `dir` (created if missing; existing files of those
+/// names are replaced).
 pub fn dump_lncli(node: &NodeState, dir: &Path) -> Result<DumpedFiles, SimError> {
     std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
         path: dir.to_path_buf(),
@@ -64,6 +68,7 @@ pub fn dump_lncli(node: &NodeState, dir: &Path) -> Result<DumpedFiles, SimError>
         getinfo: dir.join("getinfo.json"),
         pendingchannels: dir.join("pendingchannels.json"),
         feereport: dir.join("feereport.json"),
+        fwdinghistory: dir.join("fwdinghistory.json"),
     };
     write_json(&files.listchannels, &ListChannels(&parts.channels))?;
     write_json(&files.getinfo, &GetInfo(&parts.info))?;
@@ -73,6 +78,7 @@ pub fn dump_lncli(node: &NodeState, dir: &Path) -> Result<DumpedFiles, SimError>
     if let Some(fees) = &parts.fee_report {
         write_json(&files.feereport, &FeeReport(fees))?;
     }
+    write_json(&files.fwdinghistory, &FwdingHistory(node))?;
     Ok(files)
 }
 
@@ -537,6 +543,75 @@ impl Serialize for FeeRowJson<'_> {
     }
 }
 
+/// `lncli fwdinghistory` of every logged forward, oldest first, as one answer: what `lncli`
+/// prints for a time range covering the whole log with `--max_events` large enough (LND
+/// answers at most 50,000 per call; a bigger log is what paging with `--index_offset` and
+/// concatenating gives). Peer aliases are filled, as `lncli` asks for them by default.
+/// Streamed event by event: a big node's log never becomes a JSON tree in memory.
+struct FwdingHistory<'a>(&'a NodeState);
+
+impl Serialize for FwdingHistory<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let node = self.0;
+        let mut m = s.serialize_struct("ForwardingHistoryResponse", 2)?;
+        m.serialize_field("forwarding_events", &FwdingEvents(node))?;
+        // uint32: a JSON number.
+        let count = u32::try_from(node.forwards.len()).unwrap_or(u32::MAX);
+        m.serialize_field("last_offset_index", &count)?;
+        m.end()
+    }
+}
+
+struct FwdingEvents<'a>(&'a NodeState);
+
+impl Serialize for FwdingEvents<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let node = self.0;
+        let alias = |chan_id| {
+            node.channel(chan_id)
+                .map(|c| c.peer_alias.to_string())
+                .unwrap_or_default()
+        };
+        let mut seq = s.serialize_seq(Some(node.forwards.len()))?;
+        for record in node.forwards.iter() {
+            let e = &record.event;
+            let wire = wire::forwarding_event(record, alias(e.chan_id_in), alias(e.chan_id_out));
+            seq.serialize_element(&FwdingEventJson(&wire))?;
+        }
+        seq.end()
+    }
+}
+
+struct FwdingEventJson<'a>(&'a pb::ForwardingEvent);
+
+impl Serialize for FwdingEventJson<'_> {
+    #[allow(deprecated)]
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_struct("ForwardingEvent", 14)?;
+        m.serialize_field("timestamp", &int64(e.timestamp))?;
+        m.serialize_field("chan_id_in", &int64(e.chan_id_in))?;
+        m.serialize_field("chan_id_out", &int64(e.chan_id_out))?;
+        m.serialize_field("amt_in", &int64(e.amt_in))?;
+        m.serialize_field("amt_out", &int64(e.amt_out))?;
+        m.serialize_field("fee", &int64(e.fee))?;
+        m.serialize_field("fee_msat", &int64(e.fee_msat))?;
+        m.serialize_field("amt_in_msat", &int64(e.amt_in_msat))?;
+        m.serialize_field("amt_out_msat", &int64(e.amt_out_msat))?;
+        m.serialize_field("timestamp_ns", &int64(e.timestamp_ns))?;
+        m.serialize_field("peer_alias_in", &e.peer_alias_in)?;
+        m.serialize_field("peer_alias_out", &e.peer_alias_out)?;
+        // Explicit-presence fields: printed only when set (always, for the simulator).
+        if let Some(id) = e.incoming_htlc_id {
+            m.serialize_field("incoming_htlc_id", &int64(id))?;
+        }
+        if let Some(id) = e.outgoing_htlc_id {
+            m.serialize_field("outgoing_htlc_id", &int64(id))?;
+        }
+        m.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,6 +712,78 @@ mod tests {
             info["best_header_timestamp"],
             (sim.node.now_unix - 120).to_string()
         );
+    }
+
+    #[test]
+    fn fwdinghistory_is_lnclis_json_of_every_logged_forward() {
+        let sim = busy_node();
+        let dir = tempfile::tempdir().unwrap();
+        let files = sim.dump_lncli(dir.path()).unwrap();
+        let text = std::fs::read_to_string(&files.fwdinghistory).unwrap();
+        assert!(text.starts_with(
+            "{\n    \"forwarding_events\": [\n        {\n            \"timestamp\": \""
+        ));
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let events = doc["forwarding_events"].as_array().unwrap();
+        assert_eq!(events.len(), sim.node.forwards.len());
+        assert!(events.len() > 1_000, "a month of forwards");
+        assert_eq!(doc["last_offset_index"], events.len());
+        let record = sim.node.forwards.iter().last().unwrap();
+        let last = events.last().unwrap().as_object().unwrap();
+        let keys: Vec<&str> = last.keys().map(String::as_str).collect();
+        let mut lnd_order = vec![
+            "timestamp",
+            "chan_id_in",
+            "chan_id_out",
+            "amt_in",
+            "amt_out",
+            "fee",
+            "fee_msat",
+            "amt_in_msat",
+            "amt_out_msat",
+            "timestamp_ns",
+            "peer_alias_in",
+            "peer_alias_out",
+            "incoming_htlc_id",
+            "outgoing_htlc_id",
+        ];
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        lnd_order.sort_unstable();
+        assert_eq!(sorted, lnd_order);
+        // uint64 fields are decimal strings.
+        let e = &record.event;
+        assert_eq!(last["timestamp_ns"], e.timestamp_ns.to_string());
+        assert_eq!(
+            last["timestamp"],
+            (e.timestamp_ns / 1_000_000_000).to_string()
+        );
+        assert_eq!(last["chan_id_out"], e.chan_id_out.to_string());
+        assert_eq!(last["amt_in_msat"], e.amt_in_msat.to_string());
+        assert_eq!(last["amt_out"], (e.amt_out_msat / 1000).to_string());
+        assert_eq!(last["fee_msat"], e.fee_msat.to_string());
+        assert_eq!(
+            last["outgoing_htlc_id"],
+            record.outgoing_htlc_id.to_string()
+        );
+        let alias = sim
+            .node
+            .channel(e.chan_id_out)
+            .map(|c| c.peer_alias.to_string());
+        assert_eq!(last["peer_alias_out"].as_str().map(str::to_string), alias);
+        // Declaration order, as protojson prints it.
+        let order = [
+            "\"timestamp\"",
+            "\"chan_id_in\"",
+            "\"chan_id_out\"",
+            "\"amt_in\"",
+            "\"fee_msat\"",
+            "\"timestamp_ns\"",
+            "\"peer_alias_out\"",
+            "\"outgoing_htlc_id\"",
+        ];
+        let at: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
     }
 
     #[test]

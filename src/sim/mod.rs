@@ -7,7 +7,8 @@
 //!   LND's messages ([`macaroon`]);
 //! * `lnrpc.State/GetState` without a macaroon, and the read-only Lightning calls dustwatch
 //!   uses: GetInfo, GetDebugInfo, ListChannels, PendingChannels, ChannelBalance, WalletBalance,
-//!   FeeReport, GetChanInfo, SubscribeChannelEvents (`service`, `wire`).
+//!   FeeReport, GetChanInfo, SubscribeChannelEvents, ForwardingHistory (`service`, `wire`,
+//!   [`forwards`]).
 //!
 //! Behind it, a seeded, believable node ([`scenario`]) that evolves on [`SimHandle::tick`]
 //! ([`evolve`]) while keeping every channel consistent with BOLT 3 ([`accounting`]). Tests
@@ -358,8 +359,8 @@ impl SimHandle {
         };
     }
 
-    /// Every ForwardingHistory request the node has answered (or refused after the gate), in
-    /// order.
+    /// The ForwardingHistory requests the node has answered, in order (the newest 10,000 at
+    /// least).
     pub fn forwarding_queries(&self) -> Vec<forwards::ForwardingQuery> {
         lock(&self.shared.forwarding_queries).clone()
     }

@@ -32,7 +32,7 @@ pub(super) struct Shared {
     pub listen: String,
     /// Flips when the server generation serving calls is stopped, so slow answers end too.
     pub stopped: Mutex<watch::Receiver<bool>>,
-    /// Every ForwardingHistory request received, in order (for tests of paging).
+    /// ForwardingHistory requests answered, in order (for tests of paging); bounded.
     pub forwarding_queries: Mutex<Vec<ForwardingQuery>>,
 }
 
@@ -202,7 +202,14 @@ impl pb::lightning_server::Lightning for LightningService {
             index_offset: req.index_offset,
             num_max_events: req.num_max_events,
         };
-        lock(&self.shared.forwarding_queries).push(query);
+        {
+            let mut queries = lock(&self.shared.forwarding_queries);
+            // Bounded for a long-running simulator: the newest 10,000 or more are kept.
+            if queries.len() >= 20_000 {
+                queries.drain(..10_000);
+            }
+            queries.push(query);
+        }
         let sim = lock(&self.shared.sim);
         Ok(Response::new(wire::forwarding_history(
             &sim.node,
