@@ -207,7 +207,7 @@ async fn the_simulated_history_has_busy_idle_draining_and_young_channels() {
         let window = flow.window.of(ch.chan_id);
         let long = flow.long_window.of(ch.chan_id);
         let funded = funding_block_height(ch.chan_id).expect("a real scid");
-        assert!(funded <= height, "funding height below the tip");
+        assert!(funded < height, "funding height below the tip");
         // No forward before the channel existed (ten-minute blocks on the simulated clock).
         let funded_at_ns = (now - i64::from(height - funded) * 600).max(0) as u64 * 1_000_000_000;
         assert!(forwards

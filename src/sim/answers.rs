@@ -12,7 +12,8 @@ use super::state::NodeState;
 use super::wire;
 use crate::lnd::convert::{self, SnapshotParts};
 use crate::lnd::pb;
-use crate::model::{NodeSnapshot, SnapshotSource};
+use crate::model::{ForwardingEvent, ForwardingFlow, NodeSnapshot, SnapshotSource};
+use crate::settings::AnalysisSettings;
 
 /// `source.kind` of snapshots built here.
 pub const SOURCE_KIND: &str = "simulator";
@@ -54,9 +55,14 @@ pub fn snapshot_parts(node: &NodeState, with_edges: bool) -> SnapshotParts {
     }
 }
 
-/// The snapshot the daemon would analyse after reading `node` over gRPC.
+/// The snapshot the daemon would analyse after reading `node` over gRPC, its flow over the
+/// default `analysis.flow_window` included (from every forward the node has logged).
 pub fn snapshot(node: &NodeState, with_edges: bool) -> NodeSnapshot {
-    convert::snapshot(snapshot_parts(node, with_edges))
+    let mut snapshot = convert::snapshot(snapshot_parts(node, with_edges));
+    let events: Vec<ForwardingEvent> = node.forwards.iter().map(|r| r.event).collect();
+    let window = AnalysisSettings::default().flow_window.as_secs();
+    snapshot.flow = Some(ForwardingFlow::from_events(&events, node.now_unix, window));
+    snapshot
 }
 
 #[cfg(test)]

@@ -207,7 +207,9 @@ impl Simulation {
             min_htlc_msat: pick(rng, &[(1u64, 50), (1000, 50)]),
             max_accepted_htlcs: pick(rng, &[(483u32, 85), (30, 15)]),
         };
-        let open_height = self.node.block_height.saturating_sub(age_blocks);
+        // A channel opens after its funding has 3 confirmations (LND's default), so even a
+        // just-confirmed one was funded 2 blocks below the tip.
+        let open_height = self.node.block_height.saturating_sub(age_blocks.max(2));
         let chan_id = self.fresh_chan_id(open_height);
         let rng = &mut self.rng;
         let active = capacity.is_some() || rng.random_bool(0.92);
