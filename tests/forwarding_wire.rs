@@ -115,11 +115,14 @@ fn lnds_field_numbers_decode_into_the_right_fields() {
     assert_eq!(request.encode_to_vec(), lnd);
 }
 
+/// A field as LND declares it: name, number, scalar type.
+type Field = (&'static str, u32, Kind);
+
 #[test]
 fn our_descriptor_declares_lnds_numbers_and_types() {
     use Kind::{Bool, Message as Msg, String as Str, Uint32, Uint64};
     let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).expect("descriptor set");
-    let expect: &[(&str, &[(&str, u32, Kind)])] = &[
+    let expect: &[(&str, &[Field])] = &[
         (
             "lnrpc.ForwardingHistoryRequest",
             &[
