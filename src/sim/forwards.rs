@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use crate::model::{ChanId, ForwardingEvent};
+use crate::model::{ChanId, ForwardingEvent, RoutingPolicy};
 
 /// LND answers at most this many events per call.
 pub const MAX_EVENTS_PER_CALL: u32 = 50_000;
@@ -48,6 +48,16 @@ impl FlowRole {
             22..=29 => FlowRole::Sink,
             30..=37 => FlowRole::Source,
             _ => FlowRole::Steady,
+        }
+    }
+
+    /// The fee a role stands for: a sink charges at least 1,500 ppm, a cheap idle channel at
+    /// most 10 ppm; other roles keep the policy they have.
+    pub fn adjust_policy(self, policy: &mut RoutingPolicy) {
+        match self {
+            FlowRole::Sink => policy.fee_rate_ppm = policy.fee_rate_ppm.max(1_500),
+            FlowRole::CheapIdle => policy.fee_rate_ppm = policy.fee_rate_ppm.min(10),
+            _ => {}
         }
     }
 

@@ -27,28 +27,18 @@ fn funded_unix(ch: &Channel, block_height: u32, now_unix: i64) -> i64 {
 }
 
 /// The routing fee a channel's own policy charges to forward `amount_msat` out through it.
-pub(super) fn policy_fee_msat(ch: &Channel, amount_msat: u64) -> u64 {
+fn policy_fee_msat(ch: &Channel, amount_msat: u64) -> u64 {
     let policy = ch.local_policy.unwrap_or_default();
     policy.fee_base_msat.max(0) as u64 + amount_msat * policy.fee_rate_ppm.max(0) as u64 / 1_000_000
 }
 
 impl Simulation {
-    /// Fixes the fee policies the roles stand for (a sink charges a lot, a cheap idle channel
-    /// almost nothing) and fills the log with [`HISTORY_SECS`] of forwards at the rate live
-    /// ticks forward, shaped by each channel's [`FlowRole`] and never before its funding.
+    /// Fills the log with [`HISTORY_SECS`] of forwards at the rate live ticks forward, shaped
+    /// by each channel's [`FlowRole`] (whose fee the channel's policy already follows) and
+    /// never before the channel's funding.
     ///
     /// Uses its own seeded randomness, so the rest of the scenario does not depend on it.
     pub(super) fn generate_forwarding_history(&mut self, seed: u64) {
-        for ch in &mut self.node.channels {
-            let role = FlowRole::of(ch.chan_id);
-            if let Some(policy) = ch.local_policy.as_mut() {
-                match role {
-                    FlowRole::Sink => policy.fee_rate_ppm = policy.fee_rate_ppm.max(1_500),
-                    FlowRole::CheapIdle => policy.fee_rate_ppm = policy.fee_rate_ppm.min(10),
-                    _ => {}
-                }
-            }
-        }
         let channels = &self.node.channels;
         let active = channels.iter().filter(|c| c.active).count();
         if active < 2 {

@@ -16,6 +16,7 @@ use rand::{Rng, RngCore, SeedableRng};
 
 use super::accounting;
 use super::evolve;
+use super::forwards::FlowRole;
 use super::state::{CloseType, NodeState, PendingChannel, PendingStage};
 use crate::dust::DustParams;
 use crate::model::{
@@ -245,7 +246,10 @@ impl Simulation {
         let total_satoshis_received = flow - total_satoshis_sent;
         let num_updates = flow / 40_000 * 2;
 
-        let local_policy = Some(random_policy(rng, capacity_sat, active));
+        let mut local_policy = Some(random_policy(rng, capacity_sat, active));
+        if let Some(policy) = local_policy.as_mut() {
+            FlowRole::of(chan_id).adjust_policy(policy);
+        }
         let remote_policy = Some(random_policy(rng, capacity_sat, active));
 
         let mut ch = Channel {
