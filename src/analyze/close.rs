@@ -19,7 +19,7 @@ use crate::plan::{
 
 use crate::settings::AnalysisSettings;
 
-use super::rebalance::alias;
+use super::names::alias;
 use super::{group_thousands, new_action, par_filter_map, ChannelView};
 
 const SECONDS_PER_DAY: u64 = 86_400;

@@ -15,7 +15,8 @@ use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, Wording};
 use crate::settings::AnalysisSettings;
 
 use super::health::local_ratio;
-use super::rebalance::{alias, Imbalance, Unmatched};
+use super::names::alias;
+use super::rebalance::{Imbalance, Unmatched};
 use super::{group_thousands, new_action, ppm_of, ChannelView};
 
 /// An `lncli updatechanpolicy` line for one channel.

@@ -12,15 +12,13 @@
 //! [`super::policy`] to suggest a fee change instead; a small remainder after a rebalance is not,
 //! so the suggestion does not flicker from one cycle to the next.
 
-use std::fmt;
-use std::sync::Arc;
-
 use crate::model::ChanId;
 use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, LndSupport, Wording};
 use crate::settings::AnalysisSettings;
 
 use super::close;
 use super::health::local_ratio;
+use super::names::alias;
 use super::{group_thousands, new_action, ppm_of, ChannelView};
 
 /// Which way a channel is off its target local ratio.
@@ -285,33 +283,6 @@ fn pair_action(
     }
 }
 
-/// The peer's alias, or a neutral name when LND did not know one.
-///
-/// Held by the text closures of actions, so the neutral name is written only when the text is
-/// (not one string per action of an unnamed peer while the plan is built).
-pub(crate) fn alias(peer_alias: &Arc<str>, chan_id: ChanId) -> PeerName {
-    PeerName {
-        alias: Arc::clone(peer_alias),
-        chan_id,
-    }
-}
-
-/// What [`alias`] returns: displays as the alias, or as `channel <chan_id>` when it is empty.
-pub(crate) struct PeerName {
-    alias: Arc<str>,
-    chan_id: ChanId,
-}
-
-impl fmt::Display for PeerName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.alias.is_empty() {
-            write!(f, "channel {}", self.chan_id)
-        } else {
-            f.pad(&self.alias)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,12 +350,6 @@ mod tests {
         let out = outcome(&[channel(1, 2_000_000, 1_900_000), same_peer]);
         assert!(out.actions.is_empty());
         assert_eq!(out.unmatched.len(), 2);
-    }
-
-    #[test]
-    fn a_peer_without_an_alias_is_named_by_its_channel() {
-        assert_eq!(alias(&Arc::from(""), 42).to_string(), "channel 42");
-        assert_eq!(alias(&Arc::from("bob"), 42).to_string(), "bob");
     }
 
     #[test]

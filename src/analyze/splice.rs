@@ -17,7 +17,7 @@ use crate::settings::AnalysisSettings;
 
 use super::close::is_candidate;
 use super::health::local_ratio;
-use super::rebalance::alias;
+use super::names::alias;
 use super::{group_thousands, new_action, par_filter_map, ppm_of, weight_fee, ChannelView};
 
 /// A channel funding transaction: one input, the funding output and change.
