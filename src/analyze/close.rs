@@ -2,10 +2,14 @@
 //!
 //! Reasons, in the order they are listed:
 //! * `low_uptime`: the peer was online less than `close.uptime_below` of LND's monitoring
-//!   lifetime, once that lifetime is at least `close.min_observed_days` long;
-//! * `idle`: no satoshi moved either way over a lifetime of at least `close.idle_days`;
+//!   lifetime, once that lifetime is at least `close.min_observed_days` long, and the channel
+//!   is not in the node's top half by windowed flow (revenue outweighs downtime);
+//! * `idle`: no forward either way in 30 days (the long flow window), on a channel at least
+//!   `close.idle_days` and `analysis.min_channel_age` old by its funding block;
 //! * `uneconomical_balance`: the local balance is under `uneconomical_balance_fee_multiple`
 //!   cooperative-close fees and the channel is underutilized.
+//!
+//! All three need forwarding history: without it, nothing is closed.
 //!
 //! A cooperative close is the recommended route (one ~700-weight transaction, paid by the
 //! channel's initiator); the force close is the alternative, with its full cost from the dust
@@ -20,34 +24,46 @@ use crate::plan::{
 use crate::settings::AnalysisSettings;
 
 use super::names::alias;
+use super::health::uptime_judged;
 use super::{group_thousands, new_action, par_filter_map, ChannelView};
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
-/// No flow at all over at least `close.idle_days` of monitoring.
+/// No forward either way in the flow window nor in the 30-day window, on a channel at least
+/// `close.idle_days` and `analysis.min_channel_age` old (from its funding block: a channel of
+/// unknown age is not closed for idleness). Unknown without forwarding history.
 pub fn is_idle(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
-    let ch = view.channel;
-    ch.lifetime_secs >= settings.close.idle_days.saturating_mul(SECONDS_PER_DAY)
-        && ch.total_satoshis_sent == 0
-        && ch.total_satoshis_received == 0
+    let min_age = settings
+        .close
+        .idle_days
+        .saturating_mul(SECONDS_PER_DAY)
+        .max(settings.min_channel_age.as_secs());
+    view.flow
+        .is_some_and(|f| f.window.is_idle() && f.long.is_idle())
+        && view.age_secs.is_some_and(|age| age >= min_age)
 }
 
+/// Peer online less than `close.uptime_below` of a lifetime long enough to judge, on a channel
+/// old enough, and not in the node's top half by windowed flow (whose revenue outweighs the
+/// downtime; with flow unknown its revenue is unknown, so uptime alone never closes it).
 fn has_low_uptime(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
-    view.channel.lifetime_secs
-        >= settings
-            .close
-            .min_observed_days
-            .saturating_mul(SECONDS_PER_DAY)
+    view.flow.is_some()
+        && !view.top_half_by_flow
+        && uptime_judged(view.channel, view.age_secs, settings)
         && view
             .health
             .uptime_ratio
             .is_some_and(|u| u < settings.close.uptime_below)
 }
 
+/// A local balance too small to be worth keeping on a channel that is underused (flow known).
 fn has_uneconomical_balance(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
-    view.health
-        .issues
-        .contains(&Issue::UneconomicalLocalBalance)
+    view.flow.is_some()
+        && super::health::old_enough(view.age_secs, settings)
+        && view
+            .health
+            .issues
+            .contains(&Issue::UneconomicalLocalBalance)
         && view.health.utilization < settings.health.underutilized_below
 }
 
@@ -78,8 +94,9 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
     if is_idle(view, settings) {
         priority = priority.max(4);
         reasons.push(format!(
-            "nothing was sent or received in {} days",
-            ch.lifetime_secs / SECONDS_PER_DAY
+            "no forward either way in the last {} days, on a channel {} days old",
+            crate::model::flow::LONG_FLOW_WINDOW_SECS / SECONDS_PER_DAY,
+            view.age_secs.unwrap_or(0) / SECONDS_PER_DAY
         ));
     }
     if has_uneconomical_balance(view, settings) {

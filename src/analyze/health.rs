@@ -2,14 +2,15 @@
 //!
 //! `health_score = w_b·balance_ratio + w_d·(1 − min(1, dust_ratio / high_dust_ratio)) + w_u·utilization`
 //! with the weights from [`HealthSettings`]; every input is in `[0, 1]`, so with weights summing
-//! to 1 the score is in `[0, 1]` too.
+//! to 1 the score is in `[0, 1]` too. Utilization is the windowed flow of [`FlowFacts`]; without
+//! forwarding history it is unknown, and the score is `(w_b·balance + w_d·dust) / (w_b + w_d)`.
 
 use crate::dust::{ChannelDust, ExpiryLevel};
 use crate::model::Channel;
 use crate::plan::{ratio, Health, HealthStatus, Issue};
 use crate::settings::{AnalysisSettings, HealthSettings};
 
-const SECONDS_PER_DAY: f64 = 86_400.0;
+use super::flow::FlowFacts;
 
 /// `min(local, remote) / max(local, remote)`; 0 when both are 0.
 pub fn balance_ratio(local_sat: u64, remote_sat: u64) -> f64 {
@@ -29,21 +30,6 @@ pub fn local_ratio(local_sat: u64, remote_sat: u64) -> f64 {
     } else {
         local_sat as f64 / total as f64
     }
-}
-
-/// Flow as a share of capacity per day of LND's monitoring lifetime (uncapped).
-///
-/// 0 when the channel has no capacity or LND has not monitored it yet, so a fresh channel or
-/// a node that just restarted never divides by zero.
-pub fn daily_turnover(channel: &Channel) -> f64 {
-    if channel.capacity_sat == 0 || channel.lifetime_secs == 0 {
-        return 0.0;
-    }
-    let flow = channel
-        .total_satoshis_sent
-        .saturating_add(channel.total_satoshis_received) as f64;
-    let days = channel.lifetime_secs as f64 / SECONDS_PER_DAY;
-    flow / channel.capacity_sat as f64 / days
 }
 
 /// Daily turnover relative to the target, capped at 1 (0 when the target is not positive).
@@ -108,17 +94,55 @@ pub fn uptime_ratio(channel: &Channel) -> Option<f64> {
         .then(|| (channel.uptime_secs as f64 / channel.lifetime_secs as f64).min(1.0))
 }
 
-/// Scores one channel.
+/// True when the channel is old enough to be judged on flow and uptime: at least
+/// `analysis.min_channel_age` from its funding block (an unknown age does not hold it back).
+pub fn old_enough(age_secs: Option<u64>, settings: &AnalysisSettings) -> bool {
+    age_secs.is_none_or(|age| age >= settings.min_channel_age.as_secs())
+}
+
+/// True when uptime can be judged: LND monitored the channel for `close.min_observed_days`
+/// (its `lifetime` restarts with LND) and the channel is old enough.
+pub fn uptime_judged(channel: &Channel, age_secs: Option<u64>, settings: &AnalysisSettings) -> bool {
+    channel.lifetime_secs >= settings.close.min_observed_days.saturating_mul(86_400)
+        && old_enough(age_secs, settings)
+}
+
+/// Scores one channel without forwarding history (flow unknown).
 pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings) -> Health {
+    assess_with_flow(channel, dust, settings, None, None)
+}
+
+/// Scores one channel; `flow` is `None` when the snapshot has no forwarding history.
+pub fn assess_with_flow(
+    channel: &Channel,
+    dust: &ChannelDust,
+    settings: &AnalysisSettings,
+    flow: Option<&FlowFacts>,
+    age_secs: Option<u64>,
+) -> Health {
     let h = &settings.health;
     let balance = balance_ratio(channel.local_balance_sat, channel.remote_balance_sat);
     let dust_ratio = dust_ratio(channel, dust);
-    let turnover = daily_turnover(channel);
-    let utilization = utilization(turnover, h);
-    let score = h.balance_weight * balance
-        + h.dust_weight * dust_component(dust_ratio, h)
-        + h.utilization_weight * utilization;
+    let turnover = flow.map(|f| f.daily_turnover(channel.capacity_sat));
+    let utilization = turnover.map(|t| utilization(t, h));
+    let score = match utilization {
+        Some(u) => {
+            h.balance_weight * balance
+                + h.dust_weight * dust_component(dust_ratio, h)
+                + h.utilization_weight * u
+        }
+        None => {
+            let weights = h.balance_weight + h.dust_weight;
+            if weights > 0.0 {
+                (h.balance_weight * balance + h.dust_weight * dust_component(dust_ratio, h))
+                    / weights
+            } else {
+                0.0
+            }
+        }
+    };
     let uptime = uptime_ratio(channel);
+    let judged_on_flow = utilization.filter(|_| old_enough(age_secs, settings));
 
     let mut issues = Vec::new();
     if balance < h.imbalanced_below {
@@ -127,10 +151,10 @@ pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings
     if dust_ratio > h.high_dust_ratio {
         issues.push(Issue::HighDustRatio);
     }
-    if utilization < h.underutilized_below {
+    if judged_on_flow.is_some_and(|u| u < h.underutilized_below) {
         issues.push(Issue::Underutilized);
     }
-    if utilization > h.overutilized_above {
+    if judged_on_flow.is_some_and(|u| u > h.overutilized_above) {
         issues.push(Issue::Overutilized);
     }
     if !channel.active {
@@ -153,7 +177,7 @@ pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings
     ) {
         issues.push(Issue::UneconomicalLocalBalance);
     }
-    if uptime.is_some_and(|u| u < h.low_uptime_below) {
+    if uptime_judged(channel, age_secs, settings) && uptime.is_some_and(|u| u < h.low_uptime_below) {
         issues.push(Issue::LowUptime);
     }
 
@@ -164,8 +188,8 @@ pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings
             channel.remote_balance_sat,
         )),
         dust_ratio: ratio(dust_ratio),
-        utilization: ratio(utilization),
-        daily_turnover: ratio(turnover),
+        utilization: ratio(utilization.unwrap_or(0.0)),
+        daily_turnover: ratio(turnover.unwrap_or(0.0)),
         uptime_ratio: uptime.map(ratio),
         health_score: ratio(score),
         status: status(score, h),
