@@ -211,7 +211,8 @@ pub fn implementation_priority(health: &Health) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, dust_of, htlc};
+    use crate::analyze::testkit::{channel, dust_of, flow_of, flow_view, forward, htlc, scid};
+    use crate::model::Channel;
     use crate::settings::AnalysisSettings;
 
     #[test]
@@ -222,56 +223,79 @@ mod tests {
         assert_eq!(balance_ratio(100, 25), 0.25);
     }
 
-    #[test]
-    fn utilization_is_flow_per_day_over_target_and_capped() {
-        let s = AnalysisSettings::default();
-        let mut ch = channel(1, 1_000_000, 500_000);
-        ch.lifetime_secs = 10 * 86_400;
-        // 500k sat over 10 days on 1M capacity = 0.05 of capacity per day; target 0.1 → 0.5.
-        ch.total_satoshis_sent = 300_000;
-        ch.total_satoshis_received = 200_000;
-        let t = daily_turnover(&ch);
-        assert!((t - 0.05).abs() < 1e-12);
-        assert!((utilization(t, &s.health) - 0.5).abs() < 1e-12);
-        ch.total_satoshis_sent = 100_000_000;
-        assert_eq!(utilization(daily_turnover(&ch), &s.health), 1.0);
+    /// Health with the given forwards (7-day window), channel funded 3,000 blocks (~21 days) ago.
+    fn assess_flow(ch: &Channel, events: &[crate::model::ForwardingEvent]) -> Health {
+        let v = flow_view(ch, Some(803_000), &flow_of(events));
+        v.health
     }
 
     #[test]
-    fn zero_lifetime_means_zero_utilization() {
-        let mut ch = channel(1, 1_000_000, 500_000);
-        ch.lifetime_secs = 0;
-        ch.total_satoshis_sent = 1_000_000;
-        assert_eq!(daily_turnover(&ch), 0.0);
-        assert_eq!(uptime_ratio(&ch), None);
+    fn utilization_is_windowed_flow_per_day_over_target_and_capped() {
+        let id = scid(800_000, 1);
+        let ch = channel(id, 1_000_000, 500_000);
+        // 350k sat out over 7 days on 1M capacity = 0.05 of capacity per day; target 0.1 → 0.5.
+        let h = assess_flow(&ch, &[forward(86_400, 9, id, 350_000, 100)]);
+        assert_eq!(h.daily_turnover, 0.05);
+        assert_eq!(h.utilization, 0.5);
+        let h = assess_flow(&ch, &[forward(86_400, 9, id, 100_000_000, 100)]);
+        assert_eq!(h.utilization, 1.0);
+        assert!(h.issues.contains(&Issue::Overutilized));
+        // LND's all-time totals and lifetime are never flow: a restarted LND with big totals
+        // and no forwards in the window is idle, not overutilized.
+        let mut restarted = ch.clone();
+        restarted.total_satoshis_sent = 50_000_000;
+        restarted.lifetime_secs = 600;
+        let h = assess_flow(&restarted, &[forward(20 * 86_400, 9, id, 900_000, 100)]);
+        assert_eq!(h.utilization, 0.0);
+        assert!(h.issues.contains(&Issue::Underutilized), "{:?}", h.issues);
+        assert!(!h.issues.contains(&Issue::Overutilized));
+    }
+
+    #[test]
+    fn without_history_flow_is_unknown_and_never_an_issue() {
+        let s = AnalysisSettings::default();
+        let mut ch = channel(1, 1_000_000, 499_528);
+        ch.total_satoshis_sent = 100_000_000;
+        let h = assess(&ch, &dust_of(&ch, None), &s);
+        assert_eq!(h.utilization, 0.0);
+        assert!(h.issues.is_empty(), "{:?}", h.issues);
+        // Balance and dust alone, re-weighted: (0.4·1 + 0.3·1) / 0.7 = 1.
+        assert_eq!(h.health_score, 1.0);
+    }
+
+    #[test]
+    fn a_young_channel_is_not_judged_on_flow_or_uptime() {
+        let id = scid(800_000, 1);
+        let mut ch = channel(id, 1_000_000, 500_000);
+        ch.uptime_secs = ch.lifetime_secs / 10;
+        // 10 days old (1,440 blocks), younger than min_channel_age (14 days).
+        let young = flow_view(&ch, Some(801_440), &flow_of(&[])).health;
+        assert!(young.issues.is_empty(), "{:?}", young.issues);
+        let old = flow_view(&ch, Some(803_000), &flow_of(&[])).health;
+        assert!(old.issues.contains(&Issue::Underutilized));
+        assert!(old.issues.contains(&Issue::LowUptime));
     }
 
     #[test]
     fn score_uses_the_weights_and_thresholds() {
-        let s = AnalysisSettings::default();
+        let id = scid(800_000, 1);
         // Perfectly balanced, no dust, fully utilized: 0.4 + 0.3 + 0.3 = 1.
         // 1,000,000 − 284 base fee − 660 anchors, split evenly.
-        let mut ch = channel(1, 1_000_000, 499_528);
-        ch.lifetime_secs = 86_400;
-        ch.uptime_secs = 86_400;
-        ch.total_satoshis_received = 0;
-        ch.total_satoshis_sent = 200_000;
-        let h = assess(&ch, &dust_of(&ch, None), &s);
+        let ch = channel(id, 1_000_000, 499_528);
+        let h = assess_flow(&ch, &[forward(3_600, 9, id, 1_400_000, 100)]);
         assert_eq!(h.health_score, 1.0);
         assert_eq!(h.status, HealthStatus::Healthy);
         assert_eq!(h.issues, vec![Issue::Overutilized]);
         assert_eq!(implementation_priority(&h), 5);
 
         // Half the target flow: 0.4 + 0.3 + 0.15 = 0.85, healthy without issues.
-        ch.total_satoshis_sent = 50_000;
-        let h = assess(&ch, &dust_of(&ch, None), &s);
+        let h = assess_flow(&ch, &[forward(3_600, 9, id, 350_000, 100)]);
         assert_eq!(h.health_score, 0.85);
         assert!(h.issues.is_empty(), "{:?}", h.issues);
         assert_eq!(implementation_priority(&h), 3);
 
         // No flow: 0.4 + 0.3 = 0.7, which is not above 0.7 → attention_needed, underutilized.
-        ch.total_satoshis_sent = 0;
-        let h = assess(&ch, &dust_of(&ch, None), &s);
+        let h = assess_flow(&ch, &[]);
         assert_eq!(h.health_score, 0.7);
         assert_eq!(h.status, HealthStatus::AttentionNeeded);
         assert_eq!(h.issues, vec![Issue::Underutilized]);
@@ -310,8 +334,8 @@ mod tests {
         let mut ch = channel(1, 1_000_000, 1_000);
         ch.active = false;
         ch.fee_per_kw = 2_500; // coop close ≈ 1,750 sat, ×3 = 5,250 > 1,000 local
-        ch.lifetime_secs = 100;
-        ch.uptime_secs = 50;
+        ch.lifetime_secs = 10 * 86_400;
+        ch.uptime_secs = 5 * 86_400;
         crate::analyze::testkit::settle_balances(&mut ch);
         let h = assess(&ch, &dust_of(&ch, None), &s);
         for issue in [

@@ -173,71 +173,63 @@ pub fn max_htlc_note(view: &ChannelView<'_>) -> Option<String> {
 mod tests {
     use super::*;
     use crate::analyze::rebalance;
-    use crate::analyze::testkit::{channel, view};
+    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::model::{Channel, ForwardingEvent};
 
-    fn actions(channels: &[Channel]) -> Vec<Action> {
+    fn actions(channels: &[Channel], events: &[ForwardingEvent]) -> Vec<Action> {
         let settings = AnalysisSettings::default();
-        let views: Vec<_> = channels.iter().map(|c| view(c, None)).collect();
+        let flow = flow_of(events);
+        let views: Vec<_> = channels
+            .iter()
+            .map(|c| flow_view(c, Some(806_000), &flow))
+            .collect();
         let outcome = rebalance::recommend(&views, &settings);
         recommend(&views, &settings, &outcome.unmatched)
     }
 
     #[test]
-    fn unmatched_deficit_raises_the_fee_and_caps_max_htlc() {
-        let mut depleted = channel(2, 2_000_000, 100_000);
-        depleted.total_satoshis_sent = 3_000_000; // 100k/day over 30 days
-        let acts = actions(&[depleted]);
+    fn a_draining_sink_without_a_source_raises_its_fee() {
+        let id = scid(800_000, 2);
+        let depleted = channel(id, 2_000_000, 100_000);
+        // 700,000 sat out in the window: 100k/day.
+        let acts = actions(&[depleted], &[forward(86_400, 9, id, 700_000, 100)]);
         let ids: Vec<&str> = acts.iter().map(|a| a.id.as_ref()).collect();
-        assert_eq!(
-            ids,
-            vec!["update_policy:2:fee_up", "update_policy:2:max_htlc"]
-        );
+        assert_eq!(ids, vec![format!("update_policy:{id}:fee_up")]);
         let fee = &acts[0];
         // 100 ppm + max(25% = 25, 10) = 125 ppm.
-        assert!(
-            fee.text().commands[0].line.contains("--fee_rate_ppm 125"),
-            "{}",
-            fee.text().commands[0].line
-        );
-        assert!(fee.text().commands[0]
-            .line
-            .contains("--base_fee_msat 1000 "));
-        assert!(fee.text().commands[0]
-            .line
-            .contains("--time_lock_delta 80 "));
+        let line = &fee.text().commands[0].line;
+        assert!(line.contains("--fee_rate_ppm 125"), "{line}");
+        assert!(line.contains("--base_fee_msat 1000 "));
+        assert!(line.contains("--time_lock_delta 80 "));
         // 100,000 sat/day × 30 days × 25 ppm / 1e6 = 75 sat.
         assert_eq!(fee.expected_benefit_sat, 75);
-        let cap = &acts[1];
+    }
+
+    #[test]
+    fn no_fee_change_without_flow_or_for_a_full_channel() {
+        let id = scid(800_000, 2);
+        // Without history: unknown, nothing.
+        let settings = AnalysisSettings::default();
+        let depleted = channel(id, 2_000_000, 100_000);
+        let views = [view(&depleted, Some(806_000))];
+        let outcome = rebalance::recommend(&views, &settings);
+        assert!(recommend(&views, &settings, &outcome.unmatched).is_empty());
+        // A depleted channel that routed nothing out: nothing to earn by raising its fee.
+        assert!(actions(std::slice::from_ref(&depleted), &[]).is_empty());
+        // A full channel: lowering its fee has no countable benefit.
+        assert!(actions(&[channel(id, 2_000_000, 1_900_000)], &[]).is_empty());
+    }
+
+    #[test]
+    fn max_htlc_above_what_the_channel_can_send_is_a_note_past_a_tolerance() {
+        let depleted = channel(2, 2_000_000, 100_000);
+        let v = view(&depleted, None);
+        let note = max_htlc_note(&v).expect("1,980,000 sat max_htlc on an 80,000 sat channel");
         // 100,000 local − 20,000 reserve = 80,000 sat.
-        assert!(
-            cap.text().commands[0]
-                .line
-                .contains("--max_htlc_msat 80000000 "),
-            "{}",
-            cap.text().commands[0].line
-        );
-    }
-
-    #[test]
-    fn unmatched_surplus_lowers_the_fee() {
-        let acts = actions(&[channel(1, 2_000_000, 1_900_000)]);
-        assert_eq!(acts.len(), 1);
-        assert_eq!(&*acts[0].id, "update_policy:1:fee_down");
-        assert!(acts[0].text().commands[0]
-            .line
-            .contains("--fee_rate_ppm 75"));
-    }
-
-    #[test]
-    fn paired_channels_get_no_fee_change_and_unknown_policies_none() {
-        let acts = actions(&[
-            channel(1, 2_000_000, 1_900_000),
-            channel(2, 2_000_000, 100_000),
-        ]);
-        assert!(acts.iter().all(|a| !a.id.contains("fee_")), "{acts:?}");
-        let mut unknown = channel(2, 2_000_000, 100_000);
-        unknown.local_policy = None;
-        assert!(actions(&[unknown]).is_empty());
+        assert!(note.contains("--max_htlc_msat 80000000 "), "{note}");
+        let mut close = channel(2, 2_000_000, 100_000);
+        close.local_policy.as_mut().unwrap().max_htlc_msat = Some(95_000_000);
+        assert_eq!(max_htlc_note(&view(&close, None)), None, "within 25% of 80,000 sat");
     }
 
     #[test]

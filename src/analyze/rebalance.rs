@@ -17,7 +17,8 @@
 //! [`MAX_PAIRS_PER_SOURCE`] sinks and a sink gets one pair; pairs through one peer are skipped.
 //! The best `analysis.max_rebalance_actions` by net benefit are listed. A sink left without a
 //! pair is [`Unmatched`], for [`super::policy`] to suggest a fee rise instead.
-//! Channels the plan recommends closing take no part.
+//! A channel the plan recommends closing is never a sink; it may be a source (moving its idle
+//! liquidity to where it earns is what an operator does before closing it).
 
 use crate::model::ChanId;
 use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, LndSupport, Wording};
@@ -75,11 +76,9 @@ fn candidates<'v, 'a>(
     let horizon = settings.benefit_horizon_days as f64;
     let mut sources = Vec::new();
     let mut sinks = Vec::new();
-    for view in views
-        .iter()
-        .filter(|v| v.channel.active && !close::is_candidate(v, settings))
-    {
+    for view in views.iter().filter(|v| v.channel.active) {
         let Some(flow) = view.flow else { continue };
+        let closing = close::is_candidate(view, settings);
         let ch = view.channel;
         let usable = ch.local_balance_sat.saturating_add(ch.remote_balance_sat);
         if usable == 0 {
@@ -103,7 +102,7 @@ fn candidates<'v, 'a>(
                     earned_ppm,
                 });
             }
-        } else if target - ratio >= r.min_deviation && earned_ppm > 0 {
+        } else if target - ratio >= r.min_deviation && earned_ppm > 0 && !closing {
             // Nor pull the peer below theirs, nor more than the sink routes out over the
             // horizon at the window's pace (`as` saturates; the value is non-negative).
             let demand = (flow.out_sat_per_day() * horizon).floor() as u64;
@@ -345,88 +344,125 @@ fn pair_action(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, view};
+    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::model::{Channel, ForwardingEvent};
 
-    fn outcome(channels: &[crate::model::Channel]) -> RebalanceOutcome {
-        let views: Vec<_> = channels.iter().map(|c| view(c, None)).collect();
+    fn outcome(channels: &[Channel], events: &[ForwardingEvent]) -> RebalanceOutcome {
+        let flow = flow_of(events);
+        let views: Vec<_> = channels
+            .iter()
+            .map(|c| flow_view(c, Some(806_000), &flow))
+            .collect();
         recommend(&views, &AnalysisSettings::default())
     }
 
-    #[test]
-    fn pairs_surplus_with_deficit_across_the_node() {
-        let chans = [
-            channel(1, 2_000_000, 1_800_000), // ~90% local: source
-            channel(2, 2_000_000, 200_000),   // ~10% local: sink
-            channel(3, 2_000_000, 1_000_000), // balanced: left alone
-        ];
-        let out = outcome(&chans);
-        assert_eq!(out.actions.len(), 1);
-        let a = &out.actions[0];
-        assert_eq!(&*a.id, "rebalance:1>2");
-        assert_eq!(a.chan_ids.as_slice(), [1, 2]);
-        // Both are ~800k from 50%; the smaller of the two gaps moves.
-        let amount = a.amount_sat.unwrap();
-        assert!((780_000..=800_000).contains(&amount), "{amount}");
-        // Budget: the sink's 100 ppm (below max_fee_ppm 500).
-        assert_eq!(a.expected_cost_sat, ppm_of(amount, 100));
-        assert_eq!(a.expected_benefit_sat, ppm_of(amount, 100));
-        let bos = &a.text().commands[0].line;
-        assert!(bos.starts_with("bos rebalance --out 02"), "{bos}");
-        assert!(bos.contains(&format!("--amount {amount}")) && bos.contains("--max-fee-rate 100"));
-        assert!(a
-            .text()
-            .lnd_note
-            .as_deref()
-            .unwrap()
-            .contains("no native rebalance"));
-        assert!(out.unmatched.is_empty(), "{:?}", out.unmatched);
+    /// A sink that routed `out_sat` in the window at `ppm`.
+    fn drains(sink: u64, out_sat: u64, ppm: u64) -> ForwardingEvent {
+        forward(86_400, 999, sink, out_sat, ppm)
     }
 
     #[test]
-    fn one_source_feeds_several_sinks_and_leftovers_are_unmatched() {
+    fn a_busy_expensive_sink_gets_liquidity_from_a_cheap_idle_source() {
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
         let chans = [
-            channel(1, 10_000_000, 9_500_000), // surplus ~4.5M
-            channel(2, 2_000_000, 100_000),    // deficit ~900k
-            channel(3, 2_000_000, 200_000),    // deficit ~800k
+            channel(src, 10_000_000, 9_000_000), // ~90% local, routed nothing
+            channel(dst, 10_000_000, 1_000_000), // ~10% local, drains 1M sat/day at 800 ppm
+            channel(scid(800_000, 3), 2_000_000, 1_000_000),
         ];
-        let out = outcome(&chans);
-        let ids: Vec<&str> = out.actions.iter().map(|a| a.id.as_ref()).collect();
-        assert_eq!(ids, vec!["rebalance:1>2", "rebalance:1>3"]);
-        assert_eq!(out.unmatched.len(), 1);
-        assert_eq!(out.unmatched[0].chan_id, 1);
-        assert_eq!(out.unmatched[0].imbalance, Imbalance::Surplus);
+        let out = outcome(&chans, &[drains(dst, 7_000_000, 800)]);
+        assert_eq!(out.actions.len(), 1);
+        let a = &out.actions[0];
+        assert_eq!(*a.id, *format!("rebalance:{src}>{dst}"));
+        let amount = a.amount_sat.unwrap();
+        assert!((3_900_000..=4_000_000).contains(&amount), "{amount}");
+        // Budget: half the 800 ppm margin = 400 ppm; benefit: 800 ppm, nothing lost at the source.
+        assert_eq!(a.expected_cost_sat, amount * 400 / 1_000_000);
+        assert_eq!(a.expected_benefit_sat, amount * 800 / 1_000_000);
+        let bos = &a.text().commands[0].line;
+        assert!(bos.contains(&format!("--amount {amount}")), "{bos}");
+        assert!(bos.contains(&format!("--max-fee {} --max-fee-rate 400", a.expected_cost_sat)), "{bos}");
+        assert!(out.unmatched.is_empty());
+    }
+
+    #[test]
+    fn a_sink_that_earns_nothing_gets_nothing() {
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
+        let chans = [channel(src, 2_000_000, 1_800_000), channel(dst, 2_000_000, 200_000)];
+        // Routed nothing out: no demand.
+        assert!(outcome(&chans, &[]).actions.is_empty());
+        // Routed out at 0 ppm: nothing to earn.
+        assert!(outcome(&chans, &[drains(dst, 1_400_000, 0)]).actions.is_empty());
+        // Without history: unknown, nothing.
+        let views: Vec<_> = chans.iter().map(|c| view(c, Some(806_000))).collect();
+        assert!(recommend(&views, &AnalysisSettings::default()).actions.is_empty());
+    }
+
+    #[test]
+    fn the_source_s_own_earnings_and_the_minimum_benefit_decide() {
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
+        let chans = [channel(src, 10_000_000, 9_000_000), channel(dst, 10_000_000, 1_000_000)];
+        // The amount follows the sink's demand: 100k sat/day × 30 days = 3M sat.
+        let events = [drains(dst, 700_000, 800)];
+        let out = outcome(&chans, &events);
+        assert_eq!(out.actions[0].amount_sat, Some(3_000_000));
+        // The source earns 700 ppm on its outflow, the sink 800: 2,400 − 2,100 − 150 = 150 sat
+        // net, below the 500 sat minimum.
+        let events = [drains(dst, 700_000, 800), drains(src, 10_000, 700)];
+        assert!(outcome(&chans, &events).actions.is_empty());
+    }
+
+    #[test]
+    fn one_pair_per_sink_and_no_fan_out_and_a_limit() {
+        let src = scid(800_000, 1);
+        let mut chans = vec![channel(src, 100_000_000, 95_000_000)];
+        let mut events = Vec::new();
+        for i in 2..6 {
+            let id = scid(800_000, i);
+            chans.push(channel(id, 10_000_000, 500_000));
+            events.push(drains(id, 7_000_000, 500 + i * 10));
+        }
+        let out = outcome(&chans, &events);
+        assert_eq!(out.actions.len(), MAX_PAIRS_PER_SOURCE);
+        // The best sinks (highest earned ppm) get the source; the others are unmatched.
+        let sinks: Vec<u64> = out.actions.iter().map(|a| a.chan_ids[1]).collect();
+        assert_eq!(sinks, vec![scid(800_000, 5), scid(800_000, 4)]);
+        assert_eq!(out.unmatched.len(), 2);
+        let settings = AnalysisSettings {
+            max_rebalance_actions: 1,
+            ..AnalysisSettings::default()
+        };
+        let flow = flow_of(&events);
+        let views: Vec<_> = chans.iter().map(|c| flow_view(c, Some(806_000), &flow)).collect();
+        let limited = recommend(&views, &settings);
+        assert_eq!(limited.actions.len(), 1);
+        assert_eq!(limited.left_out, 1);
     }
 
     #[test]
     fn inactive_and_same_peer_channels_are_not_paired() {
-        let mut offline = channel(2, 2_000_000, 100_000);
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
+        let events = [drains(dst, 1_400_000, 800)];
+        let mut offline = channel(dst, 2_000_000, 100_000);
         offline.active = false;
-        let out = outcome(&[channel(1, 2_000_000, 1_900_000), offline]);
+        assert!(outcome(&[channel(src, 2_000_000, 1_900_000), offline], &events).actions.is_empty());
+        let mut same_peer = channel(dst, 2_000_000, 100_000);
+        same_peer.remote_pubkey = format!("02{:064x}", src).into();
+        let out = outcome(&[channel(src, 2_000_000, 1_900_000), same_peer], &events);
         assert!(out.actions.is_empty());
-
-        let mut same_peer = channel(2, 2_000_000, 100_000);
-        same_peer.remote_pubkey = format!("02{:064x}", 1).into();
-        let out = outcome(&[channel(1, 2_000_000, 1_900_000), same_peer]);
-        assert!(out.actions.is_empty());
-        assert_eq!(out.unmatched.len(), 2);
+        assert_eq!(out.unmatched.len(), 1);
     }
 
     #[test]
-    fn small_gaps_and_missing_policies() {
-        // 60% vs 40%: inside min_deviation, nothing to do.
-        let out = outcome(&[
-            channel(1, 2_000_000, 1_200_000),
-            channel(2, 2_000_000, 800_000),
-        ]);
-        assert!(out.actions.is_empty());
-
-        let mut sink = channel(2, 2_000_000, 100_000);
-        sink.local_policy = None;
-        let out = outcome(&[channel(1, 2_000_000, 1_900_000), sink]);
-        let a = &out.actions[0];
-        assert_eq!(a.expected_benefit_sat, 0);
-        assert_eq!(a.expected_cost_sat, ppm_of(a.amount_sat.unwrap(), 500));
-        assert!(a.text().benefit_formula.starts_with("unknown"));
-        assert!(a.priority < 6);
+    fn economics_never_gives_a_zero_budget() {
+        let s = AnalysisSettings::default();
+        assert_eq!(economics(100_000, 1, 0, &s), None);
+        assert_eq!(economics(1_000_000, 800, 900, &s), None);
+        // 800 − 100 − 350 = 350 sat net: below the 500 sat minimum.
+        assert_eq!(economics(1_000_000, 800, 100, &s), None);
+        let e = economics(2_000_000, 800, 100, &s).unwrap();
+        assert_eq!((e.gross_sat, e.lost_sat, e.budget_ppm, e.budget_sat, e.net_sat), (1_600, 200, 350, 700, 700));
+        // max_fee_ppm caps the budget.
+        let e = economics(1_000_000, 3_000, 0, &s).unwrap();
+        assert_eq!(e.budget_ppm, 500);
     }
 }

@@ -252,72 +252,69 @@ pub fn idle_capital_note(view: &ChannelView<'_>, settings: &AnalysisSettings) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, view};
+    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::model::ForwardingEvent;
 
-    fn run(ch: &crate::model::Channel) -> Vec<Action> {
-        recommend(&[view(ch, None)], &AnalysisSettings::default())
+    fn wallet(confirmed_sat: u64) -> WalletBalance {
+        WalletBalance {
+            confirmed_sat,
+            ..WalletBalance::default()
+        }
+    }
+
+    fn run(chans: &[crate::model::Channel], events: &[ForwardingEvent], confirmed: u64) -> Vec<Action> {
+        let flow = flow_of(events);
+        let views: Vec<_> = chans.iter().map(|c| flow_view(c, Some(806_000), &flow)).collect();
+        recommend(&views, &AnalysisSettings::default(), Some(&wallet(confirmed)))
     }
 
     #[test]
-    fn busy_small_channel_gets_a_splice_in_with_the_lnd_route() {
-        let mut ch = channel(4, 1_000_000, 300_000);
+    fn busy_small_channel_gets_a_splice_in_of_at_most_its_capacity() {
+        let id = scid(800_000, 4);
+        let mut ch = channel(id, 1_000_000, 300_000);
         ch.fee_per_kw = 2_000;
-        // 0.3 of capacity per day = 3× the 0.1 target; 0.8 is busy → capacity × (3/0.8 − 1) = 2.75M.
-        ch.total_satoshis_sent = 9_000_000;
-        ch.lifetime_secs = 30 * 86_400;
-        let acts = run(&ch);
+        // 2.1M sat out in 7 days: 0.3 of capacity per day = 3× the 0.1 target; 0.8 is busy →
+        // capacity × (3/0.8 − 1) = 2.75M, capped at the channel's own capacity.
+        let events = [forward(86_400, 9, id, 2_100_000, 800)];
+        let acts = run(std::slice::from_ref(&ch), &events, 10_000_000);
         assert_eq!(acts.len(), 1);
         let a = &acts[0];
-        assert_eq!(&*a.id, "splice_in:4");
-        assert_eq!(a.amount_sat, Some(2_800_000));
+        assert_eq!(*a.id, *format!("splice_in:{id}"));
+        assert_eq!(a.amount_sat, Some(1_000_000));
         assert_eq!(a.lnd_support, LndSupport::NotSupported);
-        assert!(a
-            .text()
-            .lnd_note
-            .as_deref()
-            .unwrap()
-            .contains("LND does not support splicing"));
+        assert!(a.text().lnd_note.as_deref().unwrap().contains("LND does not support splicing"));
         assert_eq!(a.expected_cost_sat, 2_000 * 700 / 1000);
-        assert!(a.text().commands[0]
-            .line
-            .starts_with("lncli openchannel --node_key 02"));
-        // Local 30% < 50%: Loop In is offered too.
+        // 1M × 0.1 × 30 days × 800 ppm = 2,400 sat.
+        assert_eq!(a.expected_benefit_sat, 2_400);
+        assert!(a.text().commands[0].line.starts_with("lncli openchannel --node_key 02"));
         assert!(a.text().alternatives.iter().any(|alt| alt.commands[0]
             .line
-            .starts_with("loop in --amt 2800000 --last_hop ")));
+            .starts_with("loop in --amt 1000000 --last_hop ")));
+        // Not more than the wallet's confirmed balance, nor without knowing it.
+        assert!(run(std::slice::from_ref(&ch), &events, 900_000).is_empty());
+        let flow = flow_of(&events);
+        let views = [flow_view(&ch, Some(806_000), &flow)];
+        assert!(recommend(&views, &AnalysisSettings::default(), None).is_empty());
+        // Nor without forwarding history, however big LND's all-time totals.
+        ch.total_satoshis_sent = 900_000_000;
+        let views = [view(&ch, Some(806_000))];
+        assert!(recommend(&views, &AnalysisSettings::default(), Some(&wallet(10_000_000))).is_empty());
     }
 
     #[test]
-    fn idle_large_channel_gets_a_loop_out() {
-        let mut ch = channel(5, 10_000_000, 9_000_000);
-        ch.total_satoshis_sent = 10_000; // some flow, so not a close candidate
-        let acts = run(&ch);
-        assert_eq!(acts.len(), 1);
-        let a = &acts[0];
-        assert_eq!(&*a.id, "splice_out:5");
-        // 9M local − 2.5M kept = 6.5M.
-        assert_eq!(a.amount_sat, Some(6_500_000));
+    fn idle_large_channel_is_a_note_not_a_loop_out() {
+        let id = scid(800_000, 5);
+        let ch = channel(id, 10_000_000, 9_000_000);
+        let events = [forward(86_400, 9, id, 10_000, 100)];
+        assert!(run(std::slice::from_ref(&ch), &events, 10_000_000).is_empty());
+        let flow = flow_of(&events);
+        let note = idle_capital_note(&flow_view(&ch, Some(806_000), &flow), &AnalysisSettings::default());
+        assert!(note.unwrap().contains("nearly idle"));
+        let ordinary = channel(id, 2_000_000, 1_000_000);
+        let busy_enough = flow_of(&[forward(86_400, 9, id, 500_000, 100)]);
         assert_eq!(
-            a.text().commands[0].line,
-            "loop out --channel 5 --amt 6500000"
+            idle_capital_note(&flow_view(&ordinary, Some(806_000), &busy_enough), &AnalysisSettings::default()),
+            None
         );
-        assert_eq!(
-            a.expected_cost_sat,
-            ppm_of(6_500_000, 2_500) + 253 * 700 / 1000
-        );
-        assert!(a.text().alternatives[0].commands[0]
-            .line
-            .starts_with("lncli closechannel --chan_point "));
-    }
-
-    #[test]
-    fn ordinary_channels_and_dead_ones_get_no_capacity_change() {
-        let mut ch = channel(6, 2_000_000, 1_000_000);
-        ch.total_satoshis_sent = 2_000_000; // 1/30 per day: neither busy nor idle
-        assert!(run(&ch).is_empty());
-        // Large and idle but with no flow at all for 30 days: closing is the recommendation.
-        let mut dead = channel(7, 10_000_000, 9_000_000);
-        dead.total_satoshis_received = 0;
-        assert!(run(&dead).is_empty());
     }
 }
