@@ -330,6 +330,7 @@ fn analyze_on_pool(
         || {
             let (top, ids_now) =
                 first_with_ids_in(actions.len(), |p| actions.get(p), PRIORITY_ACTIONS_LIMIT);
+            let top = advisories_leave_room(top, &actions);
             (top, count(ids_now.len()), changes(&ids_now, previous))
         },
         || {
@@ -399,6 +400,36 @@ fn mark_top_half_by_flow(views: &mut [ChannelView<'_>]) {
         let mine = view.routed_msat();
         view.top_half_by_flow = mine > 0 && mine >= median;
     }
+}
+
+/// At most this many of the priority actions are advisories (nothing to run) while other
+/// actions wait: a warning must not crowd out what the operator can do.
+const MAX_PRIORITY_ADVISORIES: usize = PRIORITY_ACTIONS_LIMIT / 2;
+
+/// The node's top actions with advisories limited to [`MAX_PRIORITY_ADVISORIES`] places when
+/// other actions are left out; `top` is the first actions in action order.
+fn advisories_leave_room(top: Vec<usize>, actions: &NodeActions) -> Vec<usize> {
+    let advisory = |p: usize| actions.get(p).lnd_support == LndSupport::Advisory;
+    let advisories = top.iter().filter(|&&p| advisory(p)).count();
+    if advisories <= MAX_PRIORITY_ADVISORIES || top.len() < PRIORITY_ACTIONS_LIMIT {
+        return top;
+    }
+    let others: Vec<usize> = (0..actions.len()).filter(|&p| !advisory(p)).collect();
+    let (best_others, _) =
+        first_with_ids_in(others.len(), |i| actions.get(others[i]), PRIORITY_ACTIONS_LIMIT);
+    let mut kept: Vec<usize> = best_others.iter().map(|&i| others[i]).collect();
+    let advisory_places = PRIORITY_ACTIONS_LIMIT
+        .saturating_sub(kept.len())
+        .max(MAX_PRIORITY_ADVISORIES);
+    kept.truncate(PRIORITY_ACTIONS_LIMIT - advisory_places.min(advisories));
+    kept.extend(
+        top.iter()
+            .copied()
+            .filter(|&p| advisory(p))
+            .take(advisory_places),
+    );
+    kept.sort_by(|&a, &b| action_order(actions.get(a), actions.get(b)).then(a.cmp(&b)));
+    kept
 }
 
 /// The recommenders' lists in node order, read as one list without being copied into one (a
@@ -990,10 +1021,25 @@ mod tests {
             with_several > 10,
             "{with_several} sections with several actions"
         );
-        assert_eq!(
-            plan.priority_actions[..],
-            node_wide[..plan.priority_actions.len()]
-        );
+        // The top actions are the first of the node-wide order, but advisories keep at most
+        // half the places while other actions wait.
+        let advisory = |a: &&Action| a.lnd_support == LndSupport::Advisory;
+        let top_advisories = plan.priority_actions.iter().filter(advisory).count();
+        assert!(top_advisories <= MAX_PRIORITY_ADVISORIES, "{top_advisories}");
+        let mut want: Vec<Action> = node_wide
+            .iter()
+            .filter(advisory)
+            .take(top_advisories)
+            .chain(
+                node_wide
+                    .iter()
+                    .filter(|a| !advisory(a))
+                    .take(PRIORITY_ACTIONS_LIMIT - top_advisories),
+            )
+            .cloned()
+            .collect();
+        sort_actions(&mut want);
+        assert_eq!(plan.priority_actions, want);
     }
 
     /// Routing by channel id, whether the views are in id order (a normalized snapshot, which

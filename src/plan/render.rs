@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ChannelPlan, HealthStatus, Plan};
+use super::{ChannelPlan, Plan};
 
 /// Column alignment in [`table`].
 #[derive(Clone, Copy)]
@@ -97,7 +97,7 @@ fn percent(r: f64) -> String {
 }
 
 fn needs_attention(c: &ChannelPlan) -> bool {
-    c.health.status != HealthStatus::Healthy || !c.health.issues.is_empty()
+    !c.health.issues.is_empty() || !c.recommendations.actions.is_empty()
 }
 
 /// The whole plan as text.
