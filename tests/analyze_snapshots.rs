@@ -16,9 +16,8 @@ use dustwatch::analyze::analyze;
 use dustwatch::dust::{commitment_dust, DustParams, Side};
 use dustwatch::model::{
     Channel, CommitmentType, Constraints, ExposureLimitSource, ForwardingEvent, ForwardingFlow,
-    Htlc, Initiator, NodeExposureLimit,
-    NodeInfo, NodeSnapshot, PaymentHash, PendingChannel, PendingKind, RoutingPolicy,
-    SnapshotSource, SnapshotWarning, WalletBalance,
+    Htlc, Initiator, NodeExposureLimit, NodeInfo, NodeSnapshot, PaymentHash, PendingChannel,
+    PendingKind, RoutingPolicy, SnapshotSource, SnapshotWarning, WalletBalance,
 };
 use dustwatch::plan::{read_plan, render_table, Plan, PlanDigest};
 use dustwatch::settings::AnalysisSettings;
@@ -559,7 +558,10 @@ fn expected_recommendations_appear() {
         };
         assert!(same_channel(alert.code.as_str()) == 1, "{alert:?}");
         if alert.code.as_str() == "dust_pending_force_close_risk" {
-            assert_eq!(same_channel("htlc_expiry_critical") + same_channel("htlc_expiry_soon"), 0);
+            assert_eq!(
+                same_channel("htlc_expiry_critical") + same_channel("htlc_expiry_soon"),
+                0
+            );
         }
     }
     for code in [
@@ -606,7 +608,10 @@ fn expected_recommendations_appear() {
     // drain-a got its rebalance (the shift): that pair is resolved.
     let drain_a = scid(815_000, 3, 0);
     assert!(
-        next.changes.resolved.iter().any(|id| id.ends_with(&format!(">{drain_a}"))),
+        next.changes
+            .resolved
+            .iter()
+            .any(|id| id.ends_with(&format!(">{drain_a}"))),
         "{:?}",
         next.changes
     );
@@ -633,7 +638,11 @@ fn expected_recommendations_appear() {
         .iter()
         .find(|c| c.chan_id == scid(705_000, 11, 0))
         .unwrap();
-    assert!(lazy.notes.iter().any(|n| n.contains("nearly idle")), "{:?}", lazy.notes);
+    assert!(
+        lazy.notes.iter().any(|n| n.contains("nearly idle")),
+        "{:?}",
+        lazy.notes
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

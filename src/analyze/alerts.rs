@@ -373,7 +373,11 @@ mod tests {
         small.pending_htlcs = vec![htlc(1, true, 300, 800_030)];
         settle_balances(&mut small);
         let snap = snapshot(vec![small.clone()], Some(800_000));
-        let alerts = collect(&snap, &[view(&small, Some(800_000))], &AnalysisSettings::default());
+        let alerts = collect(
+            &snap,
+            &[view(&small, Some(800_000))],
+            &AnalysisSettings::default(),
+        );
         assert_eq!(codes(&alerts), vec!["htlc_expiry_critical"]);
         assert_eq!(alerts[0].severity, Severity::Warn);
 
@@ -383,7 +387,11 @@ mod tests {
         offline.active = false;
         settle_balances(&mut offline);
         let snap = snapshot(vec![offline.clone()], Some(800_000));
-        let alerts = collect(&snap, &[view(&offline, Some(800_000))], &AnalysisSettings::default());
+        let alerts = collect(
+            &snap,
+            &[view(&offline, Some(800_000))],
+            &AnalysisSettings::default(),
+        );
         assert_eq!(
             codes(&alerts),
             vec!["dust_pending_force_close_risk", "channel_inactive"]

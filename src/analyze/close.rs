@@ -23,8 +23,8 @@ use crate::plan::{
 
 use crate::settings::AnalysisSettings;
 
-use super::names::alias;
 use super::health::uptime_judged;
+use super::names::alias;
 use super::{group_thousands, new_action, par_filter_map, ChannelView};
 
 const SECONDS_PER_DAY: u64 = 86_400;
@@ -203,9 +203,16 @@ mod tests {
     use crate::model::ForwardingEvent;
 
     /// Channels funded at block 800,000, analysed at `height`, with `events` in the windows.
-    fn run_at(chans: &[crate::model::Channel], height: u32, events: &[ForwardingEvent]) -> Vec<Action> {
+    fn run_at(
+        chans: &[crate::model::Channel],
+        height: u32,
+        events: &[ForwardingEvent],
+    ) -> Vec<Action> {
         let flow = flow_of(events);
-        let mut views: Vec<_> = chans.iter().map(|c| flow_view(c, Some(height), &flow)).collect();
+        let mut views: Vec<_> = chans
+            .iter()
+            .map(|c| flow_view(c, Some(height), &flow))
+            .collect();
         super::super::mark_top_half_by_flow(&mut views);
         recommend(&views, &AnalysisSettings::default())
     }
@@ -222,12 +229,18 @@ mod tests {
         ch.lifetime_secs = 3_600;
         ch.fee_per_kw = 1_000;
         settle_balances(&mut ch);
-        let acts = run_at(std::slice::from_ref(&ch), OLD, &[forward(40 * 86_400, 1, id, 500_000, 100)]);
+        let acts = run_at(
+            std::slice::from_ref(&ch),
+            OLD,
+            &[forward(40 * 86_400, 1, id, 500_000, 100)],
+        );
         assert_eq!(acts.len(), 1);
         let a = &acts[0];
         assert_eq!(*a.id, *format!("close:{id}"));
         assert!(
-            a.text().rationale.contains("no forward either way in the last 30 days"),
+            a.text()
+                .rationale
+                .contains("no forward either way in the last 30 days"),
             "{}",
             a.text().rationale
         );
@@ -250,7 +263,12 @@ mod tests {
         // Ten days old: too young to close for idleness.
         assert!(run_at(std::slice::from_ref(&ch), 801_440, &[]).is_empty());
         // A forward 20 days ago: not idle over the 30-day window.
-        assert!(run_at(std::slice::from_ref(&ch), OLD, &[forward(20 * 86_400, 1, id, 50_000, 100)]).is_empty());
+        assert!(run_at(
+            std::slice::from_ref(&ch),
+            OLD,
+            &[forward(20 * 86_400, 1, id, 50_000, 100)]
+        )
+        .is_empty());
     }
 
     #[test]
@@ -267,12 +285,19 @@ mod tests {
         let both = [ch.clone(), other.clone()];
         let acts = run_at(&both, OLD, &events);
         assert_eq!(acts.len(), 1);
-        assert!(acts[0].text().rationale.contains("online 25%"), "{}", acts[0].text().rationale);
+        assert!(
+            acts[0].text().rationale.contains("online 25%"),
+            "{}",
+            acts[0].text().rationale
+        );
         assert_eq!(acts[0].priority, 5);
         // Routing the most on the node: its revenue outweighs the downtime.
         let mut top = ch.clone();
         top.uptime_secs = top.lifetime_secs / 4;
-        let only_busy = [forward(86_400, 999, weak, 900_000, 100), forward(86_400, 999, busy, 10_000, 100)];
+        let only_busy = [
+            forward(86_400, 999, weak, 900_000, 100),
+            forward(86_400, 999, busy, 10_000, 100),
+        ];
         assert!(run_at(&[top, other.clone()], OLD, &only_busy).is_empty());
 
         ch.lifetime_secs = 2 * 86_400; // too short to judge

@@ -102,7 +102,11 @@ pub fn old_enough(age_secs: Option<u64>, settings: &AnalysisSettings) -> bool {
 
 /// True when uptime can be judged: LND monitored the channel for `close.min_observed_days`
 /// (its `lifetime` restarts with LND) and the channel is old enough.
-pub fn uptime_judged(channel: &Channel, age_secs: Option<u64>, settings: &AnalysisSettings) -> bool {
+pub fn uptime_judged(
+    channel: &Channel,
+    age_secs: Option<u64>,
+    settings: &AnalysisSettings,
+) -> bool {
     channel.lifetime_secs >= settings.close.min_observed_days.saturating_mul(86_400)
         && old_enough(age_secs, settings)
 }
@@ -177,7 +181,8 @@ pub fn assess_with_flow(
     ) {
         issues.push(Issue::UneconomicalLocalBalance);
     }
-    if uptime_judged(channel, age_secs, settings) && uptime.is_some_and(|u| u < h.low_uptime_below) {
+    if uptime_judged(channel, age_secs, settings) && uptime.is_some_and(|u| u < h.low_uptime_below)
+    {
         issues.push(Issue::LowUptime);
     }
 

@@ -46,16 +46,16 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
 use crate::model::{ChanId, Channel, ForwardingFlow, NodeSnapshot, PendingKind};
-use flow::{channel_age_secs, FlowFacts};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
     action_id, action_order, first_with_ids_in, ratio, Action, ActionKind, AlertCounts, ChanIds,
-    ChannelFlowReport, Changes, ChannelPlan, FlowFigures, Complexity, ExposureLimit, Health, HealthStatus, LndSupport,
-    PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity, SourceWarning,
-    StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
+    Changes, ChannelFlowReport, ChannelPlan, Complexity, ExposureLimit, FlowFigures, Health,
+    HealthStatus, LndSupport, PendingCounts, Plan, PlanDigest, PlanSource, Recommendations,
+    Severity, SourceWarning, StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
+use flow::{channel_age_secs, FlowFacts};
 
 /// The latest instant `humantime` formats as RFC 3339 (9999-12-31T23:59:59Z).
 const MAX_RFC3339_UNIX: u64 = 253_402_300_799;
@@ -277,43 +277,46 @@ fn analyze_on_pool(
     let mut views: Vec<ChannelView<'_>> = snapshot
         .channels
         .par_iter()
-        .map(|ch| ChannelView::with_flow(ch, block_height, &params, settings, snapshot.flow.as_ref()))
+        .map(|ch| {
+            ChannelView::with_flow(ch, block_height, &params, settings, snapshot.flow.as_ref())
+        })
         .collect();
     mark_top_half_by_flow(&mut views);
 
     // The recommenders and the alerts only read the views. Rebalance matching (and the policy
     // suggestions that depend on it) is one serial pass over the node, so it runs next to the
     // per-channel ones instead of before them.
-    let ((mut rebalance_and_policy, left_out), (dust, mut splice, mut close, alerts, mut summary)) = rayon::join(
-        || {
-            let rebalanced = rebalance::recommend(&views, settings);
-            let mut actions = rebalanced.actions;
-            actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
-            (actions, rebalanced.left_out)
-        },
-        || {
-            let ((dust, splice), (close, (alerts, summary))) = rayon::join(
-                || {
-                    rayon::join(
-                        || dust_strategy::recommend(&views, settings, &params, previous),
-                        || splice::recommend(&views, settings, snapshot.wallet.as_ref()),
-                    )
-                },
-                || {
-                    rayon::join(
-                        || close::recommend(&views, settings),
-                        || {
-                            rayon::join(
-                                || alerts::collect(snapshot, &views, settings),
-                                || summarize(snapshot, &views),
-                            )
-                        },
-                    )
-                },
-            );
-            (dust, splice, close, alerts, summary)
-        },
-    );
+    let ((mut rebalance_and_policy, left_out), (dust, mut splice, mut close, alerts, mut summary)) =
+        rayon::join(
+            || {
+                let rebalanced = rebalance::recommend(&views, settings);
+                let mut actions = rebalanced.actions;
+                actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
+                (actions, rebalanced.left_out)
+            },
+            || {
+                let ((dust, splice), (close, (alerts, summary))) = rayon::join(
+                    || {
+                        rayon::join(
+                            || dust_strategy::recommend(&views, settings, &params, previous),
+                            || splice::recommend(&views, settings, snapshot.wallet.as_ref()),
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || close::recommend(&views, settings),
+                            || {
+                                rayon::join(
+                                    || alerts::collect(snapshot, &views, settings),
+                                    || summarize(snapshot, &views),
+                                )
+                            },
+                        )
+                    },
+                );
+                (dust, splice, close, alerts, summary)
+            },
+        );
     // The same order as one recommender after the other: rebalance, policy, splice, dust
     // strategies, close (the sorts below break ties by this position).
     summary.rebalance_actions_left_out = left_out;
@@ -415,8 +418,11 @@ fn advisories_leave_room(top: Vec<usize>, actions: &NodeActions) -> Vec<usize> {
         return top;
     }
     let others: Vec<usize> = (0..actions.len()).filter(|&p| !advisory(p)).collect();
-    let (best_others, _) =
-        first_with_ids_in(others.len(), |i| actions.get(others[i]), PRIORITY_ACTIONS_LIMIT);
+    let (best_others, _) = first_with_ids_in(
+        others.len(),
+        |i| actions.get(others[i]),
+        PRIORITY_ACTIONS_LIMIT,
+    );
     let mut kept: Vec<usize> = best_others.iter().map(|&i| others[i]).collect();
     let advisory_places = PRIORITY_ACTIONS_LIMIT
         .saturating_sub(kept.len())
@@ -1025,7 +1031,10 @@ mod tests {
         // half the places while other actions wait.
         let advisory = |a: &&Action| a.lnd_support == LndSupport::Advisory;
         let top_advisories = plan.priority_actions.iter().filter(advisory).count();
-        assert!(top_advisories <= MAX_PRIORITY_ADVISORIES, "{top_advisories}");
+        assert!(
+            top_advisories <= MAX_PRIORITY_ADVISORIES,
+            "{top_advisories}"
+        );
         let mut want: Vec<Action> = node_wide
             .iter()
             .filter(advisory)

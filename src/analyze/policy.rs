@@ -108,7 +108,8 @@ fn fee_up_action(
     let name = alias(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
     let per_day = flow.out_sat_per_day().round() as u64;
-    let wording = Wording::described(move || ActionText {
+    let wording = Wording::described(move || {
+        ActionText {
         cost_formula: "none charged; forwards that now pick a cheaper route are not counted".to_string(),
         benefit_formula: format!(
             "routed out per day in the window ({}) × {horizon} days × {step} ppm / 1e6: the extra fee on the \
@@ -128,6 +129,7 @@ fn fee_up_action(
             purpose: format!("set the fee rate to {new_ppm} ppm"),
         }],
         ..ActionText::default()
+    }
     });
     Some(Action {
         priority: 3,
@@ -229,7 +231,11 @@ mod tests {
         assert!(note.contains("--max_htlc_msat 80000000 "), "{note}");
         let mut close = channel(2, 2_000_000, 100_000);
         close.local_policy.as_mut().unwrap().max_htlc_msat = Some(95_000_000);
-        assert_eq!(max_htlc_note(&view(&close, None)), None, "within 25% of 80,000 sat");
+        assert_eq!(
+            max_htlc_note(&view(&close, None)),
+            None,
+            "within 25% of 80,000 sat"
+        );
     }
 
     #[test]

@@ -167,8 +167,8 @@ pub fn economics(
     if budget_sat == 0 {
         return None;
     }
-    let gross_sat = u64::try_from(u128::from(amount) * u128::from(sink_ppm) / 1_000_000)
-        .unwrap_or(u64::MAX);
+    let gross_sat =
+        u64::try_from(u128::from(amount) * u128::from(sink_ppm) / 1_000_000).unwrap_or(u64::MAX);
     let lost_sat = ppm_of(amount, source_ppm);
     let net_sat = gross_sat.checked_sub(lost_sat)?.checked_sub(budget_sat)?;
     (net_sat >= settings.min_action_benefit_sat).then_some(PairEconomics {
@@ -204,7 +204,10 @@ pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Reba
             Some((i, amount, eco)) => {
                 source_left[i] -= amount;
                 source_pairs[i] += 1;
-                pairs.push((eco.net_sat, pair_action(&sources[i], sink, amount, eco, settings)));
+                pairs.push((
+                    eco.net_sat,
+                    pair_action(&sources[i], sink, amount, eco, settings),
+                ));
             }
             None => unmatched.push(Unmatched {
                 chan_id: sink.view.chan_id(),
@@ -292,7 +295,7 @@ fn pair_action(
             ],
             rationale: format!(
                 "{dst_name} ({dst_id}) is {} local and routes out at {sink_ppm} ppm; {src_name} ({src_id}) is {} local \
-                 and earns {source_ppm} ppm: moving {} sat from the first to the second (toward {target} local) \
+                 and earns {source_ppm} ppm: moving {} sat from {src_name} to {dst_name} (toward {target} local) \
                  nets about {} sat within a fee budget of {budget_sat} sat.",
                 percent(dst_ratio),
                 percent(src_ratio),
@@ -380,27 +383,43 @@ mod tests {
         assert_eq!(a.expected_benefit_sat, amount * 800 / 1_000_000);
         let bos = &a.text().commands[0].line;
         assert!(bos.contains(&format!("--amount {amount}")), "{bos}");
-        assert!(bos.contains(&format!("--max-fee {} --max-fee-rate 400", a.expected_cost_sat)), "{bos}");
+        assert!(
+            bos.contains(&format!(
+                "--max-fee {} --max-fee-rate 400",
+                a.expected_cost_sat
+            )),
+            "{bos}"
+        );
         assert!(out.unmatched.is_empty());
     }
 
     #[test]
     fn a_sink_that_earns_nothing_gets_nothing() {
         let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
-        let chans = [channel(src, 2_000_000, 1_800_000), channel(dst, 2_000_000, 200_000)];
+        let chans = [
+            channel(src, 2_000_000, 1_800_000),
+            channel(dst, 2_000_000, 200_000),
+        ];
         // Routed nothing out: no demand.
         assert!(outcome(&chans, &[]).actions.is_empty());
         // Routed out at 0 ppm: nothing to earn.
-        assert!(outcome(&chans, &[drains(dst, 1_400_000, 0)]).actions.is_empty());
+        assert!(outcome(&chans, &[drains(dst, 1_400_000, 0)])
+            .actions
+            .is_empty());
         // Without history: unknown, nothing.
         let views: Vec<_> = chans.iter().map(|c| view(c, Some(806_000))).collect();
-        assert!(recommend(&views, &AnalysisSettings::default()).actions.is_empty());
+        assert!(recommend(&views, &AnalysisSettings::default())
+            .actions
+            .is_empty());
     }
 
     #[test]
     fn the_source_s_own_earnings_and_the_minimum_benefit_decide() {
         let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
-        let chans = [channel(src, 10_000_000, 9_000_000), channel(dst, 10_000_000, 1_000_000)];
+        let chans = [
+            channel(src, 10_000_000, 9_000_000),
+            channel(dst, 10_000_000, 1_000_000),
+        ];
         // The amount follows the sink's demand: 100k sat/day × 30 days = 3M sat.
         let events = [drains(dst, 700_000, 800)];
         let out = outcome(&chans, &events);
@@ -432,7 +451,10 @@ mod tests {
             ..AnalysisSettings::default()
         };
         let flow = flow_of(&events);
-        let views: Vec<_> = chans.iter().map(|c| flow_view(c, Some(806_000), &flow)).collect();
+        let views: Vec<_> = chans
+            .iter()
+            .map(|c| flow_view(c, Some(806_000), &flow))
+            .collect();
         let limited = recommend(&views, &settings);
         assert_eq!(limited.actions.len(), 1);
         assert_eq!(limited.left_out, 1);
@@ -444,7 +466,11 @@ mod tests {
         let events = [drains(dst, 1_400_000, 800)];
         let mut offline = channel(dst, 2_000_000, 100_000);
         offline.active = false;
-        assert!(outcome(&[channel(src, 2_000_000, 1_900_000), offline], &events).actions.is_empty());
+        assert!(
+            outcome(&[channel(src, 2_000_000, 1_900_000), offline], &events)
+                .actions
+                .is_empty()
+        );
         let mut same_peer = channel(dst, 2_000_000, 100_000);
         same_peer.remote_pubkey = format!("02{:064x}", src).into();
         let out = outcome(&[channel(src, 2_000_000, 1_900_000), same_peer], &events);
@@ -460,7 +486,16 @@ mod tests {
         // 800 − 100 − 350 = 350 sat net: below the 500 sat minimum.
         assert_eq!(economics(1_000_000, 800, 100, &s), None);
         let e = economics(2_000_000, 800, 100, &s).unwrap();
-        assert_eq!((e.gross_sat, e.lost_sat, e.budget_ppm, e.budget_sat, e.net_sat), (1_600, 200, 350, 700, 700));
+        assert_eq!(
+            (
+                e.gross_sat,
+                e.lost_sat,
+                e.budget_ppm,
+                e.budget_sat,
+                e.net_sat
+            ),
+            (1_600, 200, 350, 700, 700)
+        );
         // max_fee_ppm caps the budget.
         let e = economics(1_000_000, 3_000, 0, &s).unwrap();
         assert_eq!(e.budget_ppm, 500);

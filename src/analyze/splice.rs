@@ -62,12 +62,19 @@ pub fn recommend(
     });
     let mut by_net: Vec<usize> = (0..candidates.len()).collect();
     let net = |a: &Action| a.expected_benefit_sat.saturating_sub(a.expected_cost_sat);
-    by_net.sort_by(|&a, &b| net(&candidates[b]).cmp(&net(&candidates[a])).then(a.cmp(&b)));
+    by_net.sort_by(|&a, &b| {
+        net(&candidates[b])
+            .cmp(&net(&candidates[a]))
+            .then(a.cmp(&b))
+    });
     let mut left = wallet.confirmed_sat;
     let mut keep = vec![false; candidates.len()];
     for i in by_net {
         let a = &candidates[i];
-        let needs = a.amount_sat.unwrap_or(0).saturating_add(a.expected_cost_sat);
+        let needs = a
+            .amount_sat
+            .unwrap_or(0)
+            .saturating_add(a.expected_cost_sat);
         if needs <= left {
             left -= needs;
             keep[i] = true;
@@ -262,10 +269,21 @@ mod tests {
         }
     }
 
-    fn run(chans: &[crate::model::Channel], events: &[ForwardingEvent], confirmed: u64) -> Vec<Action> {
+    fn run(
+        chans: &[crate::model::Channel],
+        events: &[ForwardingEvent],
+        confirmed: u64,
+    ) -> Vec<Action> {
         let flow = flow_of(events);
-        let views: Vec<_> = chans.iter().map(|c| flow_view(c, Some(806_000), &flow)).collect();
-        recommend(&views, &AnalysisSettings::default(), Some(&wallet(confirmed)))
+        let views: Vec<_> = chans
+            .iter()
+            .map(|c| flow_view(c, Some(806_000), &flow))
+            .collect();
+        recommend(
+            &views,
+            &AnalysisSettings::default(),
+            Some(&wallet(confirmed)),
+        )
     }
 
     #[test]
@@ -282,11 +300,18 @@ mod tests {
         assert_eq!(*a.id, *format!("splice_in:{id}"));
         assert_eq!(a.amount_sat, Some(1_000_000));
         assert_eq!(a.lnd_support, LndSupport::NotSupported);
-        assert!(a.text().lnd_note.as_deref().unwrap().contains("LND does not support splicing"));
+        assert!(a
+            .text()
+            .lnd_note
+            .as_deref()
+            .unwrap()
+            .contains("LND does not support splicing"));
         assert_eq!(a.expected_cost_sat, 2_000 * 700 / 1000);
         // 1M × 0.1 × 30 days × 800 ppm = 2,400 sat.
         assert_eq!(a.expected_benefit_sat, 2_400);
-        assert!(a.text().commands[0].line.starts_with("lncli openchannel --node_key 02"));
+        assert!(a.text().commands[0]
+            .line
+            .starts_with("lncli openchannel --node_key 02"));
         assert!(a.text().alternatives.iter().any(|alt| alt.commands[0]
             .line
             .starts_with("loop in --amt 1000000 --last_hop ")));
@@ -298,7 +323,12 @@ mod tests {
         // Nor without forwarding history, however big LND's all-time totals.
         ch.total_satoshis_sent = 900_000_000;
         let views = [view(&ch, Some(806_000))];
-        assert!(recommend(&views, &AnalysisSettings::default(), Some(&wallet(10_000_000))).is_empty());
+        assert!(recommend(
+            &views,
+            &AnalysisSettings::default(),
+            Some(&wallet(10_000_000))
+        )
+        .is_empty());
     }
 
     #[test]
@@ -308,12 +338,18 @@ mod tests {
         let events = [forward(86_400, 9, id, 10_000, 100)];
         assert!(run(std::slice::from_ref(&ch), &events, 10_000_000).is_empty());
         let flow = flow_of(&events);
-        let note = idle_capital_note(&flow_view(&ch, Some(806_000), &flow), &AnalysisSettings::default());
+        let note = idle_capital_note(
+            &flow_view(&ch, Some(806_000), &flow),
+            &AnalysisSettings::default(),
+        );
         assert!(note.unwrap().contains("nearly idle"));
         let ordinary = channel(id, 2_000_000, 1_000_000);
         let busy_enough = flow_of(&[forward(86_400, 9, id, 500_000, 100)]);
         assert_eq!(
-            idle_capital_note(&flow_view(&ordinary, Some(806_000), &busy_enough), &AnalysisSettings::default()),
+            idle_capital_note(
+                &flow_view(&ordinary, Some(806_000), &busy_enough),
+                &AnalysisSettings::default()
+            ),
             None
         );
     }

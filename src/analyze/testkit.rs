@@ -108,7 +108,13 @@ pub fn scid(block: u64, index: u64) -> u64 {
 }
 
 /// One forward `chan_in → chan_out` of `out_sat` at `ppm`, `secs_ago` before [`NOW`].
-pub fn forward(secs_ago: i64, chan_in: u64, chan_out: u64, out_sat: u64, ppm: u64) -> ForwardingEvent {
+pub fn forward(
+    secs_ago: i64,
+    chan_in: u64,
+    chan_out: u64,
+    out_sat: u64,
+    ppm: u64,
+) -> ForwardingEvent {
     let out_msat = out_sat * 1000;
     let fee_msat = out_msat * ppm / 1_000_000;
     ForwardingEvent {

@@ -199,6 +199,22 @@ pub fn render_table(plan: &Plan) -> String {
     for (label, value) in rows {
         let _ = writeln!(out, "  {label:<17} {value}");
     }
+    if let Some(why) = &s.flow_unknown {
+        let _ = writeln!(out, "  {:<17} {why}", "flow");
+    }
+    let left_out = [
+        (
+            s.rebalance_actions_left_out,
+            "rebalances beyond analysis.max_rebalance_actions",
+        ),
+        (
+            s.actions_below_min_benefit,
+            "actions worth less than analysis.min_action_benefit_sat",
+        ),
+    ];
+    for (count, what) in left_out.iter().filter(|(count, _)| *count > 0) {
+        let _ = writeln!(out, "  {:<17} {count} {what}", "left out");
+    }
 
     out.push_str("\nTOP ACTIONS\n");
     if plan.priority_actions.is_empty() {
