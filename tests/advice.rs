@@ -197,7 +197,7 @@ fn a_busy_800_ppm_sink_draining_fast_gets_a_rebalance_from_a_cheap_idle_source()
         .find(|a| a.kind == ActionKind::Rebalance)
         .unwrap();
     let amount = rebalance.amount_sat.unwrap();
-    assert!(amount >= 50_000 && amount <= 4_000_000, "{amount}");
+    assert!((50_000..=4_000_000).contains(&amount), "{amount}");
     // 800 ppm earned, 0 lost at the source, half the margin (400 ppm) as the budget.
     assert_eq!(rebalance.expected_benefit_sat, amount * 800 / 1_000_000);
     assert_eq!(rebalance.expected_cost_sat, amount * 400 / 1_000_000);
