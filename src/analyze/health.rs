@@ -149,7 +149,9 @@ pub fn assess_with_flow(
     let judged_on_flow = utilization.filter(|_| old_enough(age_secs, settings));
 
     let mut issues = Vec::new();
-    if balance < h.imbalanced_below {
+    // Imbalance matters for the flow it blocks: judged only with forwarding history, on a
+    // channel that forwarded in the window (an idle one is `underutilized` instead).
+    if balance < h.imbalanced_below && flow.is_some_and(|f| !f.window.is_idle()) {
         issues.push(Issue::Imbalanced);
     }
     if dust_ratio > h.high_dust_ratio {
@@ -344,7 +346,6 @@ mod tests {
         crate::analyze::testkit::settle_balances(&mut ch);
         let h = assess(&ch, &dust_of(&ch, None), &s);
         for issue in [
-            Issue::Imbalanced,
             Issue::Inactive,
             Issue::UneconomicalLocalBalance,
             Issue::LowUptime,
@@ -356,5 +357,21 @@ mod tests {
             );
         }
         assert_eq!(h.uptime_ratio, Some(0.5));
+        // Imbalance is a flow judgement: not without history.
+        assert!(!h.issues.contains(&Issue::Imbalanced));
+    }
+
+    #[test]
+    fn imbalance_is_an_issue_on_a_channel_that_forwards() {
+        let id = scid(800_000, 1);
+        let ch = channel(id, 1_000_000, 50_000);
+        let h = assess_flow(&ch, &[forward(86_400, 9, id, 10_000, 100)]);
+        assert!(h.issues.contains(&Issue::Imbalanced), "{:?}", h.issues);
+        let idle = assess_flow(&ch, &[]);
+        assert!(
+            !idle.issues.contains(&Issue::Imbalanced),
+            "{:?}",
+            idle.issues
+        );
     }
 }
