@@ -79,6 +79,10 @@ pub struct AnalyzeArgs {
     /// `lncli feereport` output (fee policies for rebalance budgets)
     #[arg(long, value_name = "FILE")]
     pub feereport: Option<PathBuf>,
+    /// `lncli fwdinghistory --start_time -30d --max_events 50000` output (forwarding flow;
+    /// without it every flow-based judgement is unknown)
+    #[arg(long, value_name = "FILE")]
+    pub fwdinghistory: Option<PathBuf>,
     /// Print the plan as JSON instead of a table
     #[arg(long)]
     pub json: bool,
@@ -323,6 +327,7 @@ mod tests {
                 getinfo: Some("gi.json".into()),
                 pendingchannels: Some("pc.json".into()),
                 feereport: Some("fr.json".into()),
+                fwdinghistory: None,
                 json: true,
                 out: Some("plans".into()),
             })

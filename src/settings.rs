@@ -217,6 +217,14 @@ pub struct AnalysisSettings {
     /// The window of forwarding history (ending at the snapshot) that flow is judged over.
     #[serde(with = "humantime_serde")]
     pub flow_window: Duration,
+    /// Actions whose net benefit is below this many sat are left out (fund-protecting ones are
+    /// not): the fee of one ordinary forward, so no action is worth less than a forward.
+    pub min_action_benefit_sat: u64,
+    /// At most this many rebalances are listed, best net benefit first; the summary counts the rest.
+    pub max_rebalance_actions: u32,
+    /// Channels younger than this (from their funding block) are not judged on flow or uptime.
+    #[serde(with = "humantime_serde")]
+    pub min_channel_age: Duration,
     pub health: HealthSettings,
     pub rebalance: RebalanceSettings,
     pub close: CloseSettings,
@@ -236,6 +244,9 @@ impl Default for AnalysisSettings {
             htlc_expiry_critical_blocks: 40,
             benefit_horizon_days: 30,
             flow_window: Duration::from_secs(7 * 86_400),
+            min_action_benefit_sat: 500,
+            max_rebalance_actions: 10,
+            min_channel_age: Duration::from_secs(14 * 86_400),
             health: HealthSettings::default(),
             rebalance: RebalanceSettings::default(),
             close: CloseSettings::default(),

@@ -116,3 +116,56 @@ fn a_malformed_file_names_the_file_and_the_json_path() {
     assert!(err.contains("array"), "says what was expected: {err}");
     assert!(!Path::new(&dir.path().join("latest.json")).exists());
 }
+
+#[test]
+fn analyze_reads_forwarding_history_from_fwdinghistory() {
+    let dir = "tests/fixtures/advice/busy_sink_800ppm";
+    let args = |history: bool| {
+        let mut args = vec![
+            "analyze".to_string(),
+            "--listchannels".to_string(),
+            format!("{dir}/listchannels.json"),
+            "--getinfo".to_string(),
+            format!("{dir}/getinfo.json"),
+            "--json".to_string(),
+        ];
+        if history {
+            args.extend([
+                "--fwdinghistory".to_string(),
+                format!("{dir}/fwdinghistory.json"),
+            ]);
+        }
+        args
+    };
+    let run = |history: bool| {
+        let args = args(history);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = dustwatch(&refs);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        read_plan(&String::from_utf8_lossy(&out.stdout)).expect("a plan")
+    };
+    let with = run(true);
+    assert!(with.summary.flow_unknown.is_none());
+    assert!(with.channels.iter().all(|c| c.flow.is_some()));
+    assert!(
+        with.source.detail.ends_with("fwdinghistory.json"),
+        "{}",
+        with.source.detail
+    );
+    // The analysis runs at the current time, long after the fixture's forwards: the window is
+    // empty, but the flow is known (and zero), not unknown.
+    let without = run(false);
+    assert!(without.summary.flow_unknown.is_some());
+    assert!(without.channels.iter().all(|c| c.flow.is_none()));
+
+    let bad = dustwatch(&[
+        "analyze",
+        "--listchannels",
+        &format!("{dir}/listchannels.json"),
+        "--fwdinghistory",
+        &format!("{dir}/listchannels.json"),
+    ]);
+    assert_ne!(bad.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("forwarding_events"), "{stderr}");
+}

@@ -222,10 +222,16 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                     (count + 1, sum.saturating_add(h.amount_sat), soonest)
                 },
             );
+        // An error only when the HTLCs at stake are worth more than going on-chain costs.
+        let worth_acting = sum > view.dust.force_close.total_sat;
         let (code, severity, within) = if worst == ExpiryLevel::Critical {
             (
                 AlertCode::HtlcExpiryCritical,
-                Severity::Error,
+                if worth_acting {
+                    Severity::Error
+                } else {
+                    Severity::Warn
+                },
                 settings.htlc_expiry_critical_blocks,
             )
         } else {
@@ -237,6 +243,8 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
         };
         let first = soonest.map_or(0, |h| h.htlc_index);
         let first_blocks = soonest.and_then(|h| h.blocks_to_expiry).unwrap_or(0);
+        // The dust a force close would burn belongs to this alert: one alert per channel.
+        let dust_to_miners = d.local.trimmed_htlc_sat;
         out.push(Alert {
             amount_sat: Some(sum),
             htlc_index: soonest.map(|h| h.htlc_index),
@@ -246,8 +254,16 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                 severity,
                 id,
                 Text::described(move || {
+                    let dust = if dust_to_miners > 0 {
+                        format!(
+                            "; {} sat of trimmed HTLCs on our commitment would go to miners in a force close",
+                            group_thousands(dust_to_miners)
+                        )
+                    } else {
+                        String::new()
+                    };
                     format!(
-                        "{count} pending {} ({} sat) expire soon, the first (#{first}) in {first_blocks} blocks (threshold {within})",
+                        "{count} pending {} ({} sat) expire soon, the first (#{first}) in {first_blocks} blocks (threshold {within}){dust}",
                         if count == 1 { "HTLC" } else { "HTLCs" },
                         group_thousands(sum),
                     )
@@ -256,18 +272,11 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
         });
     }
 
+    // Near expiry, the expiry alert above says it; this one is for an offline peer.
     let trimmed = d.local.trimmed_htlc_sat;
-    if trimmed > 0 && (!ch.active || worst != ExpiryLevel::Ok) {
-        let severity = if worst == ExpiryLevel::Critical {
-            Severity::Error
-        } else {
-            Severity::Warn
-        };
-        let why = if worst != ExpiryLevel::Ok {
-            "an HTLC is near expiry"
-        } else {
-            "the peer is offline"
-        };
+    if trimmed > 0 && !ch.active && worst == ExpiryLevel::Ok {
+        let severity = Severity::Warn;
+        let why = "the peer is offline";
         out.push(Alert {
             amount_sat: Some(trimmed),
             ..alert(
@@ -346,21 +355,47 @@ mod tests {
         let snap = snapshot(vec![ch.clone()], Some(800_000));
         let v = view(&ch, Some(800_000));
         let alerts = collect(&snap, &[v], &AnalysisSettings::default());
+        // The dust a force close would burn is part of the expiry alert, not one of its own.
         assert_eq!(
             codes(&alerts),
-            vec![
-                "htlc_expiry_critical",
-                "dust_pending_force_close_risk",
-                "channel_inactive"
-            ]
+            vec!["htlc_expiry_critical", "channel_inactive"]
         );
         let expiry = &alerts[0];
         assert_eq!(expiry.severity, Severity::Error);
         assert_eq!(expiry.htlc_index, Some(1));
         assert_eq!(expiry.blocks_to_expiry, Some(30));
         assert_eq!(expiry.amount_sat, Some(50_300));
-        assert_eq!(alerts[1].amount_sat, Some(300));
-        assert_eq!(alerts[1].severity, Severity::Error);
+        let message = expiry.message.text();
+        assert!(message.contains("300 sat of trimmed HTLCs"), "{message}");
+
+        // Only dust at stake, worth less than going on-chain: a warning, not an error.
+        let mut small = channel(1, 2_000_000, 1_000_000);
+        small.pending_htlcs = vec![htlc(1, true, 300, 800_030)];
+        settle_balances(&mut small);
+        let snap = snapshot(vec![small.clone()], Some(800_000));
+        let alerts = collect(
+            &snap,
+            &[view(&small, Some(800_000))],
+            &AnalysisSettings::default(),
+        );
+        assert_eq!(codes(&alerts), vec!["htlc_expiry_critical"]);
+        assert_eq!(alerts[0].severity, Severity::Warn);
+
+        // An offline peer with dust pending and no HTLC near expiry: the dust alert stands.
+        let mut offline = channel(1, 2_000_000, 1_000_000);
+        offline.pending_htlcs = vec![htlc(1, true, 300, 801_000)];
+        offline.active = false;
+        settle_balances(&mut offline);
+        let snap = snapshot(vec![offline.clone()], Some(800_000));
+        let alerts = collect(
+            &snap,
+            &[view(&offline, Some(800_000))],
+            &AnalysisSettings::default(),
+        );
+        assert_eq!(
+            codes(&alerts),
+            vec!["dust_pending_force_close_risk", "channel_inactive"]
+        );
     }
 
     #[test]

@@ -2,10 +2,14 @@
 //!
 //! Reasons, in the order they are listed:
 //! * `low_uptime`: the peer was online less than `close.uptime_below` of LND's monitoring
-//!   lifetime, once that lifetime is at least `close.min_observed_days` long;
-//! * `idle`: no satoshi moved either way over a lifetime of at least `close.idle_days`;
+//!   lifetime, once that lifetime is at least `close.min_observed_days` long, and the channel
+//!   is not in the node's top half by windowed flow (revenue outweighs downtime);
+//! * `idle`: no forward either way in 30 days (the long flow window), on a channel at least
+//!   `close.idle_days` and `analysis.min_channel_age` old by its funding block;
 //! * `uneconomical_balance`: the local balance is under `uneconomical_balance_fee_multiple`
 //!   cooperative-close fees and the channel is underutilized.
+//!
+//! All three need forwarding history: without it, nothing is closed.
 //!
 //! A cooperative close is the recommended route (one ~700-weight transaction, paid by the
 //! channel's initiator); the force close is the alternative, with its full cost from the dust
@@ -19,35 +23,47 @@ use crate::plan::{
 
 use crate::settings::AnalysisSettings;
 
-use super::rebalance::alias;
+use super::health::uptime_judged;
+use super::names::alias;
 use super::{group_thousands, new_action, par_filter_map, ChannelView};
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
-/// No flow at all over at least `close.idle_days` of monitoring.
+/// No forward either way in the flow window nor in the 30-day window, on a channel at least
+/// `close.idle_days` and `analysis.min_channel_age` old (from its funding block: a channel of
+/// unknown age is not closed for idleness). Unknown without forwarding history.
 pub fn is_idle(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
-    let ch = view.channel;
-    ch.lifetime_secs >= settings.close.idle_days.saturating_mul(SECONDS_PER_DAY)
-        && ch.total_satoshis_sent == 0
-        && ch.total_satoshis_received == 0
+    let min_age = settings
+        .close
+        .idle_days
+        .saturating_mul(SECONDS_PER_DAY)
+        .max(settings.min_channel_age.as_secs());
+    view.flow
+        .is_some_and(|f| f.window.is_idle() && f.long.is_idle())
+        && view.age_secs.is_some_and(|age| age >= min_age)
 }
 
+/// Peer online less than `close.uptime_below` of a lifetime long enough to judge, on a channel
+/// old enough, and not in the node's top half by windowed flow (whose revenue outweighs the
+/// downtime; with flow unknown its revenue is unknown, so uptime alone never closes it).
 fn has_low_uptime(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
-    view.channel.lifetime_secs
-        >= settings
-            .close
-            .min_observed_days
-            .saturating_mul(SECONDS_PER_DAY)
+    view.flow.is_some()
+        && !view.top_half_by_flow
+        && uptime_judged(view.channel, view.age_secs, settings)
         && view
             .health
             .uptime_ratio
             .is_some_and(|u| u < settings.close.uptime_below)
 }
 
+/// A local balance too small to be worth keeping on a channel that is underused (flow known).
 fn has_uneconomical_balance(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
-    view.health
-        .issues
-        .contains(&Issue::UneconomicalLocalBalance)
+    view.flow.is_some()
+        && super::health::old_enough(view.age_secs, settings)
+        && view
+            .health
+            .issues
+            .contains(&Issue::UneconomicalLocalBalance)
         && view.health.utilization < settings.health.underutilized_below
 }
 
@@ -78,8 +94,9 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
     if is_idle(view, settings) {
         priority = priority.max(4);
         reasons.push(format!(
-            "nothing was sent or received in {} days",
-            ch.lifetime_secs / SECONDS_PER_DAY
+            "no forward either way in the last {} days, on a channel {} days old",
+            crate::model::flow::LONG_FLOW_WINDOW_SECS / SECONDS_PER_DAY,
+            view.age_secs.unwrap_or(0) / SECONDS_PER_DAY
         ));
     }
     if has_uneconomical_balance(view, settings) {
@@ -180,26 +197,50 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, htlc, settle_balances, view};
+    use crate::analyze::testkit::{
+        channel, flow_of, flow_view, forward, htlc, scid, settle_balances, view,
+    };
+    use crate::model::ForwardingEvent;
 
-    fn run(ch: &crate::model::Channel) -> Vec<Action> {
-        recommend(&[view(ch, Some(800_000))], &AnalysisSettings::default())
+    /// Channels funded at block 800,000, analysed at `height`, with `events` in the windows.
+    fn run_at(
+        chans: &[crate::model::Channel],
+        height: u32,
+        events: &[ForwardingEvent],
+    ) -> Vec<Action> {
+        let flow = flow_of(events);
+        let mut views: Vec<_> = chans
+            .iter()
+            .map(|c| flow_view(c, Some(height), &flow))
+            .collect();
+        super::super::mark_top_half_by_flow(&mut views);
+        recommend(&views, &AnalysisSettings::default())
     }
+
+    /// About 41 days after funding.
+    const OLD: u32 = 806_000;
 
     #[test]
     fn idle_channel_is_a_close_candidate_with_both_costs() {
-        let mut ch = channel(8, 1_000_000, 600_000);
-        ch.total_satoshis_received = 0;
+        let id = scid(800_000, 8);
+        let mut ch = channel(id, 1_000_000, 600_000);
+        // All-time totals from before LND restarted do not count: only the windows do.
+        ch.total_satoshis_received = 5_000_000;
+        ch.lifetime_secs = 3_600;
         ch.fee_per_kw = 1_000;
         settle_balances(&mut ch);
-        let acts = run(&ch);
+        let acts = run_at(
+            std::slice::from_ref(&ch),
+            OLD,
+            &[forward(40 * 86_400, 1, id, 500_000, 100)],
+        );
         assert_eq!(acts.len(), 1);
         let a = &acts[0];
-        assert_eq!(&*a.id, "close:8");
+        assert_eq!(*a.id, *format!("close:{id}"));
         assert!(
             a.text()
                 .rationale
-                .contains("nothing was sent or received in 30 days"),
+                .contains("no forward either way in the last 30 days"),
             "{}",
             a.text().rationale
         );
@@ -214,11 +255,35 @@ mod tests {
     }
 
     #[test]
-    fn low_uptime_needs_enough_observation() {
-        let mut ch = channel(9, 1_000_000, 500_000);
-        ch.total_satoshis_sent = 500_000;
+    fn idleness_needs_history_and_age() {
+        let id = scid(800_000, 8);
+        let ch = channel(id, 1_000_000, 600_000);
+        // Without forwarding history: unknown, never closed.
+        assert!(recommend(&[view(&ch, Some(OLD))], &AnalysisSettings::default()).is_empty());
+        // Ten days old: too young to close for idleness.
+        assert!(run_at(std::slice::from_ref(&ch), 801_440, &[]).is_empty());
+        // A forward 20 days ago: not idle over the 30-day window.
+        assert!(run_at(
+            std::slice::from_ref(&ch),
+            OLD,
+            &[forward(20 * 86_400, 1, id, 50_000, 100)]
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn low_uptime_needs_observation_and_spares_the_top_half_by_flow() {
+        let (weak, busy) = (scid(800_000, 9), scid(800_000, 10));
+        let mut ch = channel(weak, 1_000_000, 500_000);
         ch.uptime_secs = ch.lifetime_secs / 4;
-        let acts = run(&ch);
+        let other = channel(busy, 1_000_000, 500_000);
+        // The weak channel routes less than the other: bottom half, closed on uptime.
+        let events = [
+            forward(86_400, busy, weak, 10_000, 100),
+            forward(86_400, 999, busy, 900_000, 100),
+        ];
+        let both = [ch.clone(), other.clone()];
+        let acts = run_at(&both, OLD, &events);
         assert_eq!(acts.len(), 1);
         assert!(
             acts[0].text().rationale.contains("online 25%"),
@@ -226,25 +291,29 @@ mod tests {
             acts[0].text().rationale
         );
         assert_eq!(acts[0].priority, 5);
+        // Routing the most on the node: its revenue outweighs the downtime.
+        let mut top = ch.clone();
+        top.uptime_secs = top.lifetime_secs / 4;
+        let only_busy = [
+            forward(86_400, 999, weak, 900_000, 100),
+            forward(86_400, 999, busy, 10_000, 100),
+        ];
+        assert!(run_at(&[top, other.clone()], OLD, &only_busy).is_empty());
 
         ch.lifetime_secs = 2 * 86_400; // too short to judge
         ch.uptime_secs = ch.lifetime_secs / 4;
-        assert!(run(&ch).is_empty());
+        assert!(run_at(&[ch, other], OLD, &events).is_empty());
     }
 
     #[test]
-    fn busy_channels_and_remote_initiators() {
-        let mut ch = channel(10, 1_000_000, 500_000);
-        ch.total_satoshis_sent = 1_000_000;
-        assert!(run(&ch).is_empty());
-
-        let mut idle = channel(11, 1_000_000, 500_000);
+    fn remote_initiators_pay_the_close() {
+        let id = scid(800_000, 11);
+        let mut idle = channel(id, 1_000_000, 500_000);
         idle.initiator = Initiator::Remote;
-        idle.total_satoshis_received = 0;
-        idle.pending_htlcs.push(htlc(0, true, 5_000, 800_500));
+        idle.pending_htlcs.push(htlc(0, true, 5_000, 806_500));
         idle.active = false;
         settle_balances(&mut idle);
-        let a = &run(&idle)[0];
+        let a = &run_at(&[idle], OLD, &[])[0];
         assert_eq!(a.expected_cost_sat, 0);
         assert_eq!(
             a.text().prerequisites.len(),

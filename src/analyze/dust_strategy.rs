@@ -24,8 +24,8 @@ use crate::plan::{
 
 use crate::settings::AnalysisSettings;
 
+use super::names::alias;
 use super::policy::updatechanpolicy;
-use super::rebalance::alias;
 use super::{group_thousands, new_action, par_filter_map, ppm_of, ChannelView};
 
 /// Dust-strategy actions and the fitting exposure limit (reported in the summary either way).

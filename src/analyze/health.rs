@@ -2,14 +2,15 @@
 //!
 //! `health_score = w_b·balance_ratio + w_d·(1 − min(1, dust_ratio / high_dust_ratio)) + w_u·utilization`
 //! with the weights from [`HealthSettings`]; every input is in `[0, 1]`, so with weights summing
-//! to 1 the score is in `[0, 1]` too.
+//! to 1 the score is in `[0, 1]` too. Utilization is the windowed flow of [`FlowFacts`]; without
+//! forwarding history it is unknown, and the score is `(w_b·balance + w_d·dust) / (w_b + w_d)`.
 
 use crate::dust::{ChannelDust, ExpiryLevel};
 use crate::model::Channel;
 use crate::plan::{ratio, Health, HealthStatus, Issue};
 use crate::settings::{AnalysisSettings, HealthSettings};
 
-const SECONDS_PER_DAY: f64 = 86_400.0;
+use super::flow::FlowFacts;
 
 /// `min(local, remote) / max(local, remote)`; 0 when both are 0.
 pub fn balance_ratio(local_sat: u64, remote_sat: u64) -> f64 {
@@ -29,21 +30,6 @@ pub fn local_ratio(local_sat: u64, remote_sat: u64) -> f64 {
     } else {
         local_sat as f64 / total as f64
     }
-}
-
-/// Flow as a share of capacity per day of LND's monitoring lifetime (uncapped).
-///
-/// 0 when the channel has no capacity or LND has not monitored it yet, so a fresh channel or
-/// a node that just restarted never divides by zero.
-pub fn daily_turnover(channel: &Channel) -> f64 {
-    if channel.capacity_sat == 0 || channel.lifetime_secs == 0 {
-        return 0.0;
-    }
-    let flow = channel
-        .total_satoshis_sent
-        .saturating_add(channel.total_satoshis_received) as f64;
-    let days = channel.lifetime_secs as f64 / SECONDS_PER_DAY;
-    flow / channel.capacity_sat as f64 / days
 }
 
 /// Daily turnover relative to the target, capped at 1 (0 when the target is not positive).
@@ -108,29 +94,73 @@ pub fn uptime_ratio(channel: &Channel) -> Option<f64> {
         .then(|| (channel.uptime_secs as f64 / channel.lifetime_secs as f64).min(1.0))
 }
 
-/// Scores one channel.
+/// True when the channel is old enough to be judged on flow and uptime: at least
+/// `analysis.min_channel_age` from its funding block (an unknown age does not hold it back).
+pub fn old_enough(age_secs: Option<u64>, settings: &AnalysisSettings) -> bool {
+    age_secs.is_none_or(|age| age >= settings.min_channel_age.as_secs())
+}
+
+/// True when uptime can be judged: LND monitored the channel for `close.min_observed_days`
+/// (its `lifetime` restarts with LND) and the channel is old enough.
+pub fn uptime_judged(
+    channel: &Channel,
+    age_secs: Option<u64>,
+    settings: &AnalysisSettings,
+) -> bool {
+    channel.lifetime_secs >= settings.close.min_observed_days.saturating_mul(86_400)
+        && old_enough(age_secs, settings)
+}
+
+/// Scores one channel without forwarding history (flow unknown).
 pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings) -> Health {
+    assess_with_flow(channel, dust, settings, None, None)
+}
+
+/// Scores one channel; `flow` is `None` when the snapshot has no forwarding history.
+pub fn assess_with_flow(
+    channel: &Channel,
+    dust: &ChannelDust,
+    settings: &AnalysisSettings,
+    flow: Option<&FlowFacts>,
+    age_secs: Option<u64>,
+) -> Health {
     let h = &settings.health;
     let balance = balance_ratio(channel.local_balance_sat, channel.remote_balance_sat);
     let dust_ratio = dust_ratio(channel, dust);
-    let turnover = daily_turnover(channel);
-    let utilization = utilization(turnover, h);
-    let score = h.balance_weight * balance
-        + h.dust_weight * dust_component(dust_ratio, h)
-        + h.utilization_weight * utilization;
+    let turnover = flow.map(|f| f.daily_turnover(channel.capacity_sat));
+    let utilization = turnover.map(|t| utilization(t, h));
+    let score = match utilization {
+        Some(u) => {
+            h.balance_weight * balance
+                + h.dust_weight * dust_component(dust_ratio, h)
+                + h.utilization_weight * u
+        }
+        None => {
+            let weights = h.balance_weight + h.dust_weight;
+            if weights > 0.0 {
+                (h.balance_weight * balance + h.dust_weight * dust_component(dust_ratio, h))
+                    / weights
+            } else {
+                0.0
+            }
+        }
+    };
     let uptime = uptime_ratio(channel);
+    let judged_on_flow = utilization.filter(|_| old_enough(age_secs, settings));
 
     let mut issues = Vec::new();
-    if balance < h.imbalanced_below {
+    // Imbalance matters for the flow it blocks: judged only with forwarding history, on a
+    // channel that forwarded in the window (an idle one is `underutilized` instead).
+    if balance < h.imbalanced_below && flow.is_some_and(|f| !f.window.is_idle()) {
         issues.push(Issue::Imbalanced);
     }
     if dust_ratio > h.high_dust_ratio {
         issues.push(Issue::HighDustRatio);
     }
-    if utilization < h.underutilized_below {
+    if judged_on_flow.is_some_and(|u| u < h.underutilized_below) {
         issues.push(Issue::Underutilized);
     }
-    if utilization > h.overutilized_above {
+    if judged_on_flow.is_some_and(|u| u > h.overutilized_above) {
         issues.push(Issue::Overutilized);
     }
     if !channel.active {
@@ -153,7 +183,8 @@ pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings
     ) {
         issues.push(Issue::UneconomicalLocalBalance);
     }
-    if uptime.is_some_and(|u| u < h.low_uptime_below) {
+    if uptime_judged(channel, age_secs, settings) && uptime.is_some_and(|u| u < h.low_uptime_below)
+    {
         issues.push(Issue::LowUptime);
     }
 
@@ -164,8 +195,8 @@ pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings
             channel.remote_balance_sat,
         )),
         dust_ratio: ratio(dust_ratio),
-        utilization: ratio(utilization),
-        daily_turnover: ratio(turnover),
+        utilization: ratio(utilization.unwrap_or(0.0)),
+        daily_turnover: ratio(turnover.unwrap_or(0.0)),
         uptime_ratio: uptime.map(ratio),
         health_score: ratio(score),
         status: status(score, h),
@@ -187,7 +218,8 @@ pub fn implementation_priority(health: &Health) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, dust_of, htlc};
+    use crate::analyze::testkit::{channel, dust_of, flow_of, flow_view, forward, htlc, scid};
+    use crate::model::Channel;
     use crate::settings::AnalysisSettings;
 
     #[test]
@@ -198,56 +230,79 @@ mod tests {
         assert_eq!(balance_ratio(100, 25), 0.25);
     }
 
-    #[test]
-    fn utilization_is_flow_per_day_over_target_and_capped() {
-        let s = AnalysisSettings::default();
-        let mut ch = channel(1, 1_000_000, 500_000);
-        ch.lifetime_secs = 10 * 86_400;
-        // 500k sat over 10 days on 1M capacity = 0.05 of capacity per day; target 0.1 → 0.5.
-        ch.total_satoshis_sent = 300_000;
-        ch.total_satoshis_received = 200_000;
-        let t = daily_turnover(&ch);
-        assert!((t - 0.05).abs() < 1e-12);
-        assert!((utilization(t, &s.health) - 0.5).abs() < 1e-12);
-        ch.total_satoshis_sent = 100_000_000;
-        assert_eq!(utilization(daily_turnover(&ch), &s.health), 1.0);
+    /// Health with the given forwards (7-day window), channel funded 3,000 blocks (~21 days) ago.
+    fn assess_flow(ch: &Channel, events: &[crate::model::ForwardingEvent]) -> Health {
+        let v = flow_view(ch, Some(803_000), &flow_of(events));
+        v.health
     }
 
     #[test]
-    fn zero_lifetime_means_zero_utilization() {
-        let mut ch = channel(1, 1_000_000, 500_000);
-        ch.lifetime_secs = 0;
-        ch.total_satoshis_sent = 1_000_000;
-        assert_eq!(daily_turnover(&ch), 0.0);
-        assert_eq!(uptime_ratio(&ch), None);
+    fn utilization_is_windowed_flow_per_day_over_target_and_capped() {
+        let id = scid(800_000, 1);
+        let ch = channel(id, 1_000_000, 500_000);
+        // 350k sat out over 7 days on 1M capacity = 0.05 of capacity per day; target 0.1 → 0.5.
+        let h = assess_flow(&ch, &[forward(86_400, 9, id, 350_000, 100)]);
+        assert_eq!(h.daily_turnover, 0.05);
+        assert_eq!(h.utilization, 0.5);
+        let h = assess_flow(&ch, &[forward(86_400, 9, id, 100_000_000, 100)]);
+        assert_eq!(h.utilization, 1.0);
+        assert!(h.issues.contains(&Issue::Overutilized));
+        // LND's all-time totals and lifetime are never flow: a restarted LND with big totals
+        // and no forwards in the window is idle, not overutilized.
+        let mut restarted = ch.clone();
+        restarted.total_satoshis_sent = 50_000_000;
+        restarted.lifetime_secs = 600;
+        let h = assess_flow(&restarted, &[forward(20 * 86_400, 9, id, 900_000, 100)]);
+        assert_eq!(h.utilization, 0.0);
+        assert!(h.issues.contains(&Issue::Underutilized), "{:?}", h.issues);
+        assert!(!h.issues.contains(&Issue::Overutilized));
+    }
+
+    #[test]
+    fn without_history_flow_is_unknown_and_never_an_issue() {
+        let s = AnalysisSettings::default();
+        let mut ch = channel(1, 1_000_000, 499_528);
+        ch.total_satoshis_sent = 100_000_000;
+        let h = assess(&ch, &dust_of(&ch, None), &s);
+        assert_eq!(h.utilization, 0.0);
+        assert!(h.issues.is_empty(), "{:?}", h.issues);
+        // Balance and dust alone, re-weighted: (0.4·1 + 0.3·1) / 0.7 = 1.
+        assert_eq!(h.health_score, 1.0);
+    }
+
+    #[test]
+    fn a_young_channel_is_not_judged_on_flow_or_uptime() {
+        let id = scid(800_000, 1);
+        let mut ch = channel(id, 1_000_000, 500_000);
+        ch.uptime_secs = ch.lifetime_secs / 10;
+        // 10 days old (1,440 blocks), younger than min_channel_age (14 days).
+        let young = flow_view(&ch, Some(801_440), &flow_of(&[])).health;
+        assert!(young.issues.is_empty(), "{:?}", young.issues);
+        let old = flow_view(&ch, Some(803_000), &flow_of(&[])).health;
+        assert!(old.issues.contains(&Issue::Underutilized));
+        assert!(old.issues.contains(&Issue::LowUptime));
     }
 
     #[test]
     fn score_uses_the_weights_and_thresholds() {
-        let s = AnalysisSettings::default();
+        let id = scid(800_000, 1);
         // Perfectly balanced, no dust, fully utilized: 0.4 + 0.3 + 0.3 = 1.
         // 1,000,000 − 284 base fee − 660 anchors, split evenly.
-        let mut ch = channel(1, 1_000_000, 499_528);
-        ch.lifetime_secs = 86_400;
-        ch.uptime_secs = 86_400;
-        ch.total_satoshis_received = 0;
-        ch.total_satoshis_sent = 200_000;
-        let h = assess(&ch, &dust_of(&ch, None), &s);
+        let ch = channel(id, 1_000_000, 499_528);
+        let h = assess_flow(&ch, &[forward(3_600, 9, id, 1_400_000, 100)]);
         assert_eq!(h.health_score, 1.0);
         assert_eq!(h.status, HealthStatus::Healthy);
         assert_eq!(h.issues, vec![Issue::Overutilized]);
         assert_eq!(implementation_priority(&h), 5);
 
         // Half the target flow: 0.4 + 0.3 + 0.15 = 0.85, healthy without issues.
-        ch.total_satoshis_sent = 50_000;
-        let h = assess(&ch, &dust_of(&ch, None), &s);
+        let h = assess_flow(&ch, &[forward(3_600, 9, id, 350_000, 100)]);
         assert_eq!(h.health_score, 0.85);
         assert!(h.issues.is_empty(), "{:?}", h.issues);
         assert_eq!(implementation_priority(&h), 3);
 
         // No flow: 0.4 + 0.3 = 0.7, which is not above 0.7 → attention_needed, underutilized.
-        ch.total_satoshis_sent = 0;
-        let h = assess(&ch, &dust_of(&ch, None), &s);
+        let h = assess_flow(&ch, &[]);
         assert_eq!(h.health_score, 0.7);
         assert_eq!(h.status, HealthStatus::AttentionNeeded);
         assert_eq!(h.issues, vec![Issue::Underutilized]);
@@ -286,12 +341,11 @@ mod tests {
         let mut ch = channel(1, 1_000_000, 1_000);
         ch.active = false;
         ch.fee_per_kw = 2_500; // coop close ≈ 1,750 sat, ×3 = 5,250 > 1,000 local
-        ch.lifetime_secs = 100;
-        ch.uptime_secs = 50;
+        ch.lifetime_secs = 10 * 86_400;
+        ch.uptime_secs = 5 * 86_400;
         crate::analyze::testkit::settle_balances(&mut ch);
         let h = assess(&ch, &dust_of(&ch, None), &s);
         for issue in [
-            Issue::Imbalanced,
             Issue::Inactive,
             Issue::UneconomicalLocalBalance,
             Issue::LowUptime,
@@ -303,5 +357,21 @@ mod tests {
             );
         }
         assert_eq!(h.uptime_ratio, Some(0.5));
+        // Imbalance is a flow judgement: not without history.
+        assert!(!h.issues.contains(&Issue::Imbalanced));
+    }
+
+    #[test]
+    fn imbalance_is_an_issue_on_a_channel_that_forwards() {
+        let id = scid(800_000, 1);
+        let ch = channel(id, 1_000_000, 50_000);
+        let h = assess_flow(&ch, &[forward(86_400, 9, id, 10_000, 100)]);
+        assert!(h.issues.contains(&Issue::Imbalanced), "{:?}", h.issues);
+        let idle = assess_flow(&ch, &[]);
+        assert!(
+            !idle.issues.contains(&Issue::Imbalanced),
+            "{:?}",
+            idle.issues
+        );
     }
 }

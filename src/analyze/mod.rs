@@ -29,7 +29,9 @@
 pub mod alerts;
 pub mod close;
 pub mod dust_strategy;
+pub mod flow;
 pub mod health;
+mod names;
 pub mod policy;
 pub mod rebalance;
 mod report;
@@ -43,16 +45,17 @@ use rayon::prelude::*;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::dust::{channel_dust, ChannelDust, DustParams};
-use crate::model::{ChanId, Channel, NodeSnapshot, PendingKind};
+use crate::model::{ChanId, Channel, ForwardingFlow, NodeSnapshot, PendingKind};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
     action_id, action_order, first_with_ids_in, ratio, Action, ActionKind, AlertCounts, ChanIds,
-    Changes, ChannelPlan, Complexity, ExposureLimit, Health, HealthStatus, LndSupport,
-    PendingCounts, Plan, PlanDigest, PlanSource, Recommendations, Severity, SourceWarning,
-    StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
+    Changes, ChannelFlowReport, ChannelPlan, Complexity, ExposureLimit, FlowFigures, Health,
+    HealthStatus, LndSupport, PendingCounts, Plan, PlanDigest, PlanSource, Recommendations,
+    Severity, SourceWarning, StatusCounts, Summary, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
+use flow::{channel_age_secs, FlowFacts};
 
 /// The latest instant `humantime` formats as RFC 3339 (9999-12-31T23:59:59Z).
 const MAX_RFC3339_UNIX: u64 = 253_402_300_799;
@@ -63,24 +66,56 @@ pub struct ChannelView<'a> {
     pub dust: ChannelDust,
     pub health: Health,
     pub implementation_priority: u8,
+    /// Age from the funding block; `None` when the block height or the scid's height is unknown.
+    pub age_secs: Option<u64>,
+    /// Windowed forwarding flow; `None` when the snapshot has no forwarding history.
+    pub flow: Option<FlowFacts>,
+    /// In the node's top half by windowed flow (sat routed in + out): never closed on uptime
+    /// alone. Set by the analysis once every channel's flow is known.
+    pub top_half_by_flow: bool,
 }
 
 impl<'a> ChannelView<'a> {
+    /// A channel without forwarding history (flow unknown).
     pub fn new(
         channel: &'a Channel,
         block_height: Option<u32>,
         params: &DustParams,
         settings: &AnalysisSettings,
     ) -> Self {
+        Self::with_flow(channel, block_height, params, settings, None)
+    }
+
+    pub fn with_flow(
+        channel: &'a Channel,
+        block_height: Option<u32>,
+        params: &DustParams,
+        settings: &AnalysisSettings,
+        flow: Option<&ForwardingFlow>,
+    ) -> Self {
         let dust = channel_dust(channel, block_height, params);
-        let health = health::assess(channel, &dust, settings);
+        let age_secs = channel_age_secs(channel.chan_id, block_height);
+        let flow = flow.map(|f| FlowFacts::of(f, channel.chan_id, age_secs));
+        let health = health::assess_with_flow(channel, &dust, settings, flow.as_ref(), age_secs);
         let implementation_priority = health::implementation_priority(&health);
         ChannelView {
             channel,
             dust,
             health,
             implementation_priority,
+            age_secs,
+            flow,
+            top_half_by_flow: false,
         }
+    }
+
+    /// Sat routed in and out in the window (0 without history).
+    pub fn routed_msat(&self) -> u64 {
+        self.flow.map_or(0, |f| {
+            f.window
+                .routed_in_msat
+                .saturating_add(f.window.routed_out_msat)
+        })
     }
 
     pub fn chan_id(&self) -> ChanId {
@@ -239,47 +274,55 @@ fn analyze_on_pool(
     let block_height = snapshot.node.block_height;
     // Channels are independent until the recommenders pair them: each is assessed on whichever
     // core is free (rayon keeps the order, so the plan does not depend on the scheduling).
-    let views: Vec<ChannelView<'_>> = snapshot
+    let mut views: Vec<ChannelView<'_>> = snapshot
         .channels
         .par_iter()
-        .map(|ch| ChannelView::new(ch, block_height, &params, settings))
+        .map(|ch| {
+            ChannelView::with_flow(ch, block_height, &params, settings, snapshot.flow.as_ref())
+        })
         .collect();
+    mark_top_half_by_flow(&mut views);
 
     // The recommenders and the alerts only read the views. Rebalance matching (and the policy
     // suggestions that depend on it) is one serial pass over the node, so it runs next to the
     // per-channel ones instead of before them.
-    let (rebalance_and_policy, (dust, splice, close, alerts, mut summary)) = rayon::join(
-        || {
-            let rebalanced = rebalance::recommend(&views, settings);
-            let mut actions = rebalanced.actions;
-            actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
-            actions
-        },
-        || {
-            let ((dust, splice), (close, (alerts, summary))) = rayon::join(
-                || {
-                    rayon::join(
-                        || dust_strategy::recommend(&views, settings, &params, previous),
-                        || splice::recommend(&views, settings),
-                    )
-                },
-                || {
-                    rayon::join(
-                        || close::recommend(&views, settings),
-                        || {
-                            rayon::join(
-                                || alerts::collect(snapshot, &views, settings),
-                                || summarize(snapshot, &views),
-                            )
-                        },
-                    )
-                },
-            );
-            (dust, splice, close, alerts, summary)
-        },
-    );
+    let ((mut rebalance_and_policy, left_out), (dust, mut splice, mut close, alerts, mut summary)) =
+        rayon::join(
+            || {
+                let rebalanced = rebalance::recommend(&views, settings);
+                let mut actions = rebalanced.actions;
+                actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
+                (actions, rebalanced.left_out)
+            },
+            || {
+                let ((dust, splice), (close, (alerts, summary))) = rayon::join(
+                    || {
+                        rayon::join(
+                            || dust_strategy::recommend(&views, settings, &params, previous),
+                            || splice::recommend(&views, settings, snapshot.wallet.as_ref()),
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || close::recommend(&views, settings),
+                            || {
+                                rayon::join(
+                                    || alerts::collect(snapshot, &views, settings),
+                                    || summarize(snapshot, &views),
+                                )
+                            },
+                        )
+                    },
+                );
+                (dust, splice, close, alerts, summary)
+            },
+        );
     // The same order as one recommender after the other: rebalance, policy, splice, dust
     // strategies, close (the sorts below break ties by this position).
+    summary.rebalance_actions_left_out = left_out;
+    summary.actions_below_min_benefit = keep_worthwhile(&mut rebalance_and_policy, settings)
+        + keep_worthwhile(&mut splice, settings)
+        + keep_worthwhile(&mut close, settings);
     let actions = NodeActions::new([rebalance_and_policy, splice, dust.actions, close]);
 
     // The node-wide order and the channel sections only read the actions, and each section
@@ -290,11 +333,12 @@ fn analyze_on_pool(
         || {
             let (top, ids_now) =
                 first_with_ids_in(actions.len(), |p| actions.get(p), PRIORITY_ACTIONS_LIMIT);
+            let top = advisories_leave_room(top, &actions);
             (top, count(ids_now.len()), changes(&ids_now, previous))
         },
         || {
             let routes = Routes::new(&views, &actions);
-            channel_plans(views, &actions, &routes, &params)
+            channel_plans(views, &actions, &routes, &params, settings)
         },
     );
     // What the sections' own actions keep from miners (a sum of non-negative amounts, so
@@ -344,6 +388,54 @@ fn analyze_on_pool(
         alerts,
         changes,
     }
+}
+
+/// Marks the channels whose windowed flow is at least the node's (upper) median (none without
+/// history, and none that routed nothing).
+fn mark_top_half_by_flow(views: &mut [ChannelView<'_>]) {
+    if views.is_empty() || views.iter().all(|v| v.flow.is_none()) {
+        return;
+    }
+    let mut routed: Vec<u64> = views.iter().map(ChannelView::routed_msat).collect();
+    routed.sort_unstable();
+    let median = routed[routed.len() / 2];
+    for view in views.iter_mut() {
+        let mine = view.routed_msat();
+        view.top_half_by_flow = mine > 0 && mine >= median;
+    }
+}
+
+/// At most this many of the priority actions are advisories (nothing to run) while other
+/// actions wait: a warning must not crowd out what the operator can do.
+const MAX_PRIORITY_ADVISORIES: usize = PRIORITY_ACTIONS_LIMIT / 2;
+
+/// The node's top actions with advisories limited to [`MAX_PRIORITY_ADVISORIES`] places when
+/// other actions are left out; `top` is the first actions in action order.
+fn advisories_leave_room(top: Vec<usize>, actions: &NodeActions) -> Vec<usize> {
+    let advisory = |p: usize| actions.get(p).lnd_support == LndSupport::Advisory;
+    let advisories = top.iter().filter(|&&p| advisory(p)).count();
+    if advisories <= MAX_PRIORITY_ADVISORIES || top.len() < PRIORITY_ACTIONS_LIMIT {
+        return top;
+    }
+    let others: Vec<usize> = (0..actions.len()).filter(|&p| !advisory(p)).collect();
+    let (best_others, _) = first_with_ids_in(
+        others.len(),
+        |i| actions.get(others[i]),
+        PRIORITY_ACTIONS_LIMIT,
+    );
+    let mut kept: Vec<usize> = best_others.iter().map(|&i| others[i]).collect();
+    let advisory_places = PRIORITY_ACTIONS_LIMIT
+        .saturating_sub(kept.len())
+        .max(MAX_PRIORITY_ADVISORIES);
+    kept.truncate(PRIORITY_ACTIONS_LIMIT - advisory_places.min(advisories));
+    kept.extend(
+        top.iter()
+            .copied()
+            .filter(|&p| advisory(p))
+            .take(advisory_places),
+    );
+    kept.sort_by(|&a, &b| action_order(actions.get(a), actions.get(b)).then(a.cmp(&b)));
+    kept
 }
 
 /// The recommenders' lists in node order, read as one list without being copied into one (a
@@ -511,6 +603,7 @@ fn channel_plans(
     actions: &NodeActions,
     routes: &Routes,
     params: &DustParams,
+    settings: &AnalysisSettings,
 ) -> Vec<ChannelPlan> {
     views
         .into_par_iter()
@@ -521,11 +614,13 @@ fn channel_plans(
             // in `actions` (a stable sort of a handful of actions, in place).
             own.sort_by(action_order);
             let recommendations = recommendations(&view, own);
+            let notes = channel_notes(&view, settings);
+            let flow = view.flow.map(|f| flow_report(&f, view.age_secs));
             let ChannelView {
                 channel: ch,
                 mut dust,
                 health,
-                implementation_priority: _,
+                ..
             } = view;
             let fee_spike = std::mem::take(&mut dust.fee_spike);
             let dust_report = report::dust_report(&dust, fee_spike, params.exposure_limit_source);
@@ -549,9 +644,45 @@ fn channel_plans(
                 force_close,
                 recommendations,
                 warnings: dust.warnings,
+                flow,
+                notes,
             }
         })
         .collect()
+}
+
+/// The plan's figures of a channel's windowed flow.
+fn flow_report(flow: &FlowFacts, age_secs: Option<u64>) -> ChannelFlowReport {
+    let figures = |f: &crate::model::ChannelFlow| FlowFigures {
+        out_sat: f.routed_out_msat / 1000,
+        in_sat: f.routed_in_msat / 1000,
+        fee_msat: f.fee_earned_msat,
+        forwards: f.forwards_out.saturating_add(f.forwards_in),
+    };
+    ChannelFlowReport {
+        days: ratio(flow.judged_secs as f64 / 86_400.0),
+        window: figures(&flow.window),
+        long: figures(&flow.long),
+        age_days: age_secs.map(|a| u32::try_from(a / 86_400).unwrap_or(u32::MAX)),
+    }
+}
+
+/// Observations on a channel that are not actions: they have no countable benefit.
+fn channel_notes(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(note) = policy::max_htlc_note(view) {
+        notes.push(note);
+    }
+    if let Some(note) = splice::idle_capital_note(view, settings) {
+        notes.push(note);
+    }
+    if view.flow.is_some() && !health::old_enough(view.age_secs, settings) {
+        notes.push(format!(
+            "younger than analysis.min_channel_age ({} days): not judged on flow or uptime yet",
+            settings.min_channel_age.as_secs() / 86_400
+        ));
+    }
+    notes
 }
 
 /// The dust a channel's own actions keep from miners, at most what it holds now.
@@ -675,7 +806,34 @@ fn summarize(snapshot: &NodeSnapshot, views: &[ChannelView<'_>]) -> Summary {
         channels_by_status: by_status,
         alerts: AlertCounts::default(),
         pending_channels: pending,
+        flow_unknown: snapshot
+            .flow
+            .is_none()
+            .then(|| flow::FLOW_UNKNOWN_REASON.to_string()),
+        rebalance_actions_left_out: 0,
+        actions_below_min_benefit: 0,
     }
+}
+
+/// True for actions that protect funds (HTLC expiry, fee exposure, a force close to hold off):
+/// they are listed whatever their fee arithmetic says.
+pub(crate) fn protects_funds(kind: ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::RaiseMinHtlc | ActionKind::HoldOffForceClose | ActionKind::SetMaxFeeExposure
+    )
+}
+
+/// Keeps the actions that pay for themselves: benefit − cost ≥ `min_action_benefit_sat`, and
+/// those that protect funds. Returns how many were left out.
+fn keep_worthwhile(actions: &mut Vec<Action>, settings: &AnalysisSettings) -> u32 {
+    let before = actions.len();
+    actions.retain(|a| {
+        protects_funds(a.kind)
+            || (a.expected_benefit_sat >= a.expected_cost_sat
+                && a.expected_benefit_sat - a.expected_cost_sat >= settings.min_action_benefit_sat)
+    });
+    count(before - actions.len())
 }
 
 /// Alerts by severity, for the summary.
@@ -770,14 +928,19 @@ mod tests {
             dusty.pending_htlcs.push(htlc(i, false, 300, 800_100));
         }
         settle_balances(&mut dusty);
-        snapshot(
+        let mut snap = snapshot(
             vec![
                 channel(9, 2_000_000, 1_900_000),
                 channel(1, 2_000_000, 50_000),
                 dusty,
             ],
             Some(800_000),
-        )
+        );
+        // Channel 1 routes out 100k sat/day at 1,500 ppm: a sink worth refilling.
+        snap.flow = Some(testkit::flow_of(&[testkit::forward(
+            86_400, 77, 1, 700_000, 1_500,
+        )]));
+        snap
     }
 
     #[test]
@@ -827,7 +990,7 @@ mod tests {
             pool.install(|| serde_json::to_string(&analyze(&snap, &settings, None)).unwrap())
         };
         let one = run(1);
-        assert!(one.contains("\"splice_in\"") || one.contains("\"rebalance\""));
+        assert!(one.contains("\"raise_min_htlc\"") || one.contains("\"hold_off_force_close\""));
         assert_eq!(run(4), one);
         assert_eq!(run(3), one);
     }
@@ -864,10 +1027,28 @@ mod tests {
             with_several > 10,
             "{with_several} sections with several actions"
         );
-        assert_eq!(
-            plan.priority_actions[..],
-            node_wide[..plan.priority_actions.len()]
+        // The top actions are the first of the node-wide order, but advisories keep at most
+        // half the places while other actions wait.
+        let advisory = |a: &&Action| a.lnd_support == LndSupport::Advisory;
+        let top_advisories = plan.priority_actions.iter().filter(advisory).count();
+        assert!(
+            top_advisories <= MAX_PRIORITY_ADVISORIES,
+            "{top_advisories}"
         );
+        let mut want: Vec<Action> = node_wide
+            .iter()
+            .filter(advisory)
+            .take(top_advisories)
+            .chain(
+                node_wide
+                    .iter()
+                    .filter(|a| !advisory(a))
+                    .take(PRIORITY_ACTIONS_LIMIT - top_advisories),
+            )
+            .cloned()
+            .collect();
+        sort_actions(&mut want);
+        assert_eq!(plan.priority_actions, want);
     }
 
     /// Routing by channel id, whether the views are in id order (a normalized snapshot, which

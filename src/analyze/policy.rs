@@ -1,22 +1,22 @@
 //! Routing-policy changes that follow from the rest of the analysis (`update_policy` actions).
 //!
-//! * `fee_up` / `fee_down`: where no rebalance pair can fix an imbalance, the fee rate steers
-//!   flow instead (passive rebalancing): a depleted channel charges more so it drains slower, a
-//!   full one charges less so it drains faster.
-//! * `max_htlc`: a depleted channel advertising a `max_htlc` above its local balance attracts
-//!   forwards it must fail; capping it at the spendable balance stops that.
+//! * `fee_up`: where no rebalance pair pays for itself, a depleted channel that routes out
+//!   charges more, so it drains slower (passive rebalancing). Lowering a full channel's fee has
+//!   no countable benefit (the flow it attracts is unknown), so it is not recommended.
+//! * `max_htlc`: a channel advertising a `max_htlc` well above what it can send attracts
+//!   forwards it must fail; that is a note on the channel, not an action (no countable benefit).
 //!
 //! (`min_htlc` changes are a dust strategy, see [`super::dust_strategy`].)
 
 use std::collections::HashMap;
 
-use crate::model::{ChanId, Channel, RoutingPolicy};
+use crate::model::{ChanId, RoutingPolicy};
 use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, Wording};
 use crate::settings::AnalysisSettings;
 
-use super::health::local_ratio;
-use super::rebalance::{alias, Imbalance, Unmatched};
-use super::{group_thousands, new_action, ppm_of, ChannelView};
+use super::names::alias;
+use super::rebalance::{Imbalance, Unmatched};
+use super::{group_thousands, new_action, ChannelView};
 
 /// An `lncli updatechanpolicy` line for one channel.
 ///
@@ -54,241 +54,188 @@ pub(crate) fn updatechanpolicy(
     line
 }
 
-/// Average satoshis sent out of the channel per day of LND's monitoring lifetime.
-fn sent_per_day(ch: &Channel) -> f64 {
-    if ch.lifetime_secs == 0 {
-        0.0
-    } else {
-        ch.total_satoshis_sent as f64 / (ch.lifetime_secs as f64 / 86_400.0)
-    }
-}
+/// The smallest fee step worth an `updatechanpolicy` (and a gossip update): smaller steps
+/// change nothing a sender notices.
+pub const MIN_FEE_STEP_PPM: u64 = 10;
 
-/// Fee and `max_htlc` changes.
+/// `max_htlc` is worth capping only when it exceeds what the channel can send by this share.
+pub const MAX_HTLC_TOLERANCE: f64 = 0.25;
+
+/// Fee rises for sinks no rebalance pair covers (with flow only: they come from
+/// [`super::rebalance`]'s unmatched sinks, which routed out in the window).
 pub fn recommend(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
     unmatched: &[Unmatched],
 ) -> Vec<Action> {
     let by_id: HashMap<ChanId, &ChannelView<'_>> = views.iter().map(|v| (v.chan_id(), v)).collect();
-    let mut actions: Vec<Action> = unmatched
+    unmatched
         .iter()
+        .filter(|u| u.imbalance == Imbalance::Deficit)
         .filter_map(|u| {
             by_id
                 .get(&u.chan_id)
-                .and_then(|v| fee_action(v, u, settings))
+                .and_then(|v| fee_up_action(v, u, settings))
         })
-        .collect();
-    actions.extend(views.iter().filter_map(|v| max_htlc_action(v, settings)));
-    actions
+        .collect()
 }
 
-fn fee_action(
+/// A depleted channel that routes out raises its fee: it drains slower and earns more on what
+/// still leaves. Benefit: the window's outflow per day × horizon × step; the flow a higher fee
+/// turns away is not counted, so the step is small (a share of the current rate, ≥ 10 ppm).
+fn fee_up_action(
     view: &ChannelView<'_>,
     unmatched: &Unmatched,
     settings: &AnalysisSettings,
 ) -> Option<Action> {
     let ch = view.channel;
+    let flow = view.flow?;
     let policy = ch.local_policy?;
     let r = &settings.rebalance;
     let current = u64::try_from(policy.fee_rate_ppm).unwrap_or(0);
     // Rounded step; `as` saturates and the value is non-negative.
-    let step = ((current as f64 * r.passive_fee_step).ceil() as u64).max(r.min_fee_step_ppm);
+    let step = ((current as f64 * r.passive_fee_step).ceil() as u64)
+        .max(r.min_fee_step_ppm)
+        .max(MIN_FEE_STEP_PPM);
     let horizon = settings.benefit_horizon_days;
-    // Sat/day × days × ppm / 1e6, rounded up; `as` saturates.
-    let revenue_delta =
-        |delta: u64| ppm_of((sent_per_day(ch) * horizon as f64).ceil() as u64, delta);
+    // `as` saturates; the value is non-negative.
+    let out_over_horizon = (flow.out_sat_per_day() * horizon as f64).floor() as u64;
+    let benefit = u64::try_from(u128::from(out_over_horizon) * u128::from(step) / 1_000_000)
+        .unwrap_or(u64::MAX);
+    let new_ppm = current.saturating_add(step);
     let chan_id = ch.chan_id;
     let remaining = unmatched.remaining_sat;
-    let (bucket, new_ppm, cost, benefit) = match unmatched.imbalance {
-        Imbalance::Deficit => {
-            let new_ppm = current.saturating_add(step);
-            ("fee_up", new_ppm, 0, revenue_delta(step))
-        }
-        Imbalance::Surplus => {
-            if current == 0 {
-                return None;
-            }
-            let new_ppm = current.saturating_sub(step);
-            ("fee_down", new_ppm, revenue_delta(current - new_ppm), 0)
-        }
-    };
-    let imbalance = unmatched.imbalance;
     let name = alias(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
-    let wording = Wording::described(move || {
-        let (cost_formula, benefit_formula, rationale) = match imbalance {
-            Imbalance::Deficit => (
-                "none charged; forwards that now pick a cheaper route are not counted".to_string(),
-                format!(
-                    "sent per day × {horizon} days × {step} ppm / 1e6: the extra fee on the current outflow"
-                ),
-                format!(
-                    "{name} ({chan_id}) is short {} sat of local balance and no channel with surplus can rebalance \
-                     it: raising the fee rate from {current} to {new_ppm} ppm slows the outflow.",
-                    group_thousands(remaining)
-                ),
-            ),
-            Imbalance::Surplus => (
-                format!(
-                    "sent per day × {horizon} days × {} ppm / 1e6: the fee given up on the current outflow",
-                    current - new_ppm
-                ),
-                "unknown: the extra outflow a lower fee attracts".to_string(),
-                format!(
-                    "{name} ({chan_id}) holds {} sat more local balance than the target and no channel short of \
-                     liquidity can take it: lowering the fee rate from {current} to {new_ppm} ppm lets it drain.",
-                    group_thousands(remaining)
-                ),
-            ),
-        };
-        ActionText {
-            cost_formula,
-            benefit_formula,
-            rationale,
-            commands: vec![Command {
-                tool: "lncli".to_string(),
-                line: updatechanpolicy(Some(policy), &channel_point, Some(new_ppm), None, None),
-                purpose: format!("set the fee rate to {new_ppm} ppm"),
-            }],
-            ..ActionText::default()
-        }
-    });
-    Some(Action {
-        priority: 3,
-        expected_cost_sat: cost,
-        expected_benefit_sat: benefit,
-        complexity: Complexity::Low,
-        wording,
-        ..new_action(ActionKind::UpdatePolicy, &[view], Some(bucket))
-    })
-}
-
-fn max_htlc_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Action> {
-    let ch = view.channel;
-    let advertised = ch.local_policy?.max_htlc_msat?;
-    let r = &settings.rebalance;
-    let depleted = r.target_local_ratio - local_ratio(ch.local_balance_sat, ch.remote_balance_sat)
-        >= r.min_deviation;
-    let spendable = ch
-        .local_balance_sat
-        .saturating_sub(ch.local_chan_reserve_sat);
-    // Round down to whole thousands of sat so the value does not chase every payment.
-    let new_max_msat = (spendable / 1_000)
-        .saturating_mul(1_000)
-        .saturating_mul(1_000);
-    let min_htlc = ch
-        .local_policy
-        .and_then(|p| p.min_htlc_msat)
-        .unwrap_or(1_000);
-    if !ch.active
-        || super::close::is_candidate(view, settings)
-        || !depleted
-        || advertised <= ch.local_balance_sat.saturating_mul(1_000)
-        || new_max_msat < min_htlc.max(1_000)
-    {
-        return None;
-    }
-    let chan_id = ch.chan_id;
-    let policy = ch.local_policy;
-    let name = alias(&ch.peer_alias, ch.chan_id);
-    let channel_point = ch.channel_point.clone();
+    let per_day = flow.out_sat_per_day().round() as u64;
     let wording = Wording::described(move || {
         ActionText {
-        cost_formula: "none".to_string(),
-        benefit_formula: "not counted in sat: forwards above the local balance fail anyway; capping \
-                          max_htlc makes senders route them elsewhere first time"
-            .to_string(),
+        cost_formula: "none charged; forwards that now pick a cheaper route are not counted".to_string(),
+        benefit_formula: format!(
+            "routed out per day in the window ({}) × {horizon} days × {step} ppm / 1e6: the extra fee on the \
+             current outflow",
+            group_thousands(per_day)
+        ),
         rationale: format!(
-            "{name} ({chan_id}) advertises max_htlc {} msat but can send only about {} sat: cap it at {} msat.",
-            group_thousands(advertised),
-            group_thousands(spendable),
-            group_thousands(new_max_msat)
+            "{name} ({chan_id}) routes out {} sat/day and is short {} sat of local balance, and no source can \
+             rebalance it at a profit: raising the fee rate from {current} to {new_ppm} ppm slows the outflow \
+             and earns more on it.",
+            group_thousands(per_day),
+            group_thousands(remaining)
         ),
         commands: vec![Command {
             tool: "lncli".to_string(),
-            line: updatechanpolicy(policy, &channel_point, None, None, Some(new_max_msat)),
-            purpose: "cap max_htlc at the spendable local balance".to_string(),
+            line: updatechanpolicy(Some(policy), &channel_point, Some(new_ppm), None, None),
+            purpose: format!("set the fee rate to {new_ppm} ppm"),
         }],
         ..ActionText::default()
     }
     });
     Some(Action {
-        priority: 2,
+        priority: 3,
+        expected_cost_sat: 0,
+        expected_benefit_sat: benefit,
         complexity: Complexity::Low,
         wording,
-        ..new_action(ActionKind::UpdatePolicy, &[view], Some("max_htlc"))
+        ..new_action(ActionKind::UpdatePolicy, &[view], Some("fee_up"))
     })
+}
+
+/// A note (not an action: it has no countable benefit) when the channel advertises a
+/// `max_htlc` more than [`MAX_HTLC_TOLERANCE`] above what it can send; the suggested cap is
+/// rounded down to 10,000 sat so it does not chase every payment.
+pub fn max_htlc_note(view: &ChannelView<'_>) -> Option<String> {
+    let ch = view.channel;
+    let advertised = ch.local_policy?.max_htlc_msat?;
+    let spendable = ch
+        .local_balance_sat
+        .saturating_sub(ch.local_chan_reserve_sat);
+    let cap_sat = spendable / 10_000 * 10_000;
+    // `as` saturates; the value is non-negative.
+    let tolerated = (spendable as f64 * (1.0 + MAX_HTLC_TOLERANCE) * 1000.0) as u64;
+    if !ch.active || cap_sat == 0 || advertised <= tolerated {
+        return None;
+    }
+    Some(format!(
+        "advertises max_htlc {} msat but can send only about {} sat: forwards above that fail; \
+         `{}` caps it",
+        group_thousands(advertised),
+        group_thousands(spendable),
+        updatechanpolicy(
+            ch.local_policy,
+            &ch.channel_point,
+            None,
+            None,
+            Some(cap_sat * 1000)
+        )
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analyze::rebalance;
-    use crate::analyze::testkit::{channel, view};
+    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::model::{Channel, ForwardingEvent};
 
-    fn actions(channels: &[Channel]) -> Vec<Action> {
+    fn actions(channels: &[Channel], events: &[ForwardingEvent]) -> Vec<Action> {
         let settings = AnalysisSettings::default();
-        let views: Vec<_> = channels.iter().map(|c| view(c, None)).collect();
+        let flow = flow_of(events);
+        let views: Vec<_> = channels
+            .iter()
+            .map(|c| flow_view(c, Some(806_000), &flow))
+            .collect();
         let outcome = rebalance::recommend(&views, &settings);
         recommend(&views, &settings, &outcome.unmatched)
     }
 
     #[test]
-    fn unmatched_deficit_raises_the_fee_and_caps_max_htlc() {
-        let mut depleted = channel(2, 2_000_000, 100_000);
-        depleted.total_satoshis_sent = 3_000_000; // 100k/day over 30 days
-        let acts = actions(&[depleted]);
+    fn a_draining_sink_without_a_source_raises_its_fee() {
+        let id = scid(800_000, 2);
+        let depleted = channel(id, 2_000_000, 100_000);
+        // 700,000 sat out in the window: 100k/day.
+        let acts = actions(&[depleted], &[forward(86_400, 9, id, 700_000, 100)]);
         let ids: Vec<&str> = acts.iter().map(|a| a.id.as_ref()).collect();
-        assert_eq!(
-            ids,
-            vec!["update_policy:2:fee_up", "update_policy:2:max_htlc"]
-        );
+        assert_eq!(ids, vec![format!("update_policy:{id}:fee_up")]);
         let fee = &acts[0];
         // 100 ppm + max(25% = 25, 10) = 125 ppm.
-        assert!(
-            fee.text().commands[0].line.contains("--fee_rate_ppm 125"),
-            "{}",
-            fee.text().commands[0].line
-        );
-        assert!(fee.text().commands[0]
-            .line
-            .contains("--base_fee_msat 1000 "));
-        assert!(fee.text().commands[0]
-            .line
-            .contains("--time_lock_delta 80 "));
+        let line = &fee.text().commands[0].line;
+        assert!(line.contains("--fee_rate_ppm 125"), "{line}");
+        assert!(line.contains("--base_fee_msat 1000 "));
+        assert!(line.contains("--time_lock_delta 80 "));
         // 100,000 sat/day × 30 days × 25 ppm / 1e6 = 75 sat.
         assert_eq!(fee.expected_benefit_sat, 75);
-        let cap = &acts[1];
+    }
+
+    #[test]
+    fn no_fee_change_without_flow_or_for_a_full_channel() {
+        let id = scid(800_000, 2);
+        // Without history: unknown, nothing.
+        let settings = AnalysisSettings::default();
+        let depleted = channel(id, 2_000_000, 100_000);
+        let views = [view(&depleted, Some(806_000))];
+        let outcome = rebalance::recommend(&views, &settings);
+        assert!(recommend(&views, &settings, &outcome.unmatched).is_empty());
+        // A depleted channel that routed nothing out: nothing to earn by raising its fee.
+        assert!(actions(std::slice::from_ref(&depleted), &[]).is_empty());
+        // A full channel: lowering its fee has no countable benefit.
+        assert!(actions(&[channel(id, 2_000_000, 1_900_000)], &[]).is_empty());
+    }
+
+    #[test]
+    fn max_htlc_above_what_the_channel_can_send_is_a_note_past_a_tolerance() {
+        let depleted = channel(2, 2_000_000, 100_000);
+        let v = view(&depleted, None);
+        let note = max_htlc_note(&v).expect("1,980,000 sat max_htlc on an 80,000 sat channel");
         // 100,000 local − 20,000 reserve = 80,000 sat.
-        assert!(
-            cap.text().commands[0]
-                .line
-                .contains("--max_htlc_msat 80000000 "),
-            "{}",
-            cap.text().commands[0].line
+        assert!(note.contains("--max_htlc_msat 80000000 "), "{note}");
+        let mut close = channel(2, 2_000_000, 100_000);
+        close.local_policy.as_mut().unwrap().max_htlc_msat = Some(95_000_000);
+        assert_eq!(
+            max_htlc_note(&view(&close, None)),
+            None,
+            "within 25% of 80,000 sat"
         );
-    }
-
-    #[test]
-    fn unmatched_surplus_lowers_the_fee() {
-        let acts = actions(&[channel(1, 2_000_000, 1_900_000)]);
-        assert_eq!(acts.len(), 1);
-        assert_eq!(&*acts[0].id, "update_policy:1:fee_down");
-        assert!(acts[0].text().commands[0]
-            .line
-            .contains("--fee_rate_ppm 75"));
-    }
-
-    #[test]
-    fn paired_channels_get_no_fee_change_and_unknown_policies_none() {
-        let acts = actions(&[
-            channel(1, 2_000_000, 1_900_000),
-            channel(2, 2_000_000, 100_000),
-        ]);
-        assert!(acts.iter().all(|a| !a.id.contains("fee_")), "{acts:?}");
-        let mut unknown = channel(2, 2_000_000, 100_000);
-        unknown.local_policy = None;
-        assert!(actions(&[unknown]).is_empty());
     }
 
     #[test]

@@ -1,19 +1,24 @@
 //! Circular rebalancing across the node: channels with surplus local balance (sources) are
-//! paired with channels short of it (sinks).
+//! paired with channels that are short of it and demonstrably route out (sinks).
 //!
 //! A rebalance is a payment to ourselves: out through the source channel, around the network,
-//! back in through the sink. So it is never a per-channel action: each recommendation names
-//! both ends, and a source's surplus can feed several sinks.
+//! back in through the sink. It pays for itself only through forwards the sink then carries,
+//! so it rests on the window's forwarding history (none without it):
+//! * a sink must have routed out in the window at a non-zero earned fee rate; the amount is at
+//!   most what it routes out over `benefit_horizon_days` at the window's pace;
+//! * `gross = amount × sink_earned_ppm / 1e6`, `lost = amount × source_earned_ppm / 1e6` (what
+//!   the source earns on the same liquidity; 0 for a source that routed nothing out);
+//! * the fee budget is half the margin, `budget_ppm = min(max_fee_ppm, (sink − source ppm) / 2)`;
+//! * listed only when `gross − lost − budget ≥ min_action_benefit_sat` (rebalance-lnd's rule)
+//!   and the amount is at least `rebalance.min_amount_sat`.
 //!
-//! Channels the plan recommends closing take no part. Matching is greedy and deterministic: sources and sinks sorted by amount (largest first,
-//! ties by channel id); each source fills sinks in that order, skipping a sink with the same
-//! peer (a loop through one peer goes nowhere). A channel whose imbalance is mostly uncovered
-//! (at least half of it and at least `min_amount_sat` left) is reported as [`Unmatched`], for
-//! [`super::policy`] to suggest a fee change instead; a small remainder after a rebalance is not,
-//! so the suggestion does not flicker from one cycle to the next.
-
-use std::fmt;
-use std::sync::Arc;
+//! Matching: sinks by value (`amount × sink ppm`, largest first), each takes the cheapest
+//! source left (lowest earned ppm, then most surplus), a source feeds at most
+//! [`MAX_PAIRS_PER_SOURCE`] sinks and a sink gets one pair; pairs through one peer are skipped.
+//! The best `analysis.max_rebalance_actions` by net benefit are listed. A sink left without a
+//! pair is [`Unmatched`], for [`super::policy`] to suggest a fee rise instead.
+//! A channel the plan recommends closing is never a sink; it may be a source (moving its idle
+//! liquidity to where it earns is what an operator does before closing it).
 
 use crate::model::ChanId;
 use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, LndSupport, Wording};
@@ -21,7 +26,11 @@ use crate::settings::AnalysisSettings;
 
 use super::close;
 use super::health::local_ratio;
+use super::names::alias;
 use super::{group_thousands, new_action, ppm_of, ChannelView};
+
+/// A source's surplus feeds at most this many sinks: no fan-out of tiny pairs.
+pub const MAX_PAIRS_PER_SOURCE: usize = 2;
 
 /// Which way a channel is off its target local ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +41,7 @@ pub enum Imbalance {
     Deficit,
 }
 
-/// The part of a channel's imbalance no rebalance pair covers.
+/// A channel short of liquidity that no rebalance pair covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unmatched {
     pub chan_id: ChanId,
@@ -40,10 +49,11 @@ pub struct Unmatched {
     pub remaining_sat: u64,
 }
 
-/// Rebalance actions and what is left unmatched.
+/// Rebalance actions, sinks left unmatched, and pairs left out by the action limit.
 pub struct RebalanceOutcome {
     pub actions: Vec<Action>,
     pub unmatched: Vec<Unmatched>,
+    pub left_out: u32,
 }
 
 /// A channel far enough from the target to rebalance, and by how much.
@@ -52,21 +62,23 @@ struct Candidate<'v, 'a> {
     amount_sat: u64,
     /// `|local_ratio − target|`.
     deviation: f64,
+    /// Fee rate its outbound forwards earned in the window (0 without any).
+    earned_ppm: u64,
 }
 
-/// Splits active channels into sources and sinks, each sorted largest first.
+/// Splits active channels with known flow into sources and sinks.
 fn candidates<'v, 'a>(
     views: &'v [ChannelView<'a>],
     settings: &AnalysisSettings,
 ) -> (Vec<Candidate<'v, 'a>>, Vec<Candidate<'v, 'a>>) {
     let r = &settings.rebalance;
     let target = r.target_local_ratio.clamp(0.0, 1.0);
+    let horizon = settings.benefit_horizon_days as f64;
     let mut sources = Vec::new();
     let mut sinks = Vec::new();
-    for view in views
-        .iter()
-        .filter(|v| v.channel.active && !close::is_candidate(v, settings))
-    {
+    for view in views.iter().filter(|v| v.channel.active) {
+        let Some(flow) = view.flow else { continue };
+        let closing = close::is_candidate(view, settings);
         let ch = view.channel;
         let usable = ch.local_balance_sat.saturating_add(ch.remote_balance_sat);
         if usable == 0 {
@@ -75,6 +87,7 @@ fn candidates<'v, 'a>(
         let ratio = local_ratio(ch.local_balance_sat, ch.remote_balance_sat);
         // Rounded target balance; `as` saturates and the product is within [0, usable].
         let target_local = (target * usable as f64).round() as u64;
+        let earned_ppm = flow.earned_ppm();
         if ratio - target >= r.min_deviation {
             // Never plan to push the source below its channel reserve.
             let amount = ch.local_balance_sat.saturating_sub(target_local).min(
@@ -86,87 +99,133 @@ fn candidates<'v, 'a>(
                     view,
                     amount_sat: amount,
                     deviation: ratio - target,
+                    earned_ppm,
                 });
             }
-        } else if target - ratio >= r.min_deviation {
-            // Nor pull the peer below theirs.
-            let amount = target_local.saturating_sub(ch.local_balance_sat).min(
-                ch.remote_balance_sat
-                    .saturating_sub(ch.remote_chan_reserve_sat),
-            );
+        } else if target - ratio >= r.min_deviation && earned_ppm > 0 && !closing {
+            // Nor pull the peer below theirs, nor more than the sink routes out over the
+            // horizon at the window's pace (`as` saturates; the value is non-negative).
+            let demand = (flow.out_sat_per_day() * horizon).floor() as u64;
+            let amount = target_local
+                .saturating_sub(ch.local_balance_sat)
+                .min(
+                    ch.remote_balance_sat
+                        .saturating_sub(ch.remote_chan_reserve_sat),
+                )
+                .min(demand);
             if amount >= r.min_amount_sat {
                 sinks.push(Candidate {
                     view,
                     amount_sat: amount,
                     deviation: target - ratio,
+                    earned_ppm,
                 });
             }
         }
     }
-    let order = |a: &Candidate<'_, '_>, b: &Candidate<'_, '_>| {
-        b.amount_sat
-            .cmp(&a.amount_sat)
+    let value = |c: &Candidate<'_, '_>| u128::from(c.amount_sat) * u128::from(c.earned_ppm);
+    sinks.sort_by(|a, b| {
+        value(b)
+            .cmp(&value(a))
             .then(a.view.chan_id().cmp(&b.view.chan_id()))
-    };
-    sources.sort_by(order);
-    sinks.sort_by(order);
+    });
+    sources.sort_by(|a, b| {
+        a.earned_ppm
+            .cmp(&b.earned_ppm)
+            .then(b.amount_sat.cmp(&a.amount_sat))
+            .then(a.view.chan_id().cmp(&b.view.chan_id()))
+    });
     (sources, sinks)
+}
+
+/// What a pair earns and may spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairEconomics {
+    /// `amount × sink_ppm / 1e6`.
+    pub gross_sat: u64,
+    /// `amount × source_ppm / 1e6`.
+    pub lost_sat: u64,
+    pub budget_ppm: u64,
+    /// `floor(amount × budget_ppm / 1e6)`.
+    pub budget_sat: u64,
+    /// `gross − lost − budget`.
+    pub net_sat: u64,
+}
+
+/// The economics of moving `amount` from a source earning `source_ppm` to a sink earning
+/// `sink_ppm`; `None` when it cannot pay a non-zero budget or its net is below the minimum.
+pub fn economics(
+    amount: u64,
+    sink_ppm: u64,
+    source_ppm: u64,
+    settings: &AnalysisSettings,
+) -> Option<PairEconomics> {
+    let margin_ppm = sink_ppm.checked_sub(source_ppm)?;
+    let budget_ppm = (margin_ppm / 2).min(settings.rebalance.max_fee_ppm);
+    let budget_sat =
+        u64::try_from(u128::from(amount) * u128::from(budget_ppm) / 1_000_000).unwrap_or(u64::MAX);
+    if budget_sat == 0 {
+        return None;
+    }
+    let gross_sat =
+        u64::try_from(u128::from(amount) * u128::from(sink_ppm) / 1_000_000).unwrap_or(u64::MAX);
+    let lost_sat = ppm_of(amount, source_ppm);
+    let net_sat = gross_sat.checked_sub(lost_sat)?.checked_sub(budget_sat)?;
+    (net_sat >= settings.min_action_benefit_sat).then_some(PairEconomics {
+        gross_sat,
+        lost_sat,
+        budget_ppm,
+        budget_sat,
+        net_sat,
+    })
 }
 
 /// Pairs sources with sinks across the node.
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> RebalanceOutcome {
-    let min = settings.rebalance.min_amount_sat.max(1);
     let (sources, sinks) = candidates(views, settings);
-    let mut sink_left: Vec<u64> = sinks.iter().map(|s| s.amount_sat).collect();
-    let mut first_open = 0;
-    // Each pair used up a source or a sink (but for a remainder under `min`), so there are
-    // at most as many pairs, or channels left unmatched, as candidates.
-    let mut actions = Vec::with_capacity(sources.len() + sinks.len());
-    let mut unmatched = Vec::with_capacity(sources.len() + sinks.len());
-
-    for source in &sources {
-        let mut left = source.amount_sat;
-        while first_open < sinks.len() && sink_left[first_open] < min {
-            first_open += 1;
-        }
-        for (j, sink) in sinks.iter().enumerate().skip(first_open) {
-            if left < min {
-                break;
-            }
-            if sink_left[j] < min
+    let min = settings.rebalance.min_amount_sat.max(1);
+    let mut source_left: Vec<u64> = sources.iter().map(|s| s.amount_sat).collect();
+    let mut source_pairs = vec![0usize; sources.len()];
+    let mut pairs = Vec::new();
+    let mut unmatched = Vec::new();
+    for sink in &sinks {
+        let found = sources.iter().enumerate().find_map(|(i, source)| {
+            if source_pairs[i] >= MAX_PAIRS_PER_SOURCE
+                || source_left[i] < min
                 || sink.view.channel.remote_pubkey == source.view.channel.remote_pubkey
             {
-                continue;
+                return None;
             }
-            let amount = left.min(sink_left[j]);
-            actions.push(pair_action(source, sink, amount, settings));
-            left -= amount;
-            sink_left[j] -= amount;
-        }
-        if mostly_uncovered(left, source.amount_sat, min) {
-            unmatched.push(Unmatched {
-                chan_id: source.view.chan_id(),
-                imbalance: Imbalance::Surplus,
-                remaining_sat: left,
-            });
-        }
-    }
-    for (sink, left) in sinks.iter().zip(&sink_left) {
-        if mostly_uncovered(*left, sink.amount_sat, min) {
-            unmatched.push(Unmatched {
+            let amount = source_left[i].min(sink.amount_sat);
+            economics(amount, sink.earned_ppm, source.earned_ppm, settings)
+                .map(|eco| (i, amount, eco))
+        });
+        match found {
+            Some((i, amount, eco)) => {
+                source_left[i] -= amount;
+                source_pairs[i] += 1;
+                pairs.push((
+                    eco.net_sat,
+                    pair_action(&sources[i], sink, amount, eco, settings),
+                ));
+            }
+            None => unmatched.push(Unmatched {
                 chan_id: sink.view.chan_id(),
                 imbalance: Imbalance::Deficit,
-                remaining_sat: *left,
-            });
+                remaining_sat: sink.amount_sat,
+            }),
         }
     }
+    pairs.sort_by(|(a_net, a), (b_net, b)| b_net.cmp(a_net).then(a.id.cmp(&b.id)));
+    let limit = usize::try_from(settings.max_rebalance_actions).unwrap_or(usize::MAX);
+    let left_out = u32::try_from(pairs.len().saturating_sub(limit)).unwrap_or(u32::MAX);
+    pairs.truncate(limit);
     unmatched.sort_by_key(|u| u.chan_id);
-    RebalanceOutcome { actions, unmatched }
-}
-
-/// At least half of the imbalance, and at least the minimum amount, is left after matching.
-fn mostly_uncovered(left: u64, original: u64, min: u64) -> bool {
-    left >= min && left.saturating_mul(2) >= original
+    RebalanceOutcome {
+        actions: pairs.into_iter().map(|(_, a)| a).collect(),
+        unmatched,
+        left_out,
+    }
 }
 
 fn percent(ratio: f64) -> String {
@@ -178,26 +237,21 @@ fn pair_action(
     source: &Candidate<'_, '_>,
     sink: &Candidate<'_, '_>,
     amount: u64,
+    eco: PairEconomics,
     settings: &AnalysisSettings,
 ) -> Action {
     let r = &settings.rebalance;
     let (src, dst) = (source.view.channel, sink.view.channel);
-    let sink_policy = dst.local_policy;
-    let sink_ppm = sink_policy.map(|p| u64::try_from(p.fee_rate_ppm).unwrap_or(0));
-    let budget_ppm = sink_ppm.map_or(r.max_fee_ppm, |ppm| ppm.min(r.max_fee_ppm));
-    let max_fee = ppm_of(amount, budget_ppm);
-    let benefit = sink_ppm.map_or(0, |ppm| ppm_of(amount, ppm));
     let deviation = source.deviation.max(sink.deviation);
-    let mut priority: u8 = if deviation >= 0.4 {
+    let priority: u8 = if deviation >= 0.4 {
         6
     } else if deviation >= 0.3 {
         5
     } else {
         4
     };
-    if benefit < max_fee {
-        priority -= 1;
-    }
+    let (sink_ppm, source_ppm) = (sink.earned_ppm, source.earned_ppm);
+    let horizon = settings.benefit_horizon_days;
     let max_fee_ppm = r.max_fee_ppm;
     let target_ratio = r.target_local_ratio;
     let (src_id, dst_id) = (src.chan_id, dst.chan_id);
@@ -206,30 +260,33 @@ fn pair_action(
     let src_name = alias(&src.peer_alias, src.chan_id);
     let dst_name = alias(&dst.peer_alias, dst.chan_id);
     let (src_pubkey, dst_pubkey) = (src.remote_pubkey.clone(), dst.remote_pubkey.clone());
+    let sink_out_per_day = sink.view.flow.map_or(0.0, |f| f.out_sat_per_day());
+    let PairEconomics {
+        gross_sat,
+        lost_sat,
+        budget_ppm,
+        budget_sat,
+        net_sat,
+    } = eco;
     let wording = Wording::described(move || {
-        let benefit_formula = match sink_ppm {
-            Some(ppm) => format!(
-                "amount × sink fee_rate_ppm / 1e6 = {} × {ppm} / 1e6: the fees earned when the \
-                 moved liquidity routes out through the sink once",
-                group_thousands(amount)
-            ),
-            None => "unknown: the snapshot has no fee policy for the sink channel".to_string(),
-        };
-        let budget_source = if sink_ppm.is_some_and(|ppm| ppm <= max_fee_ppm) {
-            "the sink channel's own outgoing fee rate".to_string()
-        } else if sink_ppm.is_some() {
-            format!("rebalance.max_fee_ppm ({max_fee_ppm} ppm), below the sink's fee rate")
-        } else {
-            format!("rebalance.max_fee_ppm ({max_fee_ppm} ppm); the sink has no known fee policy")
-        };
         let invoice_memo = format!("dustwatch rebalance {src_id}>{dst_id}");
         let target = percent(target_ratio);
         ActionText {
             cost_formula: format!(
-                "max fee = ceil(amount × budget_ppm / 1e6) = ceil({} × {budget_ppm} / 1e6); budget = {budget_source}",
+                "fee budget = floor(amount × budget_ppm / 1e6) = floor({} × {budget_ppm} / 1e6) = {budget_sat}; \
+                 budget_ppm = min(max_fee_ppm {max_fee_ppm}, (sink {sink_ppm} − source {source_ppm} ppm) / 2)",
                 group_thousands(amount)
             ),
-            benefit_formula,
+            benefit_formula: format!(
+                "amount × (sink earned ppm − source earned ppm) / 1e6 = {} − {} = {} sat, net {} after the budget: \
+                 the sink routed out {} sat/day at {sink_ppm} ppm in the window, so the amount routes out within \
+                 {horizon} days; the source earned {source_ppm} ppm on the same liquidity",
+                group_thousands(gross_sat),
+                group_thousands(lost_sat),
+                group_thousands(gross_sat.saturating_sub(lost_sat)),
+                group_thousands(net_sat),
+                group_thousands(sink_out_per_day.round() as u64),
+            ),
             prerequisites: vec![
                 "both peers online (channels active)".to_string(),
                 format!(
@@ -237,11 +294,13 @@ fn pair_action(
                 ),
             ],
             rationale: format!(
-                "{src_name} ({src_id}) is {} local and {dst_name} ({dst_id}) is {} local: moving {} sat out through the first and back in \
-                 through the second brings both toward {target} local, within a fee budget of {budget_ppm} ppm.",
-                percent(src_ratio),
+                "{dst_name} ({dst_id}) is {} local and routes out at {sink_ppm} ppm; {src_name} ({src_id}) is {} local \
+                 and earns {source_ppm} ppm: moving {} sat from {src_name} to {dst_name} (toward {target} local) \
+                 nets about {} sat within a fee budget of {budget_sat} sat.",
                 percent(dst_ratio),
+                percent(src_ratio),
                 group_thousands(amount),
+                group_thousands(net_sat),
             ),
             lnd_note: Some(
                 "LND has no native rebalance command: a rebalance is a payment to yourself. bos does it in \
@@ -253,7 +312,7 @@ fn pair_action(
                 Command {
                     tool: "bos".to_string(),
                     line: format!(
-                        "bos rebalance --out {src_pubkey} --in {dst_pubkey} --amount {amount} --max-fee {max_fee} --max-fee-rate {budget_ppm}"
+                        "bos rebalance --out {src_pubkey} --in {dst_pubkey} --amount {amount} --max-fee {budget_sat} --max-fee-rate {budget_ppm}"
                     ),
                     purpose: "circular rebalance with Balance of Satoshis".to_string(),
                 },
@@ -265,7 +324,7 @@ fn pair_action(
                 Command {
                     tool: "lncli".to_string(),
                     line: format!(
-                        "lncli payinvoice --allow_self_payment --outgoing_chan_id {src_id} --last_hop {dst_pubkey} --fee_limit {max_fee} <payment_request>"
+                        "lncli payinvoice --allow_self_payment --outgoing_chan_id {src_id} --last_hop {dst_pubkey} --fee_limit {budget_sat} <payment_request>"
                     ),
                     purpose: "pay it out through the source channel and back in through the sink".to_string(),
                 },
@@ -276,8 +335,8 @@ fn pair_action(
     Action {
         priority,
         amount_sat: Some(amount),
-        expected_cost_sat: max_fee,
-        expected_benefit_sat: benefit,
+        expected_cost_sat: budget_sat,
+        expected_benefit_sat: gross_sat.saturating_sub(lost_sat),
         complexity: Complexity::Medium,
         lnd_support: LndSupport::ExternalTool,
         wording,
@@ -285,124 +344,160 @@ fn pair_action(
     }
 }
 
-/// The peer's alias, or a neutral name when LND did not know one.
-///
-/// Held by the text closures of actions, so the neutral name is written only when the text is
-/// (not one string per action of an unnamed peer while the plan is built).
-pub(crate) fn alias(peer_alias: &Arc<str>, chan_id: ChanId) -> PeerName {
-    PeerName {
-        alias: Arc::clone(peer_alias),
-        chan_id,
-    }
-}
-
-/// What [`alias`] returns: displays as the alias, or as `channel <chan_id>` when it is empty.
-pub(crate) struct PeerName {
-    alias: Arc<str>,
-    chan_id: ChanId,
-}
-
-impl fmt::Display for PeerName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.alias.is_empty() {
-            write!(f, "channel {}", self.chan_id)
-        } else {
-            f.pad(&self.alias)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, view};
+    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::model::{Channel, ForwardingEvent};
 
-    fn outcome(channels: &[crate::model::Channel]) -> RebalanceOutcome {
-        let views: Vec<_> = channels.iter().map(|c| view(c, None)).collect();
+    fn outcome(channels: &[Channel], events: &[ForwardingEvent]) -> RebalanceOutcome {
+        let flow = flow_of(events);
+        let views: Vec<_> = channels
+            .iter()
+            .map(|c| flow_view(c, Some(806_000), &flow))
+            .collect();
         recommend(&views, &AnalysisSettings::default())
     }
 
-    #[test]
-    fn pairs_surplus_with_deficit_across_the_node() {
-        let chans = [
-            channel(1, 2_000_000, 1_800_000), // ~90% local: source
-            channel(2, 2_000_000, 200_000),   // ~10% local: sink
-            channel(3, 2_000_000, 1_000_000), // balanced: left alone
-        ];
-        let out = outcome(&chans);
-        assert_eq!(out.actions.len(), 1);
-        let a = &out.actions[0];
-        assert_eq!(&*a.id, "rebalance:1>2");
-        assert_eq!(a.chan_ids.as_slice(), [1, 2]);
-        // Both are ~800k from 50%; the smaller of the two gaps moves.
-        let amount = a.amount_sat.unwrap();
-        assert!((780_000..=800_000).contains(&amount), "{amount}");
-        // Budget: the sink's 100 ppm (below max_fee_ppm 500).
-        assert_eq!(a.expected_cost_sat, ppm_of(amount, 100));
-        assert_eq!(a.expected_benefit_sat, ppm_of(amount, 100));
-        let bos = &a.text().commands[0].line;
-        assert!(bos.starts_with("bos rebalance --out 02"), "{bos}");
-        assert!(bos.contains(&format!("--amount {amount}")) && bos.contains("--max-fee-rate 100"));
-        assert!(a
-            .text()
-            .lnd_note
-            .as_deref()
-            .unwrap()
-            .contains("no native rebalance"));
-        assert!(out.unmatched.is_empty(), "{:?}", out.unmatched);
+    /// A sink that routed `out_sat` in the window at `ppm`.
+    fn drains(sink: u64, out_sat: u64, ppm: u64) -> ForwardingEvent {
+        forward(86_400, 999, sink, out_sat, ppm)
     }
 
     #[test]
-    fn one_source_feeds_several_sinks_and_leftovers_are_unmatched() {
+    fn a_busy_expensive_sink_gets_liquidity_from_a_cheap_idle_source() {
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
         let chans = [
-            channel(1, 10_000_000, 9_500_000), // surplus ~4.5M
-            channel(2, 2_000_000, 100_000),    // deficit ~900k
-            channel(3, 2_000_000, 200_000),    // deficit ~800k
+            channel(src, 10_000_000, 9_000_000), // ~90% local, routed nothing
+            channel(dst, 10_000_000, 1_000_000), // ~10% local, drains 1M sat/day at 800 ppm
+            channel(scid(800_000, 3), 2_000_000, 1_000_000),
         ];
-        let out = outcome(&chans);
-        let ids: Vec<&str> = out.actions.iter().map(|a| a.id.as_ref()).collect();
-        assert_eq!(ids, vec!["rebalance:1>2", "rebalance:1>3"]);
-        assert_eq!(out.unmatched.len(), 1);
-        assert_eq!(out.unmatched[0].chan_id, 1);
-        assert_eq!(out.unmatched[0].imbalance, Imbalance::Surplus);
+        let out = outcome(&chans, &[drains(dst, 7_000_000, 800)]);
+        assert_eq!(out.actions.len(), 1);
+        let a = &out.actions[0];
+        assert_eq!(*a.id, *format!("rebalance:{src}>{dst}"));
+        let amount = a.amount_sat.unwrap();
+        assert!((3_900_000..=4_000_000).contains(&amount), "{amount}");
+        // Budget: half the 800 ppm margin = 400 ppm; benefit: 800 ppm, nothing lost at the source.
+        assert_eq!(a.expected_cost_sat, amount * 400 / 1_000_000);
+        assert_eq!(a.expected_benefit_sat, amount * 800 / 1_000_000);
+        let bos = &a.text().commands[0].line;
+        assert!(bos.contains(&format!("--amount {amount}")), "{bos}");
+        assert!(
+            bos.contains(&format!(
+                "--max-fee {} --max-fee-rate 400",
+                a.expected_cost_sat
+            )),
+            "{bos}"
+        );
+        assert!(out.unmatched.is_empty());
+    }
+
+    #[test]
+    fn a_sink_that_earns_nothing_gets_nothing() {
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
+        let chans = [
+            channel(src, 2_000_000, 1_800_000),
+            channel(dst, 2_000_000, 200_000),
+        ];
+        // Routed nothing out: no demand.
+        assert!(outcome(&chans, &[]).actions.is_empty());
+        // Routed out at 0 ppm: nothing to earn.
+        assert!(outcome(&chans, &[drains(dst, 1_400_000, 0)])
+            .actions
+            .is_empty());
+        // Without history: unknown, nothing.
+        let views: Vec<_> = chans.iter().map(|c| view(c, Some(806_000))).collect();
+        assert!(recommend(&views, &AnalysisSettings::default())
+            .actions
+            .is_empty());
+    }
+
+    #[test]
+    fn the_source_s_own_earnings_and_the_minimum_benefit_decide() {
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
+        let chans = [
+            channel(src, 10_000_000, 9_000_000),
+            channel(dst, 10_000_000, 1_000_000),
+        ];
+        // The amount follows the sink's demand: 100k sat/day × 30 days = 3M sat.
+        let events = [drains(dst, 700_000, 800)];
+        let out = outcome(&chans, &events);
+        assert_eq!(out.actions[0].amount_sat, Some(3_000_000));
+        // The source earns 700 ppm on its outflow, the sink 800: 2,400 − 2,100 − 150 = 150 sat
+        // net, below the 500 sat minimum.
+        let events = [drains(dst, 700_000, 800), drains(src, 10_000, 700)];
+        assert!(outcome(&chans, &events).actions.is_empty());
+    }
+
+    #[test]
+    fn one_pair_per_sink_and_no_fan_out_and_a_limit() {
+        let src = scid(800_000, 1);
+        let mut chans = vec![channel(src, 100_000_000, 95_000_000)];
+        let mut events = Vec::new();
+        for i in 2..6 {
+            let id = scid(800_000, i);
+            chans.push(channel(id, 10_000_000, 500_000));
+            events.push(drains(id, 7_000_000, 500 + i * 10));
+        }
+        let out = outcome(&chans, &events);
+        assert_eq!(out.actions.len(), MAX_PAIRS_PER_SOURCE);
+        // The best sinks (highest earned ppm) get the source; the others are unmatched.
+        let sinks: Vec<u64> = out.actions.iter().map(|a| a.chan_ids[1]).collect();
+        assert_eq!(sinks, vec![scid(800_000, 5), scid(800_000, 4)]);
+        assert_eq!(out.unmatched.len(), 2);
+        let settings = AnalysisSettings {
+            max_rebalance_actions: 1,
+            ..AnalysisSettings::default()
+        };
+        let flow = flow_of(&events);
+        let views: Vec<_> = chans
+            .iter()
+            .map(|c| flow_view(c, Some(806_000), &flow))
+            .collect();
+        let limited = recommend(&views, &settings);
+        assert_eq!(limited.actions.len(), 1);
+        assert_eq!(limited.left_out, 1);
     }
 
     #[test]
     fn inactive_and_same_peer_channels_are_not_paired() {
-        let mut offline = channel(2, 2_000_000, 100_000);
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
+        let events = [drains(dst, 1_400_000, 800)];
+        let mut offline = channel(dst, 2_000_000, 100_000);
         offline.active = false;
-        let out = outcome(&[channel(1, 2_000_000, 1_900_000), offline]);
+        assert!(
+            outcome(&[channel(src, 2_000_000, 1_900_000), offline], &events)
+                .actions
+                .is_empty()
+        );
+        let mut same_peer = channel(dst, 2_000_000, 100_000);
+        same_peer.remote_pubkey = format!("02{:064x}", src).into();
+        let out = outcome(&[channel(src, 2_000_000, 1_900_000), same_peer], &events);
         assert!(out.actions.is_empty());
-
-        let mut same_peer = channel(2, 2_000_000, 100_000);
-        same_peer.remote_pubkey = format!("02{:064x}", 1).into();
-        let out = outcome(&[channel(1, 2_000_000, 1_900_000), same_peer]);
-        assert!(out.actions.is_empty());
-        assert_eq!(out.unmatched.len(), 2);
+        assert_eq!(out.unmatched.len(), 1);
     }
 
     #[test]
-    fn a_peer_without_an_alias_is_named_by_its_channel() {
-        assert_eq!(alias(&Arc::from(""), 42).to_string(), "channel 42");
-        assert_eq!(alias(&Arc::from("bob"), 42).to_string(), "bob");
-    }
-
-    #[test]
-    fn small_gaps_and_missing_policies() {
-        // 60% vs 40%: inside min_deviation, nothing to do.
-        let out = outcome(&[
-            channel(1, 2_000_000, 1_200_000),
-            channel(2, 2_000_000, 800_000),
-        ]);
-        assert!(out.actions.is_empty());
-
-        let mut sink = channel(2, 2_000_000, 100_000);
-        sink.local_policy = None;
-        let out = outcome(&[channel(1, 2_000_000, 1_900_000), sink]);
-        let a = &out.actions[0];
-        assert_eq!(a.expected_benefit_sat, 0);
-        assert_eq!(a.expected_cost_sat, ppm_of(a.amount_sat.unwrap(), 500));
-        assert!(a.text().benefit_formula.starts_with("unknown"));
-        assert!(a.priority < 6);
+    fn economics_never_gives_a_zero_budget() {
+        let s = AnalysisSettings::default();
+        assert_eq!(economics(100_000, 1, 0, &s), None);
+        assert_eq!(economics(1_000_000, 800, 900, &s), None);
+        // 800 − 100 − 350 = 350 sat net: below the 500 sat minimum.
+        assert_eq!(economics(1_000_000, 800, 100, &s), None);
+        let e = economics(2_000_000, 800, 100, &s).unwrap();
+        assert_eq!(
+            (
+                e.gross_sat,
+                e.lost_sat,
+                e.budget_ppm,
+                e.budget_sat,
+                e.net_sat
+            ),
+            (1_600, 200, 350, 700, 700)
+        );
+        // max_fee_ppm caps the budget.
+        let e = economics(1_000_000, 3_000, 0, &s).unwrap();
+        assert_eq!(e.budget_ppm, 500);
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::dust::{channel_dust, commitment_dust, ChannelDust, DustParams, Side};
 use crate::model::{
-    Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, PaymentHash,
-    RoutingPolicy, SnapshotSource,
+    Channel, CommitmentType, Constraints, ForwardingEvent, ForwardingFlow, Htlc, Initiator,
+    NodeSnapshot, PaymentHash, RoutingPolicy, SnapshotSource,
 };
 use crate::settings::AnalysisSettings;
 
@@ -102,6 +102,58 @@ pub fn dust_of(ch: &Channel, block_height: Option<u32>) -> ChannelDust {
     channel_dust(ch, block_height, &params(&AnalysisSettings::default()))
 }
 
+/// A short channel id funded at `block` (so the channel's age is known against a height).
+pub fn scid(block: u64, index: u64) -> u64 {
+    (block << 40) | (index << 16)
+}
+
+/// One forward `chan_in → chan_out` of `out_sat` at `ppm`, `secs_ago` before [`NOW`].
+pub fn forward(
+    secs_ago: i64,
+    chan_in: u64,
+    chan_out: u64,
+    out_sat: u64,
+    ppm: u64,
+) -> ForwardingEvent {
+    let out_msat = out_sat * 1000;
+    let fee_msat = out_msat * ppm / 1_000_000;
+    ForwardingEvent {
+        timestamp_ns: u64::try_from(NOW - secs_ago).unwrap() * 1_000_000_000,
+        chan_id_in: chan_in,
+        chan_id_out: chan_out,
+        amt_in_msat: out_msat + fee_msat,
+        amt_out_msat: out_msat,
+        fee_msat,
+    }
+}
+
+/// The snapshot time of [`snapshot`] and of [`forward`]'s events.
+pub const NOW: i64 = 1_700_000_000;
+
+/// Forwarding flow over the default window, ending at [`NOW`].
+pub fn flow_of(events: &[ForwardingEvent]) -> ForwardingFlow {
+    ForwardingFlow::from_events(
+        events,
+        NOW,
+        AnalysisSettings::default().flow_window.as_secs(),
+    )
+}
+
+/// A channel as the analyzer sees it with forwarding history, with default settings.
+pub fn flow_view<'a>(
+    ch: &'a Channel,
+    block_height: Option<u32>,
+    flow: &ForwardingFlow,
+) -> ChannelView<'a> {
+    ChannelView::with_flow(
+        ch,
+        block_height,
+        &params(&AnalysisSettings::default()),
+        &AnalysisSettings::default(),
+        Some(flow),
+    )
+}
+
 /// A channel as the analyzer sees it, with default settings.
 pub fn view(ch: &Channel, block_height: Option<u32>) -> ChannelView<'_> {
     ChannelView::new(
@@ -114,7 +166,7 @@ pub fn view(ch: &Channel, block_height: Option<u32>) -> ChannelView<'_> {
 
 pub fn snapshot(channels: Vec<Channel>, block_height: Option<u32>) -> NodeSnapshot {
     let mut snap = NodeSnapshot::empty(
-        1_700_000_000,
+        NOW,
         SnapshotSource {
             kind: "test".into(),
             detail: "unit".into(),

@@ -9,7 +9,7 @@ use crate::plan::render::render_table;
 use crate::plan::Plan;
 use crate::settings::Settings;
 use crate::sink::plan_file::PlanFileWriter;
-use crate::snapshot::lncli::{snapshot_from_files, LncliFiles};
+use crate::snapshot::lncli::{apply_fwdinghistory_file, snapshot_from_files, LncliFiles};
 
 /// Reads the files, analyses, prints a table (or the plan as JSON) and, with `--out`, writes
 /// the plan files there (comparing with the `latest.json` already in that directory).
@@ -24,8 +24,13 @@ pub fn run(
         pendingchannels: args.pendingchannels.clone(),
         feereport: args.feereport.clone(),
     };
-    let snapshot =
+    let mut snapshot =
         snapshot_from_files(&files, super::now_unix()).map_err(|e| AppError::Input(Box::new(e)))?;
+    if let Some(path) = &args.fwdinghistory {
+        let window_secs = settings.analysis.flow_window.as_secs();
+        apply_fwdinghistory_file(&mut snapshot, path, window_secs)
+            .map_err(|e| AppError::Input(Box::new(e)))?;
+    }
     for warning in &snapshot.warnings {
         match warning.chan_id {
             Some(chan_id) => tracing::warn!(chan_id, "{}", warning.message),

@@ -73,6 +73,17 @@ pub fn validate(settings: &Settings) -> Vec<Problem> {
         "must not exceed analysis.htlc_expiry_warn_blocks",
     );
 
+    check.that(
+        analysis.min_action_benefit_sat > 0,
+        "analysis.min_action_benefit_sat",
+        "must be greater than 0 (an action must be worth something)",
+    );
+    check.that(
+        analysis.max_rebalance_actions > 0,
+        "analysis.max_rebalance_actions",
+        "must be greater than 0",
+    );
+
     let health = &analysis.health;
     check.unit("analysis.health.balance_weight", health.balance_weight);
     check.unit("analysis.health.dust_weight", health.dust_weight);

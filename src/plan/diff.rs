@@ -456,6 +456,20 @@ mod tests {
         snap.node.synced_to_chain = true;
         snap.channels = channels;
         snap.normalize();
+        // Channel 2 routes out 700,000 sat at 1,500 ppm in the window: a sink worth refilling.
+        let drain = crate::model::ForwardingEvent {
+            timestamp_ns: u64::try_from(at - 50).unwrap_or(0) * 1_000_000_000,
+            chan_id_in: 77,
+            chan_id_out: 2,
+            amt_in_msat: 701_050_000,
+            amt_out_msat: 700_000_000,
+            fee_msat: 1_050_000,
+        };
+        snap.flow = Some(crate::model::ForwardingFlow::from_events(
+            &[drain],
+            at,
+            7 * 86_400,
+        ));
         analyze(&snap, &AnalysisSettings::default(), None)
     }
 

@@ -879,7 +879,7 @@ mod tests {
         incoming.pending_htlcs.push(htlc(0, true, 300, 801_000));
         incoming.active = false;
         settle_balances(&mut incoming);
-        let snap = snapshot(
+        let mut snap = snapshot(
             vec![
                 channel(9, 2_000_000, 1_900_000),
                 channel(1, 2_000_000, 50_000),
@@ -888,6 +888,10 @@ mod tests {
             ],
             Some(800_000),
         );
+        // Channel 1 routes out 100k sat/day at 1,500 ppm: a sink worth refilling.
+        snap.flow = Some(crate::analyze::testkit::flow_of(&[
+            crate::analyze::testkit::forward(86_400, 77, 1, 700_000, 1_500),
+        ]));
         analyze(&snap, &AnalysisSettings::default(), None)
     }
 

@@ -18,6 +18,7 @@
 
 pub mod diff;
 pub mod digest;
+pub mod flow;
 pub mod ids;
 pub mod render;
 pub mod text;
@@ -32,6 +33,7 @@ use crate::model::{ChanId, CommitmentType, ExposureLimitSource, Initiator};
 
 pub use diff::{diff, render_diff, PlanDiff};
 pub use digest::PlanDigest;
+pub use flow::{ChannelFlowReport, FlowFigures};
 pub use ids::ChanIds;
 pub use render::render_table;
 pub use text::{ActionText, Text, Wording};
@@ -125,6 +127,20 @@ pub struct Summary {
     pub channels_by_status: StatusCounts,
     pub alerts: AlertCounts,
     pub pending_channels: PendingCounts,
+    /// Why flow-based judgements are unknown (absent when the snapshot had forwarding history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_unknown: Option<String>,
+    /// Rebalances that paid for themselves but were left out by `analysis.max_rebalance_actions`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rebalance_actions_left_out: u32,
+    /// Actions left out because their net benefit was below `analysis.min_action_benefit_sat`
+    /// or their cost (fund-protecting actions are never left out).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub actions_below_min_benefit: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -175,6 +191,13 @@ pub struct ChannelPlan {
     pub recommendations: Recommendations,
     /// Caveats of the dust engine for this channel (assumed values, unknown types).
     pub warnings: Vec<String>,
+    /// Forwarding flow in the window (absent when the snapshot had no forwarding history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<ChannelFlowReport>,
+    /// Observations with no countable benefit, so not actions (e.g. an advertised `max_htlc`
+    /// above what the channel can send).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The channel's health (design.md section 4).

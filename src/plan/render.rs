@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ChannelPlan, HealthStatus, Plan};
+use super::{ChannelPlan, Plan};
 
 /// Column alignment in [`table`].
 #[derive(Clone, Copy)]
@@ -97,7 +97,7 @@ fn percent(r: f64) -> String {
 }
 
 fn needs_attention(c: &ChannelPlan) -> bool {
-    c.health.status != HealthStatus::Healthy || !c.health.issues.is_empty()
+    !c.health.issues.is_empty() || !c.recommendations.actions.is_empty()
 }
 
 /// The whole plan as text.
@@ -198,6 +198,22 @@ pub fn render_table(plan: &Plan) -> String {
     ];
     for (label, value) in rows {
         let _ = writeln!(out, "  {label:<17} {value}");
+    }
+    if let Some(why) = &s.flow_unknown {
+        let _ = writeln!(out, "  {:<17} {why}", "flow");
+    }
+    let left_out = [
+        (
+            s.rebalance_actions_left_out,
+            "rebalances beyond analysis.max_rebalance_actions",
+        ),
+        (
+            s.actions_below_min_benefit,
+            "actions worth less than analysis.min_action_benefit_sat",
+        ),
+    ];
+    for (count, what) in left_out.iter().filter(|(count, _)| *count > 0) {
+        let _ = writeln!(out, "  {:<17} {count} {what}", "left out");
     }
 
     out.push_str("\nTOP ACTIONS\n");

@@ -33,6 +33,7 @@
 
 mod channels;
 mod feereport;
+mod fwdinghistory;
 mod getinfo;
 mod pending;
 
@@ -41,7 +42,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::model::{NodeSnapshot, SnapshotSource, SnapshotWarning};
+use crate::model::{ForwardingFlow, NodeSnapshot, SnapshotSource, SnapshotWarning};
 use crate::snapshot::json::{FieldError, JsonPath, Obj};
 
 /// The `lncli` output files of one node; only `listchannels` is required.
@@ -194,6 +195,48 @@ pub fn snapshot_from_strs(
     snapshot.warnings = warnings;
     snapshot.normalize();
     Ok(snapshot)
+}
+
+/// Adds `lncli fwdinghistory` output to a snapshot: its forwards become the snapshot's
+/// [`ForwardingFlow`] over `window_secs` ending at the snapshot's time (flow is otherwise
+/// unknown). Unreadable events are skipped and named in the snapshot's warnings.
+pub fn apply_fwdinghistory(
+    snapshot: &mut NodeSnapshot,
+    text: &LncliText<'_>,
+    window_secs: u64,
+) -> Result<(), LncliError> {
+    let events = fwdinghistory::read(text, &mut snapshot.warnings)?;
+    snapshot.flow = Some(ForwardingFlow::from_events(
+        &events,
+        snapshot.taken_at_unix,
+        window_secs,
+    ));
+    if !snapshot.source.detail.is_empty() {
+        snapshot.source.detail.push_str(", ");
+    }
+    snapshot.source.detail.push_str(text.name);
+    Ok(())
+}
+
+/// [`apply_fwdinghistory`] from a file on disk.
+pub fn apply_fwdinghistory_file(
+    snapshot: &mut NodeSnapshot,
+    path: &std::path::Path,
+    window_secs: u64,
+) -> Result<(), LncliError> {
+    let name = path.display().to_string();
+    let json = std::fs::read_to_string(path).map_err(|cause| LncliError::Read {
+        file: name.clone(),
+        cause,
+    })?;
+    apply_fwdinghistory(
+        snapshot,
+        &LncliText {
+            name: &name,
+            json: &json,
+        },
+        window_secs,
+    )
 }
 
 /// Parses one file (syntax only; [`root`] checks its shape).
