@@ -117,6 +117,22 @@ pub async fn run_cycle<S: NodeSource>(
             for failure in &written.prune_failures {
                 tracing::warn!(error = %failure, "could not prune an old plan file");
             }
+            if !written.stale_temps_removed.is_empty() {
+                tracing::info!(
+                    dir = %writer.dir().display(),
+                    removed = written.stale_temps_removed.len(),
+                    "removed temporary plan files left by a killed writer"
+                );
+            }
+            if !written.pruned_for_room.is_empty() {
+                tracing::warn!(
+                    dir = %writer.dir().display(),
+                    removed = written.pruned_for_room.len(),
+                    keep_plans = writer.keep_plans(),
+                    "disk full: removed the oldest plan files to make room, then wrote the plan; \
+                     free space or lower output.keep_plans"
+                );
+            }
             tracing::debug!(path = %written.latest.display(), "plan written");
             None
         }
@@ -148,6 +164,22 @@ pub fn load_previous_digest(writer: &PlanFileWriter) -> Option<PlanDigest> {
             tracing::warn!(error = %err, "cannot read the previous plan");
             None
         }
+    }
+}
+
+/// Removes temporary plan files a killed writer left behind (SIGKILL, OOM, watchdog), logging
+/// what it did; a live writer's (a concurrent `dustwatch once`) are left alone.
+fn remove_stale_temps(writer: &PlanFileWriter) {
+    let (removed, failures) = writer.remove_stale_temps();
+    if !removed.is_empty() {
+        tracing::info!(
+            dir = %writer.dir().display(),
+            removed = removed.len(),
+            "removed temporary plan files left by a killed writer"
+        );
+    }
+    for failure in failures {
+        tracing::warn!(error = %failure, "could not remove a stale temporary plan file");
     }
 }
 
@@ -205,6 +237,7 @@ pub async fn run<S, C, R, N, F>(
     F: Future<Output = ()>,
 {
     let writer = PlanFileWriter::from_settings(&settings.output);
+    remove_stale_temps(&writer);
     let previous = load_previous_digest(&writer);
     let now = Instant::now();
     let mut state = LoopState {
