@@ -357,3 +357,59 @@ async fn sigterm_during_a_cycle_exits_zero_without_temp_files() {
     sim.set_delay(Duration::ZERO);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watchdog_is_pinged_between_cycles_however_long_the_interval() {
+    // WatchdogSec=300ms against a one-hour interval: a daemon that pings only when a cycle ends
+    // would be killed; one that pings on its own timer is not.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), 4, 41).await;
+    let plan_dir = dir.path().join("plans");
+    let config = dir.path().join("dustwatch.toml");
+    std::fs::write(&config, config_text(&plan_dir, "1h", "")).expect("config");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).expect("notify socket");
+    let mut env = lnd_env(&sim);
+    env.push(("NOTIFY_SOCKET".into(), socket_path.display().to_string()));
+    env.push(("WATCHDOG_USEC".into(), "300000".into()));
+    // sd_notify honours WATCHDOG_USEC only with WATCHDOG_PID naming the process: the shell's
+    // pid, which `exec` hands to dustwatch.
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"WATCHDOG_PID=$$ exec "$0" run --config "$1""#)
+        .arg(env!("CARGO_BIN_EXE_dustwatch"))
+        .arg(&config)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dustwatch");
+
+    let mut buf = vec![0u8; 4096];
+    let mut after_first_cycle = None;
+    let result = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let n = socket.recv(&mut buf).await.expect("recv");
+            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if message.contains("STATUS=LND ready; last cycle") && after_first_cycle.is_none() {
+                after_first_cycle = Some(0);
+            } else if message.trim() == "WATCHDOG=1" {
+                if let Some(pings) = after_first_cycle.as_mut() {
+                    *pings += 1;
+                    if *pings >= 4 {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        result.is_ok(),
+        "watchdog pings after the first cycle: {after_first_cycle:?} within {PATIENCE:?}"
+    );
+}

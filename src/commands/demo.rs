@@ -105,6 +105,7 @@ pub async fn run(
             node: "demo".into(),
             progress: progress_tx,
             metrics: None,
+            heartbeat: Default::default(),
         },
     )
     .await;

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use crate::cli::AppError;
 use crate::config::{ConfigError, InvalidValue, LoadedConfig, ProcessEnv};
 use crate::daemon::notify::SystemdNotifier;
+use crate::daemon::watchdog::{self, Heartbeat};
 use crate::daemon::{self, signals, Control, LoopOutputs, Progress};
 use crate::lnd::client::LndClient;
 use crate::settings::Settings;
@@ -26,7 +27,14 @@ pub async fn run(config: LoadedConfig) -> Result<(), AppError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut reload_txs = Vec::with_capacity(nodes.len());
     let mut loops = Vec::with_capacity(nodes.len());
+    let mut heartbeats = Vec::with_capacity(nodes.len());
     for (name, settings) in nodes {
+        let heartbeat = Heartbeat::default();
+        heartbeats.push((
+            name.clone(),
+            heartbeat.clone(),
+            watchdog::wedged_after(&settings.lnd),
+        ));
         let (reload_tx, reload_rx) = mpsc::channel(1);
         reload_txs.push(reload_tx);
         let mut stop = stop_rx.clone();
@@ -49,6 +57,7 @@ pub async fn run(config: LoadedConfig) -> Result<(), AppError> {
                 node: name,
                 progress,
                 metrics: metrics.as_ref().map(|(m, _)| m.clone()),
+                heartbeat,
             },
         ));
     }
@@ -74,7 +83,17 @@ pub async fn run(config: LoadedConfig) -> Result<(), AppError> {
         }
         let _ = stop_tx.send(true);
     };
-    tokio::join!(forward_signals, join_all(loops));
+    // Pings on its own timer while no loop is wedged (see `daemon::watchdog`).
+    let pinging = async {
+        if let Some(interval) = watchdog::systemd_watchdog_interval() {
+            let mut stop = stop_rx.clone();
+            let stopped = async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            watchdog::run(heartbeats, interval, &SystemdNotifier, stopped).await;
+        }
+    };
+    tokio::join!(forward_signals, join_all(loops), pinging);
 
     if let Some((_, stop)) = metrics {
         let _ = stop.send(());

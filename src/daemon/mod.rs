@@ -22,6 +22,7 @@
 pub mod backoff;
 pub mod notify;
 pub mod signals;
+pub mod watchdog;
 
 use std::future::Future;
 use std::time::Duration;
@@ -43,6 +44,7 @@ use crate::sink::plan_file::{open_latest, PlanFileError, PlanFileWriter};
 
 use backoff::Backoff;
 use notify::{Notice, Notifier};
+use watchdog::Heartbeat;
 
 /// How the outside world steers a running loop.
 pub struct Control<F> {
@@ -60,6 +62,8 @@ pub struct LoopOutputs {
     pub progress: watch::Sender<Progress>,
     /// Prometheus metrics, when the endpoint is enabled.
     pub metrics: Option<Metrics>,
+    /// Marked busy while a cycle or a subscription attempt runs, for the watchdog task.
+    pub heartbeat: Heartbeat,
 }
 
 /// What the loop has done so far; published on a watch channel after every cycle and every
@@ -262,6 +266,7 @@ pub async fn run<S, C, R, N, F>(
     notifier.notify(Notice::Ready);
     notifier.notify(Notice::Status("started; connecting to LND".into()));
     let progress = outputs.progress;
+    let heartbeat = outputs.heartbeat;
     tracing::info!(
         node = %state.node,
         lnd = %format!("{}:{}", state.settings.lnd.host, state.settings.lnd.port),
@@ -295,6 +300,7 @@ pub async fn run<S, C, R, N, F>(
             () = tokio::time::sleep_until(state.resubscribe_at), if want_events => {
                 // Subscribing asks LND for its state first; a hung LND must not hold up a
                 // shutdown until the request timeout.
+                let _busy = heartbeat.busy();
                 let stop = tokio::select! {
                     biased;
                     () = &mut shutdown => true,
@@ -305,7 +311,9 @@ pub async fn run<S, C, R, N, F>(
                 }
             }
             () = tokio::time::sleep_until(cycle_at) => {
+                let busy = heartbeat.busy();
                 let stopped = cycle(&mut state, &mut connect, notifier, &mut shutdown).await;
+                drop(busy);
                 let _ = progress.send(state.progress.clone());
                 if stopped {
                     // `cycle` already said STOPPING when the shutdown request arrived.
