@@ -413,3 +413,61 @@ async fn the_watchdog_is_pinged_between_cycles_however_long_the_interval() {
         "watchdog pings after the first cycle: {after_first_cycle:?} within {PATIENCE:?}"
     );
 }
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_named_latest_json_neither_hangs_run_nor_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), 4, 43).await;
+    let plan_dir = dir.path().join("plans");
+    std::fs::create_dir(&plan_dir).expect("mkdir");
+    let config = dir.path().join("dustwatch.toml");
+    std::fs::write(&config, config_text(&plan_dir, "1h", "")).expect("config");
+
+    // `once`: the FIFO is ignored as a previous plan and replaced by the new latest.json.
+    mkfifo(&plan_dir.join("latest.json"));
+    let mut once = Command::new(env!("CARGO_BIN_EXE_dustwatch"))
+        .args(["once", "--config"])
+        .arg(&config)
+        .env_clear()
+        .envs(lnd_env(&sim).into_iter().filter(|(k, _)| k != "RUST_LOG"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dustwatch once");
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = once.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = once.kill();
+            panic!("dustwatch once hangs on a FIFO named latest.json");
+        }
+        tokio::time::sleep(POLL_CADENCE).await;
+    };
+    assert!(status.success(), "once: {status}");
+    assert_valid_latest(&plan_dir);
+
+    // `run`: starts, writes its first plan over the FIFO, and stops on SIGTERM.
+    std::fs::remove_file(plan_dir.join("latest.json")).expect("rm");
+    mkfifo(&plan_dir.join("latest.json"));
+    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim));
+    daemon
+        .wait_until("a plan written over the FIFO", |_| {
+            std::fs::metadata(plan_dir.join("latest.json")).is_ok_and(|m| m.is_file())
+        })
+        .await;
+    assert!(daemon.stderr().contains("a FIFO, not a regular file"));
+    daemon.signal("TERM");
+    let (status, stderr) = daemon.wait_exit().await;
+    assert!(status.success(), "run: {status}\n{stderr}");
+}

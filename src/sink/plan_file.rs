@@ -27,6 +27,7 @@
 //!
 //! The writer is generic over [`serde::Serialize`], so it does not depend on the plan type.
 
+mod regular;
 mod temps;
 
 use std::fs::{self, DirBuilder, File, Permissions};
@@ -41,6 +42,7 @@ use thiserror::Error;
 
 use crate::settings::OutputSettings;
 
+pub use regular::{open_regular, read_regular_to_string, MAX_PLAN_FILE_BYTES};
 pub use temps::STALE_TEMP_AGE;
 use temps::{lock_temp, TEMP_PREFIX, TEMP_SUFFIX};
 
@@ -408,7 +410,7 @@ impl PlanFileWriter {
 /// else that prevents reading it is an error naming the path.
 pub fn read_latest(dir: &Path) -> Result<Option<String>, PlanFileError> {
     let path = dir.join(LATEST_FILE_NAME);
-    match fs::read_to_string(&path) {
+    match read_regular_to_string(&path, MAX_PLAN_FILE_BYTES) {
         Ok(text) => Ok(Some(text)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(PlanFileError::Read { path, source }),
@@ -421,18 +423,10 @@ pub fn read_latest(dir: &Path) -> Result<Option<String>, PlanFileError> {
 /// error naming the path. Errors while reading the stream are the reader's to report.
 pub fn open_latest(dir: &Path) -> Result<Option<File>, PlanFileError> {
     let path = dir.join(LATEST_FILE_NAME);
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(PlanFileError::Read { path, source }),
-    };
-    // Opening a directory succeeds on Unix; reading it would fail later with a vaguer error.
-    match file.metadata() {
-        Ok(meta) if meta.is_file() => Ok(Some(file)),
-        Ok(_) => Err(PlanFileError::Read {
-            path,
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
-        }),
+    // Non-blocking and checked: a FIFO named latest.json must not hang the daemon's start.
+    match open_regular(&path) {
+        Ok(file) => Ok(Some(file)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(PlanFileError::Read { path, source }),
     }
 }
