@@ -471,3 +471,71 @@ async fn a_fifo_named_latest_json_neither_hangs_run_nor_once() {
     let (status, stderr) = daemon.wait_exit().await;
     assert!(status.success(), "run: {status}\n{stderr}");
 }
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Whether `GET /metrics` on `port` answers 200.
+fn scrape_ok(port: u16) -> bool {
+    use std::io::Write as _;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    if stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_applies_log_level_and_moves_the_metrics_endpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), 4, 47).await;
+    let plan_dir = dir.path().join("plans");
+    let config = dir.path().join("dustwatch.toml");
+    let (first, second) = (free_port(), free_port());
+    let config_with = |level: &str, port: u16| {
+        format!(
+            "{}\n[log]\nlevel = \"{level}\"\n\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n",
+            config_text(&plan_dir, "200ms", "")
+        )
+    };
+    std::fs::write(&config, config_with("info", first)).expect("config");
+    // log.level only counts without RUST_LOG.
+    let env: Vec<(String, String)> = lnd_env(&sim)
+        .into_iter()
+        .filter(|(k, _)| k != "RUST_LOG")
+        .collect();
+    let mut daemon = Daemon::spawn(&config, &env);
+    daemon
+        .wait_until("metrics on the first port", |_| scrape_ok(first))
+        .await;
+    assert!(!daemon.stderr().contains("DEBUG"), "info level at start");
+
+    std::fs::write(&config, config_with("debug", second)).expect("config");
+    daemon.signal("HUP");
+    daemon
+        .wait_until("debug lines after the reload", |d| {
+            let text = d.stderr();
+            text.split_once("reload: log.level applied")
+                .is_some_and(|(_, after)| after.contains("DEBUG"))
+        })
+        .await;
+    daemon
+        .wait_until("metrics on the second port", |_| scrape_ok(second))
+        .await;
+    assert!(!scrape_ok(first), "the old endpoint is closed");
+    daemon.signal("TERM");
+    let (status, stderr) = daemon.wait_exit().await;
+    assert!(status.success(), "{status}\n{stderr}");
+}
