@@ -474,7 +474,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = dir.path().join("tls.cert");
         let macaroon = dir.path().join("readonly.macaroon");
-        std::fs::write(&cert, "c").expect("cert");
+        let pem = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+            .expect("certificate")
+            .cert
+            .pem();
+        std::fs::write(&cert, pem).expect("cert");
         std::fs::write(&macaroon, "m").expect("macaroon");
         let env: BTreeMap<String, String> = [
             ("DUSTWATCH_LND__TLS_CERT_PATH", cert.display().to_string()),
