@@ -269,6 +269,8 @@ fn check_config(config: &LoadedConfig, stdout: &mut (dyn Write + Send)) -> Resul
 /// Writes a command's output. A closed pipe (`dustwatch … | head`) is the reader's choice, not
 /// a failure, so it ends the output quietly.
 pub fn write_output(stdout: &mut (dyn Write + Send), text: &str) -> Result<(), AppError> {
+    // Reports embed LND's strings (aliases, versions, messages): no raw control characters.
+    let text = crate::escape::escape_report(text);
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
@@ -477,7 +479,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = dir.path().join("tls.cert");
         let macaroon = dir.path().join("readonly.macaroon");
-        std::fs::write(&cert, "c").expect("cert");
+        let pem = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+            .expect("certificate")
+            .cert
+            .pem();
+        std::fs::write(&cert, pem).expect("cert");
         std::fs::write(&macaroon, "m").expect("macaroon");
         let env: BTreeMap<String, String> = [
             ("DUSTWATCH_LND__TLS_CERT_PATH", cert.display().to_string()),

@@ -242,10 +242,14 @@ impl LoadedConfig {
         Origin::Default
     }
 
-    /// Checks that LND's TLS certificate and macaroon are readable files.
+    /// Checks that LND's TLS certificate and macaroon are readable regular files, that the
+    /// certificate file holds at least one X.509 certificate in PEM, and that the macaroon is
+    /// not empty: every fault in them is then a configuration error (78), found before LND is
+    /// contacted.
     ///
     /// Only commands that connect to LND call this; `analyze`, `demo`, `plan` and `sim` work
-    /// without them. The files are opened, never read here, so nothing secret can leak into errors.
+    /// without them. The macaroon is opened and its size read, never its bytes, so nothing
+    /// secret can leak into errors.
     /// With `[[nodes]]`, every node's effective files are checked, named `nodes[i].lnd.…`.
     pub fn check_lnd_files(&self) -> Result<(), ConfigError> {
         let multi = !self.settings.nodes.is_empty();
@@ -261,11 +265,16 @@ impl LoadedConfig {
                 ("tls_cert_path", &lnd.tls_cert_path),
                 ("macaroon_path", &lnd.macaroon_path),
             ] {
-                if let Err(err) = check_readable_file(path) {
-                    problems.push(self.invalid(
-                        format!("{prefix}.{field}"),
-                        format!("cannot read {}: {err}", path.display()),
-                    ));
+                let checked = match check_readable_file(path) {
+                    Err(err) => Err(format!("cannot read {}: {err}", path.display())),
+                    Ok(size) if field == "macaroon_path" && size == 0 => {
+                        Err(format!("the macaroon file {} is empty", path.display()))
+                    }
+                    Ok(_) if field == "tls_cert_path" => check_certificate(path),
+                    Ok(_) => Ok(()),
+                };
+                if let Err(reason) = checked {
+                    problems.push(self.invalid(format!("{prefix}.{field}"), reason));
                 }
             }
         }
@@ -309,16 +318,46 @@ impl LoadedConfig {
     }
 }
 
-fn check_readable_file(path: &Path) -> io::Result<()> {
-    let file = std::fs::File::open(path)?;
-    if file.metadata()?.is_file() {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ))
+/// Opens `path` (non-blocking: a FIFO must not hang the check) and returns its size if it is
+/// a regular file.
+fn check_readable_file(path: &Path) -> io::Result<u64> {
+    let file = crate::sink::plan_file::open_regular(path)?;
+    Ok(file.metadata()?.len())
+}
+
+/// The largest certificate file read: LND's is under 1 kB.
+const MAX_CERT_FILE_BYTES: u64 = 1 << 20;
+
+/// LND's certificate file must hold at least one PEM certificate that parses as X.509.
+fn check_certificate(path: &Path) -> Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let text = crate::sink::plan_file::read_regular_to_string(path, MAX_CERT_FILE_BYTES)
+        .map_err(|err| match err.kind() {
+            io::ErrorKind::InvalidData => format!(
+                "{} is not a PEM certificate file (binary or too large); point it at LND's tls.cert",
+                path.display()
+            ),
+            _ => format!("cannot read {}: {err}", path.display()),
+        })?;
+    let certificates = CertificateDer::pem_slice_iter(text.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| format!("{} is not a PEM certificate file: {err}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!(
+            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----); point it at LND's tls.cert",
+            path.display()
+        ));
     }
+    for der in &certificates {
+        x509_parser::parse_x509_certificate(der).map_err(|err| {
+            format!(
+                "{} holds a certificate that does not parse: {err}",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Merges defaults < file < environment with the `config` crate.

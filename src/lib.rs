@@ -45,6 +45,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod dust;
+pub mod escape;
 pub mod lnd;
 pub mod logging;
 pub mod model;

@@ -1,6 +1,8 @@
 //! Logging: `tracing` events to text or JSON on stderr, or to the systemd journal.
 //!
 //! The level comes from `log.level`, unless `RUST_LOG` is set (it wins, as operators expect).
+//! A reload (SIGHUP) applies a changed `log.level` through [`reload_level`]; `log.format` takes
+//! a restart.
 //! [`build`] takes the writer and the journald connector as parameters so tests capture output
 //! and decide whether a journal exists; [`init`] wires the real ones and installs the result.
 //!
@@ -31,12 +33,13 @@
 //! `journalctl -u dustwatch F_ALERT=fee_exposure_near_limit`.
 
 use std::io::{self, IsTerminal};
+use std::sync::OnceLock;
 
 use tracing::Dispatch;
 use tracing_subscriber::filter::{EnvFilter, ParseError};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Layered, SubscriberExt};
-use tracing_subscriber::{Layer, Registry};
+use tracing_subscriber::{reload, Layer, Registry};
 
 use crate::settings::{LogFormat, LogSettings};
 
@@ -68,6 +71,9 @@ pub enum LoggingError {
     /// Another subscriber was installed first: a bug in the caller.
     #[error("a global tracing subscriber is already installed")]
     AlreadyInstalled(#[from] tracing::dispatcher::SetGlobalDefaultError),
+    /// The subscriber whose level was to change is gone.
+    #[error("cannot change the log level: {0}")]
+    Reload(#[from] reload::Error),
 }
 
 impl LoggingError {
@@ -80,13 +86,55 @@ impl LoggingError {
 /// A subscriber ready to install, and whether journald was asked for but unavailable.
 pub struct Logging {
     pub dispatch: Dispatch,
+    /// Changes the level of `dispatch` while it runs.
+    pub level: LevelHandle,
     /// Set when `log.format = "journald"` but the journal could not be reached; the subscriber
     /// then writes text to the fallback writer, and the caller should say so once it is installed.
     pub journald_unavailable: Option<io::Error>,
 }
 
 /// The layer type after the filter; every format is boxed to this so they share one subscriber.
-type Filtered = Layered<EnvFilter, Registry>;
+type Filtered = Layered<reload::Layer<EnvFilter, Registry>, Registry>;
+
+/// Changes the level of a running subscriber (`log.level` on reload). `RUST_LOG`, when set,
+/// keeps winning, as it did at start.
+#[derive(Clone)]
+pub struct LevelHandle {
+    handle: reload::Handle<EnvFilter, Registry>,
+    rust_log: Option<String>,
+}
+
+/// What [`LevelHandle::apply`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LevelChange {
+    /// The filter now follows `log.level`.
+    Applied,
+    /// `RUST_LOG` is set and wins over `log.level`.
+    OverriddenByRustLog,
+}
+
+impl LevelHandle {
+    /// Sets the filter from `settings.level` (unless `RUST_LOG` is set). An invalid level is an
+    /// error and leaves the current filter in place.
+    pub fn apply(&self, settings: &LogSettings) -> Result<LevelChange, LoggingError> {
+        if self.rust_log.is_some() {
+            return Ok(LevelChange::OverriddenByRustLog);
+        }
+        let filter = filter(settings, None)?;
+        self.handle.reload(filter)?;
+        Ok(LevelChange::Applied)
+    }
+}
+
+/// The level handle of the subscriber [`init`] installed: the process has one global
+/// subscriber, so its handle is global too.
+static INSTALLED_LEVEL: OnceLock<LevelHandle> = OnceLock::new();
+
+/// Applies `settings.level` to the installed subscriber; `None` when [`init`] never ran (tests,
+/// embedders with their own subscriber).
+pub fn reload_level(settings: &LogSettings) -> Option<Result<LevelChange, LoggingError>> {
+    INSTALLED_LEVEL.get().map(|level| level.apply(settings))
+}
 type FormatLayer = Box<dyn Layer<Filtered> + Send + Sync>;
 
 /// Builds the subscriber for `settings`.
@@ -106,7 +154,14 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     J: FnOnce() -> io::Result<tracing_journald::Layer>,
 {
-    let filter = filter(settings, rust_log)?;
+    let (filter, handle) = reload::Layer::new(filter(settings, rust_log)?);
+    let level = LevelHandle {
+        handle,
+        rust_log: rust_log
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    };
     let text = |writer: W| -> FormatLayer {
         tracing_subscriber::fmt::layer()
             .with_writer(writer)
@@ -133,6 +188,7 @@ where
     let subscriber = Registry::default().with(filter).with(layer);
     Ok(Logging {
         dispatch: Dispatch::new(subscriber),
+        level,
         journald_unavailable,
     })
 }
@@ -150,6 +206,8 @@ pub fn init(settings: &LogSettings, rust_log: Option<&str>) -> Result<(), Loggin
         tracing_journald::layer,
     )?;
     tracing::dispatcher::set_global_default(logging.dispatch)?;
+    // Only the first install succeeds (above), so this cannot already be set.
+    let _ = INSTALLED_LEVEL.set(logging.level);
     if let Some(err) = logging.journald_unavailable {
         tracing::warn!(
             error = %err,
@@ -231,6 +289,43 @@ mod tests {
         let logging = build(settings, rust_log, out.clone(), false, no_journal).expect("builds");
         tracing::dispatcher::with_default(&logging.dispatch, emit);
         (out.text(), logging)
+    }
+
+    #[test]
+    fn the_level_handle_changes_the_running_filter_unless_rust_log_is_set() {
+        let out = Captured::default();
+        let logging = build(
+            &settings(LogFormat::Text, "info"),
+            None,
+            out.clone(),
+            false,
+            no_journal,
+        )
+        .expect("builds");
+        tracing::dispatcher::with_default(&logging.dispatch, || {
+            tracing::debug!("hidden");
+            let change = logging.level.apply(&settings(LogFormat::Text, "debug"));
+            assert_eq!(change.expect("valid level"), LevelChange::Applied);
+            tracing::debug!("shown");
+        });
+        let text = out.text();
+        assert!(!text.contains("hidden") && text.contains("shown"), "{text}");
+
+        let pinned = build(
+            &settings(LogFormat::Text, "info"),
+            Some("warn"),
+            Captured::default(),
+            false,
+            no_journal,
+        )
+        .expect("builds");
+        assert_eq!(
+            pinned
+                .level
+                .apply(&settings(LogFormat::Text, "debug"))
+                .expect("ok"),
+            LevelChange::OverriddenByRustLog
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl Fixture {
     fn good_config(&self) -> PathBuf {
         let cert = self.path("tls.cert");
         let macaroon = self.path("readonly.macaroon");
-        std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\n").expect("cert");
+        std::fs::write(&cert, self_signed_pem()).expect("cert");
         std::fs::write(&macaroon, MACAROON_BYTES).expect("macaroon");
         self.config(&lnd_section(
             &cert,
@@ -47,6 +47,14 @@ impl Fixture {
             "[poll]\ninterval = \"30s\"\n",
         ))
     }
+}
+
+/// A real self-signed certificate in PEM, as check-config now parses LND's.
+fn self_signed_pem() -> String {
+    rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("certificate")
+        .cert
+        .pem()
 }
 
 fn lnd_section(cert: &Path, macaroon: &Path, rest: &str) -> String {
@@ -318,4 +326,73 @@ fn journald_without_journal_warns_and_still_works() {
     if !Path::new("/run/systemd/journal/socket").exists() {
         assert!(stderr(&out).contains("journal"), "{}", stderr(&out));
     }
+}
+
+/// Runs `command` with LND's files replaced by `cert` and `macaroon` contents.
+fn with_lnd_files(fx: &Fixture, cert: &[u8], macaroon: &[u8], command: &str) -> Output {
+    let cert_path = fx.path("tls.cert");
+    let macaroon_path = fx.path("readonly.macaroon");
+    std::fs::write(&cert_path, cert).expect("cert");
+    std::fs::write(&macaroon_path, macaroon).expect("macaroon");
+    let config = fx.config(&lnd_section(&cert_path, &macaroon_path, ""));
+    dustwatch(&["--config", config.to_str().expect("utf-8"), command], &[])
+}
+
+#[test]
+fn a_certificate_file_without_a_pem_certificate_is_a_config_error() {
+    let fx = Fixture::new();
+    for (cert, says) in [
+        (
+            &b"-----BEGIN CERTIFICATE-----\n"[..],
+            "not a PEM certificate file",
+        ),
+        (b"hello, not a certificate\n", "holds no PEM certificate"),
+        (
+            b"-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
+            "does not parse",
+        ),
+        (
+            &[0x30, 0x82, 0xff, 0xfe, 0x00][..],
+            "not a PEM certificate file",
+        ),
+    ] {
+        for command in ["check-config", "once"] {
+            let out = with_lnd_files(&fx, cert, MACAROON_BYTES, command);
+            assert_exit(&out, CONFIG_ERROR);
+            let err = stderr(&out);
+            assert!(
+                err.contains("lnd.tls_cert_path") && err.contains(says),
+                "{command} with {cert:?}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_empty_macaroon_is_a_config_error() {
+    let fx = Fixture::new();
+    for command in ["check-config", "once", "run"] {
+        let out = with_lnd_files(&fx, self_signed_pem().as_bytes(), b"", command);
+        assert_exit(&out, CONFIG_ERROR);
+        let err = stderr(&out);
+        assert!(
+            err.contains("lnd.macaroon_path") && err.contains("is empty"),
+            "{command}: {err}"
+        );
+    }
+}
+
+#[test]
+fn an_invalid_node_name_is_reported_where_it_was_set() {
+    let fx = Fixture::new();
+    let config = fx.config("[[nodes]]\nname = \"alpha\"\n\n[[nodes]]\nname = \"../etc\"\n");
+    let out = dustwatch(
+        &["--config", config.to_str().expect("utf-8"), "check-config"],
+        &[],
+    );
+    assert_exit(&out, CONFIG_ERROR);
+    let err = stderr(&out);
+    assert!(err.contains("nodes[1].name"), "{err}");
+    assert!(err.contains("line 5"), "where it was set: {err}");
+    assert!(!err.contains("built-in default"), "{err}");
 }

@@ -209,7 +209,11 @@ fn file_error_names_path_line_and_key() {
 fn lnd_files_are_checked_on_demand_naming_key_and_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("tls.cert");
-    std::fs::write(&cert, "cert").expect("write cert");
+    let pem = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("certificate")
+        .cert
+        .pem();
+    std::fs::write(&cert, pem).expect("write cert");
     let macaroon = dir.path().join("readonly.macaroon");
     let text = format!(
         "[lnd]\ntls_cert_path = {:?}\nmacaroon_path = {:?}\n",

@@ -308,6 +308,7 @@ impl Daemon {
                     node: "test".into(),
                     progress: progress_tx,
                     metrics: None,
+                    heartbeat: Default::default(),
                 },
             )
             .await;

@@ -357,3 +357,185 @@ async fn sigterm_during_a_cycle_exits_zero_without_temp_files() {
     sim.set_delay(Duration::ZERO);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watchdog_is_pinged_between_cycles_however_long_the_interval() {
+    // WatchdogSec=300ms against a one-hour interval: a daemon that pings only when a cycle ends
+    // would be killed; one that pings on its own timer is not.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), 4, 41).await;
+    let plan_dir = dir.path().join("plans");
+    let config = dir.path().join("dustwatch.toml");
+    std::fs::write(&config, config_text(&plan_dir, "1h", "")).expect("config");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).expect("notify socket");
+    let mut env = lnd_env(&sim);
+    env.push(("NOTIFY_SOCKET".into(), socket_path.display().to_string()));
+    env.push(("WATCHDOG_USEC".into(), "300000".into()));
+    // sd_notify honours WATCHDOG_USEC only with WATCHDOG_PID naming the process: the shell's
+    // pid, which `exec` hands to dustwatch.
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"WATCHDOG_PID=$$ exec "$0" run --config "$1""#)
+        .arg(env!("CARGO_BIN_EXE_dustwatch"))
+        .arg(&config)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dustwatch");
+
+    let mut buf = vec![0u8; 4096];
+    let mut after_first_cycle = None;
+    let result = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let n = socket.recv(&mut buf).await.expect("recv");
+            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if message.contains("STATUS=LND ready; last cycle") && after_first_cycle.is_none() {
+                after_first_cycle = Some(0);
+            } else if message.trim() == "WATCHDOG=1" {
+                if let Some(pings) = after_first_cycle.as_mut() {
+                    *pings += 1;
+                    if *pings >= 4 {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        result.is_ok(),
+        "watchdog pings after the first cycle: {after_first_cycle:?} within {PATIENCE:?}"
+    );
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_named_latest_json_neither_hangs_run_nor_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), 4, 43).await;
+    let plan_dir = dir.path().join("plans");
+    std::fs::create_dir(&plan_dir).expect("mkdir");
+    let config = dir.path().join("dustwatch.toml");
+    std::fs::write(&config, config_text(&plan_dir, "1h", "")).expect("config");
+
+    // `once`: the FIFO is ignored as a previous plan and replaced by the new latest.json.
+    mkfifo(&plan_dir.join("latest.json"));
+    let mut once = Command::new(env!("CARGO_BIN_EXE_dustwatch"))
+        .args(["once", "--config"])
+        .arg(&config)
+        .env_clear()
+        .envs(lnd_env(&sim).into_iter().filter(|(k, _)| k != "RUST_LOG"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dustwatch once");
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = once.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = once.kill();
+            panic!("dustwatch once hangs on a FIFO named latest.json");
+        }
+        tokio::time::sleep(POLL_CADENCE).await;
+    };
+    assert!(status.success(), "once: {status}");
+    assert_valid_latest(&plan_dir);
+
+    // `run`: starts, writes its first plan over the FIFO, and stops on SIGTERM.
+    std::fs::remove_file(plan_dir.join("latest.json")).expect("rm");
+    mkfifo(&plan_dir.join("latest.json"));
+    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim));
+    daemon
+        .wait_until("a plan written over the FIFO", |_| {
+            std::fs::metadata(plan_dir.join("latest.json")).is_ok_and(|m| m.is_file())
+        })
+        .await;
+    assert!(daemon.stderr().contains("a FIFO, not a regular file"));
+    daemon.signal("TERM");
+    let (status, stderr) = daemon.wait_exit().await;
+    assert!(status.success(), "run: {status}\n{stderr}");
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Whether `GET /metrics` on `port` answers 200.
+fn scrape_ok(port: u16) -> bool {
+    use std::io::Write as _;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    if stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_applies_log_level_and_moves_the_metrics_endpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), 4, 47).await;
+    let plan_dir = dir.path().join("plans");
+    let config = dir.path().join("dustwatch.toml");
+    let (first, second) = (free_port(), free_port());
+    let config_with = |level: &str, port: u16| {
+        format!(
+            "{}\n[log]\nlevel = \"{level}\"\n\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n",
+            config_text(&plan_dir, "200ms", "")
+        )
+    };
+    std::fs::write(&config, config_with("info", first)).expect("config");
+    // log.level only counts without RUST_LOG.
+    let env: Vec<(String, String)> = lnd_env(&sim)
+        .into_iter()
+        .filter(|(k, _)| k != "RUST_LOG")
+        .collect();
+    let mut daemon = Daemon::spawn(&config, &env);
+    daemon
+        .wait_until("metrics on the first port", |_| scrape_ok(first))
+        .await;
+    assert!(!daemon.stderr().contains("DEBUG"), "info level at start");
+
+    std::fs::write(&config, config_with("debug", second)).expect("config");
+    daemon.signal("HUP");
+    daemon
+        .wait_until("debug lines after the reload", |d| {
+            let text = d.stderr();
+            text.split_once("reload: log.level applied")
+                .is_some_and(|(_, after)| after.contains("DEBUG"))
+        })
+        .await;
+    daemon
+        .wait_until("metrics on the second port", |_| scrape_ok(second))
+        .await;
+    assert!(!scrape_ok(first), "the old endpoint is closed");
+    daemon.signal("TERM");
+    let (status, stderr) = daemon.wait_exit().await;
+    assert!(status.success(), "{status}\n{stderr}");
+}

@@ -27,7 +27,8 @@ impl fmt::Display for PeerName {
         if self.alias.is_empty() {
             write!(f, "channel {}", self.chan_id)
         } else {
-            f.pad(&self.alias)
+            // Peers choose their aliases: no control characters into texts and logs.
+            crate::escape::Escaped(&self.alias).fmt(f)
         }
     }
 }

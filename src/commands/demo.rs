@@ -115,6 +115,7 @@ pub async fn run(
             node: "demo".into(),
             progress: progress_tx,
             metrics: None,
+            heartbeat: Default::default(),
         },
     )
     .await;

@@ -9,7 +9,7 @@ use crate::plan::diff::{diff, render_diff};
 use crate::plan::render::render_table;
 use crate::plan::{read_plan, Plan};
 use crate::settings::Settings;
-use crate::sink::plan_file::LATEST_FILE_NAME;
+use crate::sink::plan_file::{read_regular_to_string, LATEST_FILE_NAME, MAX_PLAN_FILE_BYTES};
 
 /// Why a plan could not be loaded; always names the file.
 #[derive(Debug, thiserror::Error)]
@@ -28,16 +28,20 @@ pub enum PlanLoadError {
     },
 }
 
-/// Loads a plan from a file, or from `latest.json` when `target` is a directory.
+/// Loads a plan from a file, or from `latest.json` when `target` is a directory. Only a
+/// regular file of at most [`MAX_PLAN_FILE_BYTES`] is read: a FIFO or a device is refused at
+/// once instead of hanging or reading forever.
 pub fn load(target: &Path) -> Result<Plan, PlanLoadError> {
     let path = if target.is_dir() {
         target.join(LATEST_FILE_NAME)
     } else {
         target.to_path_buf()
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| PlanLoadError::Read {
-        path: path.clone(),
-        source,
+    let text = read_regular_to_string(&path, MAX_PLAN_FILE_BYTES).map_err(|source| {
+        PlanLoadError::Read {
+            path: path.clone(),
+            source,
+        }
     })?;
     read_plan(&text).map_err(|source| PlanLoadError::Parse { path, source })
 }

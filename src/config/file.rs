@@ -111,8 +111,17 @@ fn collect_key_lines(
         let path = join(prefix, key.get_ref());
         out.entry(path.clone())
             .or_insert_with(|| line_at(text, key.span().start));
-        if let DeValue::Table(inner) = value.get_ref() {
-            collect_key_lines(inner, &path, text, out);
+        match value.get_ref() {
+            DeValue::Table(inner) => collect_key_lines(inner, &path, text, out),
+            // `[[nodes]]`: each table of the array is `nodes[i]`, as validation names it.
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let DeValue::Table(inner) = item.get_ref() {
+                        collect_key_lines(inner, &format!("{path}[{i}]"), text, out);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

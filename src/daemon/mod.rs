@@ -22,6 +22,7 @@
 pub mod backoff;
 pub mod notify;
 pub mod signals;
+pub mod watchdog;
 
 use std::future::Future;
 use std::time::Duration;
@@ -43,6 +44,7 @@ use crate::sink::plan_file::{open_latest, PlanFileError, PlanFileWriter};
 
 use backoff::Backoff;
 use notify::{Notice, Notifier};
+use watchdog::Heartbeat;
 
 /// How the outside world steers a running loop.
 pub struct Control<F> {
@@ -60,6 +62,8 @@ pub struct LoopOutputs {
     pub progress: watch::Sender<Progress>,
     /// Prometheus metrics, when the endpoint is enabled.
     pub metrics: Option<Metrics>,
+    /// Marked busy while a cycle or a subscription attempt runs, for the watchdog task.
+    pub heartbeat: Heartbeat,
 }
 
 /// What the loop has done so far; published on a watch channel after every cycle and every
@@ -117,6 +121,22 @@ pub async fn run_cycle<S: NodeSource>(
             for failure in &written.prune_failures {
                 tracing::warn!(error = %failure, "could not prune an old plan file");
             }
+            if !written.stale_temps_removed.is_empty() {
+                tracing::info!(
+                    dir = %writer.dir().display(),
+                    removed = written.stale_temps_removed.len(),
+                    "removed temporary plan files left by a killed writer"
+                );
+            }
+            if !written.pruned_for_room.is_empty() {
+                tracing::warn!(
+                    dir = %writer.dir().display(),
+                    removed = written.pruned_for_room.len(),
+                    keep_plans = writer.keep_plans(),
+                    "disk full: removed the oldest plan files to make room, then wrote the plan; \
+                     free space or lower output.keep_plans"
+                );
+            }
             tracing::debug!(path = %written.latest.display(), "plan written");
             None
         }
@@ -148,6 +168,22 @@ pub fn load_previous_digest(writer: &PlanFileWriter) -> Option<PlanDigest> {
             tracing::warn!(error = %err, "cannot read the previous plan");
             None
         }
+    }
+}
+
+/// Removes temporary plan files a killed writer left behind (SIGKILL, OOM, watchdog), logging
+/// what it did; a live writer's (a concurrent `dustwatch once`) are left alone.
+fn remove_stale_temps(writer: &PlanFileWriter) {
+    let (removed, failures) = writer.remove_stale_temps();
+    if !removed.is_empty() {
+        tracing::info!(
+            dir = %writer.dir().display(),
+            removed = removed.len(),
+            "removed temporary plan files left by a killed writer"
+        );
+    }
+    for failure in failures {
+        tracing::warn!(error = %failure, "could not remove a stale temporary plan file");
     }
 }
 
@@ -205,6 +241,7 @@ pub async fn run<S, C, R, N, F>(
     F: Future<Output = ()>,
 {
     let writer = PlanFileWriter::from_settings(&settings.output);
+    remove_stale_temps(&writer);
     let previous = load_previous_digest(&writer);
     let now = Instant::now();
     let mut state = LoopState {
@@ -229,6 +266,7 @@ pub async fn run<S, C, R, N, F>(
     notifier.notify(Notice::Ready);
     notifier.notify(Notice::Status("started; connecting to LND".into()));
     let progress = outputs.progress;
+    let heartbeat = outputs.heartbeat;
     tracing::info!(
         node = %state.node,
         lnd = %format!("{}:{}", state.settings.lnd.host, state.settings.lnd.port),
@@ -262,6 +300,7 @@ pub async fn run<S, C, R, N, F>(
             () = tokio::time::sleep_until(state.resubscribe_at), if want_events => {
                 // Subscribing asks LND for its state first; a hung LND must not hold up a
                 // shutdown until the request timeout.
+                let _busy = heartbeat.busy();
                 let stop = tokio::select! {
                     biased;
                     () = &mut shutdown => true,
@@ -272,7 +311,9 @@ pub async fn run<S, C, R, N, F>(
                 }
             }
             () = tokio::time::sleep_until(cycle_at) => {
+                let busy = heartbeat.busy();
                 let stopped = cycle(&mut state, &mut connect, notifier, &mut shutdown).await;
+                drop(busy);
                 let _ = progress.send(state.progress.clone());
                 if stopped {
                     // `cycle` already said STOPPING when the shutdown request arrived.

@@ -2,8 +2,9 @@
 //! tested without a notify socket.
 //!
 //! What the daemon says and when: `READY=1` once the configuration is valid; `STATUS=` with
-//! LND's state and the last cycle's outcome; `WATCHDOG=1` only after the loop made progress
-//! (a finished cycle or a settled LND state), so a wedged loop gets restarted by systemd;
+//! LND's state and the last cycle's outcome; `WATCHDOG=1` after every cycle and on the
+//! daemon's own timer while no loop is wedged (`super::watchdog`), so a wedged loop gets
+//! restarted by systemd and a long wait does not;
 //! `RELOADING=1` on SIGHUP followed by `READY=1`; `STOPPING=1` on SIGTERM.
 
 use std::sync::{Arc, Mutex};

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tonic::Code;
 
+use crate::escape::escape;
 use crate::lnd::tls::{find_pin_mismatch, PinLoadError};
 
 /// LND's readiness as `lnrpc.State/GetState` reports it (`lnrpc.WalletState`).
@@ -220,7 +221,7 @@ pub fn classify(call: &'static str, status: &tonic::Status, ctx: &ErrorContext) 
         return LndError::BadMacaroon {
             call,
             macaroon_path: ctx.macaroon_path.clone(),
-            message: status.message().to_string(),
+            message: escape(status.message()).into_owned(),
         };
     }
 
@@ -240,7 +241,7 @@ pub fn classify(call: &'static str, status: &tonic::Status, ctx: &ErrorContext) 
         {
             LndError::AnswerTooLarge {
                 call,
-                message: status.message().to_string(),
+                message: escape(status.message()).into_owned(),
             }
         }
         // A connection that breaks mid-call surfaces as `Unknown` around a transport error.
@@ -250,7 +251,7 @@ pub fn classify(call: &'static str, status: &tonic::Status, ctx: &ErrorContext) 
         code => LndError::Rpc {
             call,
             code,
-            message: status.message().to_string(),
+            message: escape(status.message()).into_owned(),
         },
     }
 }
@@ -268,11 +269,11 @@ fn unreachable(call: &'static str, status: &tonic::Status, ctx: &ErrorContext) -
 fn describe(status: &tonic::Status) -> String {
     let mut parts: Vec<String> = Vec::new();
     if !status.message().is_empty() {
-        parts.push(status.message().to_string());
+        parts.push(escape(status.message()).into_owned());
     }
     let mut next = std::error::Error::source(status);
     while let Some(err) = next {
-        let text = err.to_string();
+        let text = escape(&err.to_string()).into_owned();
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::{ChannelPlan, Plan};
+use super::{ChannelPlan, HealthStatus, Plan};
+use crate::escape::escape;
 
 /// Column alignment in [`table`].
 #[derive(Clone, Copy)]
@@ -108,7 +109,7 @@ pub fn render_table(plan: &Plan) -> String {
     let node = if src.node_alias.is_empty() {
         src.node_pubkey.clone()
     } else {
-        format!("{} ({})", src.node_alias, src.node_pubkey)
+        format!("{} ({})", escape(&src.node_alias), src.node_pubkey)
     };
     let _ = writeln!(out, "dustwatch plan for {node}");
     let _ = writeln!(
@@ -328,7 +329,7 @@ pub fn render_table(plan: &Plan) -> String {
                     if c.peer_alias.is_empty() {
                         "-".to_string()
                     } else {
-                        c.peer_alias.to_string()
+                        escape(&c.peer_alias).into_owned()
                     },
                     c.health.status.as_str().to_string(),
                     format!("{:.2}", c.health.health_score),

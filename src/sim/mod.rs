@@ -370,6 +370,17 @@ impl SimHandle {
         lock(&self.shared.faults).forwarding_history_unimplemented = unimplemented;
     }
 
+    /// Sets the node's alias and version and every channel's peer alias, as a hostile peer (or
+    /// a compromised LND) could: for tests of how text output and logs treat LND's strings.
+    pub fn set_untrusted_strings(&self, node_alias: &str, version: &str, peer_alias: &str) {
+        let mut sim = lock(&self.shared.sim);
+        sim.node.alias = node_alias.to_string();
+        sim.node.version = version.to_string();
+        for ch in &mut sim.node.channels {
+            ch.peer_alias = peer_alias.into();
+        }
+    }
+
     // ----- lifecycle -----
 
     /// True while the node accepts connections.

@@ -23,8 +23,11 @@ mod series;
 mod server;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use hyper::body::Bytes;
 
 use prometheus_client::encoding::text;
 use prometheus_client::registry::Registry;
@@ -37,7 +40,9 @@ use encode::{LastCycle, Nodes};
 use series::PlanSeries;
 
 pub use encode::LND_STATES;
-pub use server::{serve, DRAIN_TIMEOUT, METRICS_PATH, OPENMETRICS_CONTENT_TYPE};
+pub use server::{
+    serve, serve_with_limits, ServeLimits, DRAIN_TIMEOUT, METRICS_PATH, OPENMETRICS_CONTENT_TYPE,
+};
 
 /// Why the metrics endpoint cannot start. Both variants name the configured address.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +102,10 @@ pub struct Metrics {
 struct Inner {
     nodes: Arc<Nodes>,
     registry: Registry,
+    /// Bumped by every change, so [`Metrics::encode_shared`] knows when its copy is current.
+    generation: AtomicU64,
+    /// The last encoding and the generation it was made at, shared by every client.
+    encoded: Mutex<Option<(u64, Bytes)>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -119,7 +128,12 @@ impl Metrics {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Arc::clone(&nodes)));
         Metrics {
-            inner: Arc::new(Inner { nodes, registry }),
+            inner: Arc::new(Inner {
+                nodes,
+                registry,
+                generation: AtomicU64::new(0),
+                encoded: Mutex::new(None),
+            }),
         }
     }
 
@@ -130,6 +144,7 @@ impl Metrics {
         let series = PlanSeries::from_plan(plan);
         let mut nodes = self.inner.nodes.lock();
         nodes.entry(node.to_string()).or_default().plan = Some(series);
+        self.changed();
     }
 
     /// Records the outcome of one poll cycle of `node`: the last-cycle gauges and the
@@ -147,6 +162,7 @@ impl Metrics {
         } else {
             state.cycles_failed += 1;
         }
+        self.changed();
     }
 
     /// Records LND's state for `node`: one of [`LND_STATES`] (`lnrpc.WalletState` in snake
@@ -155,11 +171,40 @@ impl Metrics {
     pub fn set_lnd_state(&self, node: &str, state: &str) {
         let mut nodes = self.inner.nodes.lock();
         nodes.entry(node.to_string()).or_default().lnd_state = Some(state.to_string());
+        self.changed();
     }
 
     /// Drops every series of `node` (for a node removed from the configuration).
     pub fn forget_node(&self, node: &str) {
         self.inner.nodes.lock().remove(node);
+        self.changed();
+    }
+
+    /// Marks the shared encoding out of date. Called after the change is in place, so an
+    /// encoding made concurrently is at worst re-made, never kept stale.
+    fn changed(&self) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The OpenMetrics text as one shared buffer: encoded once per change, and every scrape
+    /// until the next change gets the same bytes (cloning [`Bytes`] shares them), so the number
+    /// of clients does not multiply the memory a big node's 13 MB exposition takes.
+    pub fn encode_shared(&self) -> Bytes {
+        let mut encoded = match self.inner.encoded.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        if let Some((at, bytes)) = encoded.as_ref() {
+            if *at == generation {
+                return bytes.clone();
+            }
+        }
+        // Dropped before encoding, so an old copy is not held twice while the new one is built.
+        *encoded = None;
+        let bytes = Bytes::from(self.encode());
+        *encoded = Some((generation, bytes.clone()));
+        bytes
     }
 
     /// The OpenMetrics text exposition of all nodes, ending with `# EOF`.

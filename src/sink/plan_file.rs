@@ -16,20 +16,35 @@
 //!   second gets `_1`, `_2`, … appended (`_` sorts after `.`, so the first file of that second
 //!   stays first). Retention orders by the parsed (timestamp, sequence), never by mtime.
 //! * Retention deletes only regular files whose name matches the plan-file pattern exactly;
-//!   anything else the operator keeps in the directory is left alone.
+//!   anything else the operator keeps in the directory is left alone. A plan file stamped later
+//!   than the plan being written (a clock that was ahead, a hand-made name) counts as the
+//!   oldest, so it cannot hold a retention slot forever.
+//! * A dead writer's temporary files are removed at start and whenever retention runs; a live
+//!   writer's never are (see [`temps`]).
+//! * A full disk does not fail every cycle: when a write fails for lack of space, stale
+//!   temporary files and the oldest plans beyond `keep_plans - 1` are removed and the write is
+//!   tried once more; [`WrittenPlan::pruned_for_room`] says what that removed.
 //!
 //! The writer is generic over [`serde::Serialize`], so it does not depend on the plan type.
+
+mod regular;
+mod temps;
 
 use std::fs::{self, DirBuilder, File, Permissions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::Serialize;
 use tempfile::{NamedTempFile, TempPath};
 use thiserror::Error;
 
 use crate::settings::OutputSettings;
+
+pub use regular::{open_regular, read_regular_to_string, MAX_PLAN_FILE_BYTES};
+pub use temps::STALE_TEMP_AGE;
+use temps::{lock_temp, TEMP_PREFIX, TEMP_SUFFIX};
 
 /// Name of the file that always holds the most recently written plan.
 pub const LATEST_FILE_NAME: &str = "latest.json";
@@ -39,11 +54,6 @@ pub const PLAN_FILE_MODE: u32 = 0o640;
 
 /// Mode of a plan directory this module creates. An existing directory keeps the operator's mode.
 pub const PLAN_DIR_MODE: u32 = 0o750;
-
-/// Temporary files start with a dot and end in `.tmp`, so they never match the plan-file
-/// pattern and are never mistaken for (or pruned as) a plan.
-const TEMP_PREFIX: &str = ".plan-";
-const TEMP_SUFFIX: &str = ".tmp";
 
 /// How many same-second names to try before giving up; only reachable if another process
 /// keeps racing us for the same names.
@@ -76,6 +86,22 @@ pub enum PlanFileError {
     Prune { path: PathBuf, source: io::Error },
 }
 
+impl PlanFileError {
+    /// Whether this is a write that failed for lack of space (ENOSPC or a quota), the one
+    /// failure that removing old files can fix.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            PlanFileError::Write { source, .. } | PlanFileError::Directory { source, .. } => {
+                matches!(
+                    source.kind(),
+                    io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+                )
+            }
+            _ => false,
+        }
+    }
+}
+
 /// What a successful [`PlanFileWriter::write`] did.
 #[derive(Debug)]
 #[must_use = "prune failures are only reported here; log them"]
@@ -86,9 +112,14 @@ pub struct WrittenPlan {
     pub latest: PathBuf,
     /// Old plan files removed by retention, oldest first.
     pub pruned: Vec<PathBuf>,
-    /// Old plan files retention could not remove. The plan itself was written; these only mean
-    /// the directory holds more history than `keep_plans`.
+    /// Old plan files (or stale temporary files) retention could not remove. The plan itself
+    /// was written; these only mean the directory holds more than it should.
     pub prune_failures: Vec<PlanFileError>,
+    /// Stale temporary files (a killed writer's) removed, including those removed for room.
+    pub stale_temps_removed: Vec<PathBuf>,
+    /// Plan files removed before the write was retried because the disk was full; empty when
+    /// the first attempt succeeded.
+    pub pruned_for_room: Vec<PathBuf>,
 }
 
 /// Writes plans into one directory and keeps its history bounded.
@@ -138,11 +169,82 @@ impl PlanFileWriter {
     /// then failed to serialize is removed again. The one exception is a failing directory
     /// fsync after both renames, where the new files are in place but their durability is
     /// unknown.
+    ///
+    /// When the first attempt fails for lack of space (ENOSPC, EDQUOT), stale temporary files
+    /// and the oldest plan files beyond `keep_plans - 1` are removed and the write is tried once
+    /// more, so a disk that holds exactly `keep_plans` plans does not fail every cycle.
     pub fn write<T: Serialize + ?Sized>(
         &self,
         plan: &T,
         generated_at_unix: i64,
     ) -> Result<WrittenPlan, PlanFileError> {
+        let (plan_file, latest) = match self.write_files(plan, generated_at_unix) {
+            Err(err) if err.is_storage_full() => {
+                let (stale, mut pruned_for_room) = self.make_room(generated_at_unix);
+                if stale.is_empty() && pruned_for_room.is_empty() {
+                    return Err(err);
+                }
+                let (plan_file, latest) = self.write_files(plan, generated_at_unix)?;
+                let mut written = self.finish(plan_file, latest, generated_at_unix);
+                written.stale_temps_removed.splice(0..0, stale);
+                written.pruned_for_room.append(&mut pruned_for_room);
+                return Ok(written);
+            }
+            other => other?,
+        };
+        Ok(self.finish(plan_file, latest, generated_at_unix))
+    }
+
+    /// Removes stale temporary files left by a killed writer (see [`temps`]); the daemon calls
+    /// this at start. Returns what was removed and what could not be.
+    pub fn remove_stale_temps(&self) -> (Vec<PathBuf>, Vec<PlanFileError>) {
+        let (removed, failures) = temps::remove_stale_temps(&self.dir, SystemTime::now());
+        let failures = failures
+            .into_iter()
+            .map(|(path, source)| PlanFileError::Prune { path, source })
+            .collect();
+        (removed, failures)
+    }
+
+    /// Retention after a successful write, packaged as a [`WrittenPlan`].
+    fn finish(
+        &self,
+        plan_file: Option<PathBuf>,
+        latest: PathBuf,
+        generated_at_unix: i64,
+    ) -> WrittenPlan {
+        let (stale_temps_removed, mut prune_failures) = self.remove_stale_temps();
+        let (pruned, mut failures) =
+            self.prune(plan_file.as_deref(), generated_at_unix, self.keep_plans);
+        prune_failures.append(&mut failures);
+        WrittenPlan {
+            plan_file,
+            latest,
+            pruned,
+            prune_failures,
+            stale_temps_removed,
+            pruned_for_room: Vec::new(),
+        }
+    }
+
+    /// Frees space for one more plan: stale temporary files, then the oldest plan files beyond
+    /// `keep_plans - 1`, keeping at least the newest (which `latest.json` names).
+    fn make_room(&self, generated_at_unix: i64) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let (stale, _) = self.remove_stale_temps();
+        let keep = match self.keep_plans {
+            0 => 0,
+            keep_plans => (keep_plans - 1).max(1),
+        };
+        let (pruned, _) = self.prune(None, generated_at_unix, keep);
+        (stale, pruned)
+    }
+
+    /// One attempt at writing the plan file and `latest.json`, without retention.
+    fn write_files<T: Serialize + ?Sized>(
+        &self,
+        plan: &T,
+        generated_at_unix: i64,
+    ) -> Result<(Option<PathBuf>, PathBuf), PlanFileError> {
         let stamp = format_utc_timestamp(generated_at_unix).ok_or_else(|| {
             PlanFileError::TimestampOutOfRange {
                 dir: self.dir.clone(),
@@ -192,9 +294,14 @@ impl PlanFileWriter {
             (None, first.into_temp_path())
         };
 
-        let plan_file = match plan_temp {
-            Some(temp) => Some(self.persist_unique(temp, &stamp)?),
-            None => None,
+        // The persisted file stays open (and locked) until `latest.json` is in place, so its
+        // hard-linked temporary second name is never mistaken for a dead writer's.
+        let (plan_file, _plan_lock) = match plan_temp {
+            Some(temp) => {
+                let (path, file) = self.persist_unique(temp, &stamp)?;
+                (Some(path), Some(file))
+            }
+            None => (None, None),
         };
         if let Err(err) = latest_temp.persist(&latest) {
             // Roll back the new history entry so the directory is exactly as before; the
@@ -212,25 +319,23 @@ impl PlanFileWriter {
             source,
         })?;
 
-        let (pruned, prune_failures) = self.prune(plan_file.as_deref());
-        Ok(WrittenPlan {
-            plan_file,
-            latest,
-            pruned,
-            prune_failures,
-        })
+        Ok((plan_file, latest))
     }
 
     /// Renames `temp` to the first free `plan-<stamp>[_N].json`, never replacing an existing
     /// file (`persist_noclobber`), so two plans in the same second both survive.
-    fn persist_unique(&self, temp: NamedTempFile, stamp: &str) -> Result<PathBuf, PlanFileError> {
+    fn persist_unique(
+        &self,
+        temp: NamedTempFile,
+        stamp: &str,
+    ) -> Result<(PathBuf, File), PlanFileError> {
         let mut sequence = next_sequence(&self.dir, stamp);
         let mut temp = temp;
         let mut attempts = 0;
         loop {
             let target = self.dir.join(plan_file_name_for_stamp(stamp, sequence));
             match temp.persist_noclobber(&target) {
-                Ok(_) => return Ok(target),
+                Ok(file) => return Ok((target, file)),
                 Err(err)
                     if err.error.kind() == io::ErrorKind::AlreadyExists
                         && attempts < MAX_NAME_ATTEMPTS =>
@@ -249,10 +354,16 @@ impl PlanFileWriter {
         }
     }
 
-    /// Deletes the oldest plan files beyond `keep_plans`. The file just written is always
-    /// kept (even if a clock step made it older than the others), so `latest.json` always has
-    /// a matching history entry when history is kept at all.
-    fn prune(&self, just_written: Option<&Path>) -> (Vec<PathBuf>, Vec<PlanFileError>) {
+    /// Deletes the oldest plan files beyond `keep`. The file just written is always kept (even
+    /// if a clock step made it older than the others), so `latest.json` always has a matching
+    /// history entry when history is kept at all. Files stamped after `now_unix` (the plan being
+    /// written) count as the oldest: no plan can have been written in the future.
+    fn prune(
+        &self,
+        just_written: Option<&Path>,
+        now_unix: i64,
+        keep: usize,
+    ) -> (Vec<PathBuf>, Vec<PlanFileError>) {
         let mut failures = Vec::new();
         let existing = match scan_plan_files(&self.dir) {
             Ok(files) => files,
@@ -268,9 +379,13 @@ impl PlanFileWriter {
             .into_iter()
             .filter(|entry| Some(entry.path.as_path()) != just_written)
             .collect();
+        if let Some(now_stamp) = format_utc_timestamp(now_unix) {
+            // Stable: future-dated files move to the front in their own order.
+            others.sort_by_key(|entry| entry.stamp <= now_stamp);
+        }
         let keep_others = match just_written {
-            Some(_) => self.keep_plans.saturating_sub(1),
-            None => self.keep_plans,
+            Some(_) => keep.saturating_sub(1),
+            None => keep,
         };
         // `others` is oldest first; everything before the newest `keep_others` goes.
         let delete_count = others.len().saturating_sub(keep_others);
@@ -295,7 +410,7 @@ impl PlanFileWriter {
 /// else that prevents reading it is an error naming the path.
 pub fn read_latest(dir: &Path) -> Result<Option<String>, PlanFileError> {
     let path = dir.join(LATEST_FILE_NAME);
-    match fs::read_to_string(&path) {
+    match read_regular_to_string(&path, MAX_PLAN_FILE_BYTES) {
         Ok(text) => Ok(Some(text)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(PlanFileError::Read { path, source }),
@@ -308,18 +423,10 @@ pub fn read_latest(dir: &Path) -> Result<Option<String>, PlanFileError> {
 /// error naming the path. Errors while reading the stream are the reader's to report.
 pub fn open_latest(dir: &Path) -> Result<Option<File>, PlanFileError> {
     let path = dir.join(LATEST_FILE_NAME);
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(PlanFileError::Read { path, source }),
-    };
-    // Opening a directory succeeds on Unix; reading it would fail later with a vaguer error.
-    match file.metadata() {
-        Ok(meta) if meta.is_file() => Ok(Some(file)),
-        Ok(_) => Err(PlanFileError::Read {
-            path,
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
-        }),
+    // Non-blocking and checked: a FIFO named latest.json must not hang the daemon's start.
+    match open_regular(&path) {
+        Ok(file) => Ok(Some(file)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(PlanFileError::Read { path, source }),
     }
 }
@@ -502,6 +609,7 @@ fn new_temp(dir: &Path) -> io::Result<NamedTempFile> {
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
+    lock_temp(temp.as_file())?;
     temp.as_file()
         .set_permissions(Permissions::from_mode(PLAN_FILE_MODE))?;
     Ok(temp)

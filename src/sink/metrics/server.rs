@@ -1,7 +1,11 @@
 //! The HTTP edge: a small HTTP/1.1 server answering `GET /metrics` and nothing else.
 //!
 //! Prometheus scrapes once every few seconds at most, so one task per connection and a
-//! response built in memory are enough. Shutdown is injected as a future (the daemon passes
+//! response built in memory are enough. Memory stays bounded however clients behave: at most
+//! [`ServeLimits::max_connections`] connections are served (more are closed at once), a
+//! connection whose client stops reading is closed after [`ServeLimits::write_timeout`] without
+//! progress, and every client is sent the same encoded body ([`Metrics::encode_shared`]), so a
+//! 13 MB scrape is held once, not once per client. Shutdown is injected as a future (the daemon passes
 //! its shutdown signal, tests pass a oneshot): when it resolves the listener is dropped (no new
 //! connections), open connections finish the request in flight and close, and `serve` returns
 //! once they are gone or [`DRAIN_TIMEOUT`] has passed.
@@ -9,6 +13,9 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -18,9 +25,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Sleep;
 
 use super::Metrics;
 
@@ -43,15 +52,48 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// the condition lasts.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Serves `metrics` on `listener` until `shutdown` resolves, then drains open connections.
+/// What one metrics endpoint may hold, whatever its clients do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Connections served at once; a connection beyond it is closed as soon as it is accepted.
+    /// Prometheus needs one per server; a few spare are for people with curl.
+    pub max_connections: usize,
+    /// How long a response may make no progress (the client reads nothing) before its
+    /// connection is closed.
+    pub write_timeout: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            max_connections: 16,
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves `metrics` on `listener` until `shutdown` resolves, then drains open connections,
+/// within the default [`ServeLimits`].
 ///
 /// Never fails: an accept error or a broken connection is logged and the server keeps going,
 /// because losing the metrics endpoint must not take the daemon down.
 pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: impl Future) {
+    serve_with_limits(listener, metrics, shutdown, ServeLimits::default()).await;
+}
+
+/// [`serve`] with explicit limits.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    metrics: Metrics,
+    shutdown: impl Future,
+    limits: ServeLimits,
+) {
     let local = listener.local_addr().ok();
     tracing::info!(address = ?local, path = METRICS_PATH, "serving metrics");
     let (stop_tx, stop_rx) = watch::channel(());
     let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut refused: u64 = 0;
     tokio::pin!(shutdown);
 
     loop {
@@ -59,8 +101,23 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: impl Futur
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        // Closed at once: holding it would be what the limit prevents.
+                        refused += 1;
+                        if refused.is_power_of_two() {
+                            tracing::warn!(
+                                %peer,
+                                limit = limits.max_connections,
+                                refused,
+                                "metrics endpoint: too many open connections; closing new ones"
+                            );
+                        }
+                        drop(stream);
+                        continue;
+                    };
                     tracing::debug!(%peer, "metrics connection");
-                    connections.spawn(serve_connection(stream, metrics.clone(), stop_rx.clone()));
+                    let stream = WriteTimeout::new(stream, limits.write_timeout);
+                    connections.spawn(serve_connection(stream, metrics.clone(), stop_rx.clone(), slot));
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "metrics endpoint: accept failed");
@@ -104,7 +161,12 @@ fn pause_after_accept_error(err: &io::Error) -> bool {
     )
 }
 
-async fn serve_connection(stream: TcpStream, metrics: Metrics, mut stop: watch::Receiver<()>) {
+async fn serve_connection(
+    stream: WriteTimeout<TcpStream>,
+    metrics: Metrics,
+    mut stop: watch::Receiver<()>,
+    _slot: OwnedSemaphorePermit,
+) {
     let service = service_fn(move |request: Request<Incoming>| {
         let response = respond(&metrics, request.method(), request.uri().path());
         async move { Ok::<_, Infallible>(response) }
@@ -147,12 +209,103 @@ fn respond(metrics: &Metrics, method: &Method, path: &str) -> Response<Full<Byte
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let mut response = Response::new(Full::new(Bytes::from(metrics.encode())));
+    let mut response = Response::new(Full::new(metrics.encode_shared()));
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(OPENMETRICS_CONTENT_TYPE),
     );
     response
+}
+
+/// A stream whose writes fail with `TimedOut` once they have made no progress for `timeout`
+/// (the client stopped reading and both socket buffers are full). Reads pass through.
+struct WriteTimeout<S> {
+    inner: S,
+    timeout: Duration,
+    /// Started when a write first returns `Pending`; cleared by any progress.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> WriteTimeout<S> {
+    fn new(inner: S, timeout: Duration) -> Self {
+        WriteTimeout {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// Turns a write's `Pending` into an error once the stall has lasted `timeout`.
+    fn check<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match polled {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let timeout = self.timeout;
+                let stall = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match stall.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the client read nothing for {timeout:?}"),
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteTimeout<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.check(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.check(cx, polled)
+    }
+
+    /// Forwarded, so hyper queues the shared body instead of copying it into its own buffer.
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.check(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.check(cx, polled)
+    }
 }
 
 fn text_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
