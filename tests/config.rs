@@ -390,11 +390,20 @@ fn lnd_files_are_derived_from_lnddir_and_network_and_errors_say_so() {
 
     let err = loaded.check_lnd_files().expect_err("nothing there yet");
     let text = err.to_string();
-    assert!(text.contains(&expected_cert.display().to_string()), "{text}");
-    assert!(text.contains(&expected_macaroon.display().to_string()), "{text}");
+    assert!(
+        text.contains(&expected_cert.display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&expected_macaroon.display().to_string()),
+        "{text}"
+    );
     assert!(text.contains("derived from lnddir"), "{text}");
     let described = loaded.describe_lnd_paths();
-    assert!(described.contains("lnd.macaroon_path: tried"), "{described}");
+    assert!(
+        described.contains("lnd.macaroon_path: tried"),
+        "{described}"
+    );
 
     std::fs::create_dir_all(expected_macaroon.parent().expect("parent")).expect("mkdir");
     std::fs::write(&expected_cert, "c").expect("cert");
@@ -405,11 +414,13 @@ fn lnd_files_are_derived_from_lnddir_and_network_and_errors_say_so() {
 /// An explicit path wins over `lnddir`, and an unknown network is rejected naming the key.
 #[test]
 fn explicit_lnd_paths_win_and_networks_are_checked() {
-    let (_dir, path) = config_file(
-        "[lnd]\nlnddir = \"/srv/lnd\"\ntls_cert_path = \"/etc/dw/tls.cert\"\n",
-    );
+    let (_dir, path) =
+        config_file("[lnd]\nlnddir = \"/srv/lnd\"\ntls_cert_path = \"/etc/dw/tls.cert\"\n");
     let loaded = load(&ConfigFile::Explicit(path), &no_env()).expect("loads");
-    assert_eq!(loaded.settings.lnd.tls_cert_path, Path::new("/etc/dw/tls.cert"));
+    assert_eq!(
+        loaded.settings.lnd.tls_cert_path,
+        Path::new("/etc/dw/tls.cert")
+    );
     assert_eq!(
         loaded.settings.lnd.macaroon_path,
         Path::new("/srv/lnd/data/chain/bitcoin/mainnet/readonly.macaroon")

@@ -30,6 +30,7 @@ pub mod alerts;
 pub mod close;
 pub mod dust_strategy;
 pub mod health;
+pub mod link_failures;
 pub mod policy;
 pub mod rebalance;
 mod report;

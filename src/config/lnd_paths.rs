@@ -170,7 +170,10 @@ mod tests {
                     .join(dir)
                     .join("readonly.macaroon")
             );
-            assert_eq!(settings.lnd.tls_cert_path, Path::new("/var/lib/lnd/tls.cert"));
+            assert_eq!(
+                settings.lnd.tls_cert_path,
+                Path::new("/var/lib/lnd/tls.cert")
+            );
         }
     }
 
@@ -226,14 +229,23 @@ mod tests {
         let resolved = resolve(&mut settings, home());
         assert_eq!(resolved.len(), 3);
         let nodes = settings.node_settings();
-        assert_eq!(nodes[0].1.lnd.tls_cert_path, Path::new("/var/lib/lnd/tls.cert"));
-        assert_eq!(nodes[1].1.lnd.tls_cert_path, Path::new("/srv/lnd-b/tls.cert"));
+        assert_eq!(
+            nodes[0].1.lnd.tls_cert_path,
+            Path::new("/var/lib/lnd/tls.cert")
+        );
+        assert_eq!(
+            nodes[1].1.lnd.tls_cert_path,
+            Path::new("/srv/lnd-b/tls.cert")
+        );
         assert_eq!(
             nodes[1].1.lnd.macaroon_path,
             Path::new("/srv/lnd-b/data/chain/bitcoin/testnet4/readonly.macaroon")
         );
         assert_eq!(nodes[2].1.lnd.macaroon_path, Path::new("/m"));
-        assert_eq!(nodes[2].1.lnd.tls_cert_path, Path::new("/var/lib/lnd/tls.cert"));
+        assert_eq!(
+            nodes[2].1.lnd.tls_cert_path,
+            Path::new("/var/lib/lnd/tls.cert")
+        );
         assert_eq!(resolved[1].prefix, "nodes[1].lnd");
         assert_eq!(resolved[2].macaroon.1, PathSource::Explicit);
     }

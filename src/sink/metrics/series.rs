@@ -34,7 +34,7 @@ pub(super) const ACTION_KINDS: [ActionKind; 8] = [
     ActionKind::UpdatePolicy,
 ];
 
-pub(super) const ALERT_CODES: [AlertCode; 11] = [
+pub(super) const ALERT_CODES: [AlertCode; 13] = [
     AlertCode::FeeExposureOverLimit,
     AlertCode::FeeExposureNearLimit,
     AlertCode::FeeSpikeOverLimit,
@@ -46,6 +46,8 @@ pub(super) const ALERT_CODES: [AlertCode; 11] = [
     AlertCode::ChainNotSynced,
     AlertCode::DustEngineWarning,
     AlertCode::SnapshotWarning,
+    AlertCode::HtlcRefusedFeeExposureLikely,
+    AlertCode::ChannelInactiveOverExposureLimit,
 ];
 
 pub(super) const SEVERITIES: [Severity; 2] = [Severity::Warn, Severity::Error];
@@ -78,6 +80,8 @@ fn alert_code_index(code: AlertCode) -> usize {
         AlertCode::ChainNotSynced => 8,
         AlertCode::DustEngineWarning => 9,
         AlertCode::SnapshotWarning => 10,
+        AlertCode::HtlcRefusedFeeExposureLikely => 11,
+        AlertCode::ChannelInactiveOverExposureLimit => 12,
     }
 }
 
@@ -172,7 +176,7 @@ pub(super) struct PlanSeries {
     /// Distinct actions of the plan (not only the top ten), indexed like [`ACTION_KINDS`].
     pub actions_by_kind: [u32; 8],
     /// `[code][severity]`, indexed like [`ALERT_CODES`] and [`SEVERITIES`].
-    pub alerts: [[u32; 2]; 11],
+    pub alerts: [[u32; 2]; 13],
     /// In the plan's order (numeric channel id).
     pub channels: Vec<ChannelSeries>,
 }
@@ -193,7 +197,7 @@ impl PlanSeries {
             actions_by_kind[action_kind_index(action.kind)] += 1;
         }
 
-        let mut alerts = [[0u32; 2]; 11];
+        let mut alerts = [[0u32; 2]; 13];
         for alert in &plan.alerts {
             alerts[alert_code_index(alert.code)][severity_index(alert.severity)] += 1;
         }

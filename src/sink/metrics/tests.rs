@@ -258,7 +258,7 @@ fn node_totals_actions_and_alerts_follow_the_plan() {
     }
     // Every kind and every code/severity pair has a series, zero or not.
     assert_eq!(samples(&text, "dustwatch_actions").len(), 8);
-    assert_eq!(samples(&text, "dustwatch_alerts").len(), 22);
+    assert_eq!(samples(&text, "dustwatch_alerts").len(), 26);
     let kinds_total: u64 = samples(&text, "dustwatch_actions")
         .iter()
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
