@@ -58,6 +58,8 @@ pub struct Faults {
     forced_state: Option<(RpcState, Option<Instant>)>,
     /// Delay before every answer (State included): a slow or overloaded node.
     pub delay: Duration,
+    /// SubscribeHtlcEvents answers Unimplemented (an LND without routerrpc).
+    pub no_router: bool,
 }
 
 impl Faults {

@@ -27,6 +27,8 @@ pub(super) struct Shared {
     /// The macaroon calls must present (hex of these bytes). Never logged.
     pub macaroon: Mutex<Vec<u8>>,
     pub events: broadcast::Sender<ChannelEvent>,
+    /// HTLC events for SubscribeHtlcEvents (already in wire form: only the simulator makes them).
+    pub htlc_events: broadcast::Sender<pb::routerrpc::HtlcEvent>,
     /// `host:port` the node listens on (GetInfo's URI).
     pub listen: String,
     /// Flips when the server generation serving calls is stopped, so slow answers end too.
@@ -53,7 +55,7 @@ async fn slow_down(shared: &Shared) -> Result<(), Status> {
 }
 
 /// LND's gate for a Lightning call: slowness, RPC state, macaroon.
-async fn admit<T>(shared: &Shared, request: &Request<T>) -> Result<(), Status> {
+pub(super) async fn admit<T>(shared: &Shared, request: &Request<T>) -> Result<(), Status> {
     slow_down(shared).await?;
     let state = lock(&shared.faults).state_now();
     if let Some(refusal) = state.refusal() {
