@@ -225,3 +225,50 @@ async fn the_daemon_counts_refusals_into_the_plan_and_the_metrics() {
     );
     running.stop().await;
 }
+
+/// Collects formatted log lines for one test (the client logs on the test's own thread).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn an_lnd_without_get_debug_info_is_said_once_and_snapshots_go_on() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (sim, _dir) = start_sim().await;
+    sim.set_debug_info_unimplemented(true);
+    let settings = settings_for(&sim, std::path::Path::new("/nonexistent"));
+    let mut client = LndClient::new(&settings.lnd).expect("client");
+    for _ in 0..3 {
+        let snapshot = client.snapshot().await.expect("snapshots go on");
+        assert!(snapshot.node_exposure_limit.is_none());
+        assert!(!snapshot.channels.is_empty());
+    }
+    let text = String::from_utf8(captured.0.lock().expect("log").clone()).expect("UTF-8");
+    assert_eq!(
+        text.matches("does not tell its fee-exposure limit").count(),
+        1,
+        "{text}"
+    );
+}

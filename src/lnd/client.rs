@@ -95,6 +95,8 @@ pub struct LndClient {
     domain_name: String,
     policy: CallPolicy,
     connection: Option<Connection>,
+    /// GetDebugInfo was unavailable and the log said so (said once per client).
+    debug_info_missing_logged: bool,
 }
 
 impl fmt::Debug for LndClient {
@@ -147,6 +149,7 @@ impl LndClient {
             domain_name: settings.host.trim_matches(['[', ']']).to_string(),
             policy: CallPolicy { ctx },
             connection: None,
+            debug_info_missing_logged: false,
         })
     }
 
@@ -188,6 +191,19 @@ impl LndClient {
         let conn = self.connection()?;
         let result = self.fetch_parts(conn).await;
         let (parts, notes) = self.settle(result)?;
+        if parts.debug_info.is_none() && !self.debug_info_missing_logged {
+            self.debug_info_missing_logged = true;
+            let why = notes
+                .iter()
+                .find(|n| n.message.contains("GetDebugInfo"))
+                .map_or("", |n| n.message.as_str());
+            tracing::warn!(
+                lnd = %self.policy.ctx.address,
+                reason = why,
+                "LND does not tell its fee-exposure limit (GetDebugInfo needs LND 0.18 or later): \
+                 using analysis.max_fee_exposure_sat; said once"
+            );
+        }
         let mut snapshot = convert::snapshot(parts);
         if !notes.is_empty() {
             snapshot.warnings.extend(notes);

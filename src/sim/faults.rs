@@ -60,6 +60,8 @@ pub struct Faults {
     pub delay: Duration,
     /// SubscribeHtlcEvents answers Unimplemented (an LND without routerrpc).
     pub no_router: bool,
+    /// GetDebugInfo answers Unimplemented (an LND older than 0.18).
+    pub no_debug_info: bool,
 }
 
 impl Faults {

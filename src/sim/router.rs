@@ -2,7 +2,7 @@
 //! the simulated node that it refuses the way LND does when an HTLC would push a channel's fee
 //! exposure over its limit: a `LinkFailEvent` (FORWARD, TEMPORARY_CHANNEL_FAILURE, NO_DETAIL).
 //!
-//! A fault switch makes the service answer `Unimplemented`, as an LND built without routerrpc.
+//! Fault switches make it (or GetDebugInfo) answer `Unimplemented`, as an older LND does.
 
 use std::sync::Arc;
 
@@ -193,6 +193,11 @@ impl SimHandle {
     /// Number of SubscribeHtlcEvents streams currently open.
     pub fn htlc_event_subscribers(&self) -> usize {
         self.shared.htlc_events.receiver_count()
+    }
+
+    /// Makes the node answer GetDebugInfo with `Unimplemented`, as LND before 0.18 does.
+    pub fn set_debug_info_unimplemented(&self, unimplemented: bool) {
+        lock(&self.shared.faults).no_debug_info = unimplemented;
     }
 
     /// Makes the node answer SubscribeHtlcEvents with `Unimplemented`, as an LND built without

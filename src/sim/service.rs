@@ -114,6 +114,11 @@ impl pb::lightning_server::Lightning for LightningService {
         &self,
         request: Request<pb::GetDebugInfoRequest>,
     ) -> Result<Response<pb::GetDebugInfoResponse>, Status> {
+        if lock(&self.shared.faults).no_debug_info {
+            return Err(Status::unimplemented(
+                "unknown method GetDebugInfo for service lnrpc.Lightning",
+            ));
+        }
         self.answer(&request, |sim| Ok(wire::debug_info(&sim.node)))
             .await
     }
