@@ -539,6 +539,29 @@ fn metric_lnd_state(result: Result<(), &LndError>) -> String {
     }
 }
 
+/// A single-node daemon (node `default`) takes the node's alias, or its public key when the
+/// alias is empty, from GetInfo as soon as LND answers, so that several daemons scraped by one
+/// Prometheus never share a `node` label. Series recorded under `default` before are dropped.
+fn name_node_from_lnd<S>(state: &mut LoopState<S>, plan: &Plan) {
+    if state.node != crate::settings::DEFAULT_NODE_NAME {
+        return;
+    }
+    let alias = plan.source.node_alias.trim();
+    let name = if alias.is_empty() {
+        plan.source.node_pubkey.trim()
+    } else {
+        alias
+    };
+    if name.is_empty() {
+        return;
+    }
+    if let Some(metrics) = &state.metrics {
+        metrics.forget_node(&state.node);
+    }
+    tracing::info!(node = %name, "node named after LND's alias (or public key)");
+    state.node = name.to_string();
+}
+
 fn on_success<S>(
     state: &mut LoopState<S>,
     report: CycleReport,
@@ -546,6 +569,7 @@ fn on_success<S>(
     took: Duration,
 ) {
     set_lnd_status(state, lnd_status_of(&Ok(())), None);
+    name_node_from_lnd(state, &report.plan);
     if let Some(metrics) = &state.metrics {
         metrics.observe_plan(&state.node, &report.plan);
         // A plan that did not reach disk is a failed cycle for whoever alerts on it.

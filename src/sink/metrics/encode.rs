@@ -184,7 +184,8 @@ fn plan_value<'a>(
     plan_rows(nodes, |plan| [(Vec::new(), value(plan))])
 }
 
-/// Rows for every channel of every node: labels `node`, `chan_id`, `peer_alias`, plus what
+/// Rows for every channel of every node: labels `node`, `chan_id`, `peer_alias`, `peer` (the
+/// peer's public key, which joins with lndmon's series and survives alias changes), plus what
 /// `extra` adds per channel.
 fn channel_rows<'a, I>(
     nodes: &'a BTreeMap<String, NodeState>,
@@ -199,6 +200,7 @@ where
                 let mut all = vec![
                     ("chan_id", channel.chan_id.as_str()),
                     ("peer_alias", channel.peer_alias.as_ref()),
+                    ("peer", channel.peer.as_ref()),
                 ];
                 all.extend(labels);
                 (all, value)

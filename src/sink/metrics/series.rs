@@ -116,6 +116,8 @@ pub(super) fn exposure_limit_source_label(source: ExposureLimitSource) -> &'stat
 pub(super) struct ChannelSeries {
     pub chan_id: String,
     pub peer_alias: String,
+    /// The peer's public key (hex).
+    pub peer: String,
     pub fee_exposure_sat: [u64; 2],
     pub trimmed_htlc_sat: [u64; 2],
     pub trimmed_htlcs: [u32; 2],
@@ -135,6 +137,7 @@ impl ChannelSeries {
         ChannelSeries {
             chan_id: channel.chan_id.to_string(),
             peer_alias: channel.peer_alias.to_string(),
+            peer: channel.peer_pubkey.to_string(),
             fee_exposure_sat: [local.fee_exposure_sat, remote.fee_exposure_sat],
             trimmed_htlc_sat: [local.trimmed_htlc_sat, remote.trimmed_htlc_sat],
             trimmed_htlcs: [local.trimmed_htlc_count, remote.trimmed_htlc_count],

@@ -152,7 +152,10 @@ fn channel_series_carry_the_plan_values() {
         alice.dust.local_commitment.trimmed_htlc_count >= 1,
         "fixture: 300 sat is dust"
     );
-    let labels = r#"node="n1",chan_id="101",peer_alias="alice""#;
+    let labels = format!(
+        r#"node="n1",chan_id="101",peer_alias="alice",peer="02{:064x}""#,
+        101
+    );
     for (commitment, report) in [
         ("local", &alice.dust.local_commitment),
         ("remote", &alice.dust.remote_commitment),
