@@ -45,7 +45,12 @@ async fn exported() -> BTreeMap<String, BTreeSet<String>> {
 
     let metrics = Metrics::new();
     metrics.observe_plan("n", &plan);
-    metrics.observe_cycle("n", std::time::Duration::from_millis(5), true, 1_700_000_000);
+    metrics.observe_cycle(
+        "n",
+        std::time::Duration::from_millis(5),
+        true,
+        1_700_000_000,
+    );
     metrics.set_lnd_state("n", "server_active");
     metrics.observe_link_failure(
         "n",
@@ -74,7 +79,9 @@ async fn exported() -> BTreeMap<String, BTreeSet<String>> {
                 labels.insert(name.trim_start_matches(',').to_string());
                 let mut end = 0;
                 let bytes = after.as_bytes();
-                while end < bytes.len() && !(bytes[end] == b'"' && (end == 0 || bytes[end - 1] != b'\\')) {
+                while end < bytes.len()
+                    && !(bytes[end] == b'"' && (end == 0 || bytes[end - 1] != b'\\'))
+                {
                     end += 1;
                 }
                 rest = &after[(end + 1).min(after.len())..];
@@ -102,7 +109,11 @@ fn walk(expr: &Expr, uses: &mut Uses) {
     };
     let selector = |name: &Option<String>, matchers: &Matchers, uses: &mut Uses| {
         let mut metric = name.clone();
-        for m in matchers.matchers.iter().chain(matchers.or_matchers.iter().flatten()) {
+        for m in matchers
+            .matchers
+            .iter()
+            .chain(matchers.or_matchers.iter().flatten())
+        {
             if m.name == "__name__" {
                 metric = Some(m.value.clone());
             } else {
@@ -173,7 +184,9 @@ fn check(expr_text: &str, exported: &BTreeMap<String, BTreeSet<String>>) -> Vec<
                 .any(|m| exported.get(m).is_some_and(|l| l.contains(label))),
         };
         if !carried {
-            problems.push(format!("label {label} is not exported with {owner:?} in: {expr_text}"));
+            problems.push(format!(
+                "label {label} is not exported with {owner:?} in: {expr_text}"
+            ));
         }
     }
     if uses.metrics.is_empty() {
@@ -217,13 +230,20 @@ fn expressions() -> Vec<(String, String)> {
             out.push((format!("panel {title}"), expr.to_string()));
         }
     }
-    for var in dashboard["templating"]["list"].as_array().expect("variables") {
-        let Some(query) = var["query"].as_str() else { continue };
+    for var in dashboard["templating"]["list"]
+        .as_array()
+        .expect("variables")
+    {
+        let Some(query) = var["query"].as_str() else {
+            continue;
+        };
         if let Some(inner) = query
             .strip_prefix("label_values(")
             .and_then(|q| q.strip_suffix(')'))
         {
-            let (selector, label) = inner.rsplit_once(',').expect("label_values(selector, label)");
+            let (selector, label) = inner
+                .rsplit_once(',')
+                .expect("label_values(selector, label)");
             let label = label.trim();
             // `label_values(m, l)` needs series of `m` that carry `l`.
             out.push((
@@ -255,8 +275,16 @@ async fn shipped_dashboard_and_rules_use_only_exported_metrics_and_labels() {
     // The checker itself catches a wrong metric and a wrong label.
     assert!(!check("dustwatch_channel_exposure_headroom_satt", &exported).is_empty());
     assert!(!check("dustwatch_dust_sat{chan_id=\"1\"}", &exported).is_empty());
-    assert!(!check("sum by (peer_pubkey) (dustwatch_channel_exposure_ratio)", &exported).is_empty());
-    assert!(check("sum by (peer) (dustwatch_channel_exposure_ratio)", &exported).is_empty());
+    assert!(!check(
+        "sum by (peer_pubkey) (dustwatch_channel_exposure_ratio)",
+        &exported
+    )
+    .is_empty());
+    assert!(check(
+        "sum by (peer) (dustwatch_channel_exposure_ratio)",
+        &exported
+    )
+    .is_empty());
 }
 
 /// Every rule matches on `(instance, node)` where it joins two series, so daemons never mix.
@@ -271,8 +299,7 @@ fn rules_join_on_instance_and_node() {
 #[test]
 fn the_alertmanager_example_routes_to_webhook_email_and_telegram() {
     let config: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&contrib("contrib/alertmanager/alertmanager.yml"))
-            .expect("YAML");
+        serde_yaml_ng::from_str(&contrib("contrib/alertmanager/alertmanager.yml")).expect("YAML");
     let receivers = config["receivers"].as_sequence().expect("receivers");
     let kinds: BTreeSet<&str> = receivers
         .iter()

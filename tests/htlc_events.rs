@@ -125,7 +125,8 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn run_daemon(settings: Settings, metrics: Metrics) -> Running {
+fn run_daemon(settings: Settings, metrics: Metrics, node: &str) -> Running {
+    let node = node.to_string();
     let (progress_tx, progress) = watch::channel(Progress::default());
     let (_reload_tx, reload_rx) = mpsc::channel(1);
     let (stop, stop_rx) = oneshot::channel::<()>();
@@ -143,7 +144,7 @@ fn run_daemon(settings: Settings, metrics: Metrics) -> Running {
             },
             &RecordingNotifier::default(),
             LoopOutputs {
-                node: "ops".into(),
+                node,
                 progress: progress_tx,
                 metrics: Some(metrics),
             },
@@ -175,7 +176,7 @@ async fn the_daemon_counts_refusals_into_the_plan_and_the_metrics() {
     let chan = squeeze_limit(&sim);
     let plan_dir = dir.path().join("plans");
     let metrics = Metrics::new();
-    let mut running = run_daemon(settings_for(&sim, &plan_dir), metrics.clone());
+    let mut running = run_daemon(settings_for(&sim, &plan_dir), metrics.clone(), "ops");
 
     tokio::time::timeout(PATIENCE, async {
         while sim.htlc_event_subscribers() == 0 {
@@ -271,4 +272,31 @@ async fn an_lnd_without_get_debug_info_is_said_once_and_snapshots_go_on() {
         1,
         "{text}"
     );
+}
+
+/// A single-node daemon (node `default`) labels its series with the node's alias from GetInfo.
+#[tokio::test]
+async fn a_single_node_daemon_is_labelled_with_the_nodes_alias() {
+    let (sim, dir) = start_sim().await;
+    let alias = sim.with_state(|n| n.alias.clone());
+    assert!(!alias.is_empty());
+    let metrics = Metrics::new();
+    let mut running = run_daemon(
+        settings_for(&sim, &dir.path().join("plans")),
+        metrics.clone(),
+        dustwatch::settings::DEFAULT_NODE_NAME,
+    );
+    tokio::time::timeout(PATIENCE, running.progress.wait_for(|p| p.cycles_ok >= 1))
+        .await
+        .expect("a cycle succeeds")
+        .expect("the loop is running");
+    let text = metrics.encode();
+    assert!(
+        text.contains(&format!(
+            "dustwatch_last_cycle_success{{node=\"{alias}\"}} 1"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("node=\"default\""), "{text}");
+    running.stop().await;
 }
