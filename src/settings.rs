@@ -188,7 +188,7 @@ impl Default for LndSettings {
 /// LND's own default directory (`lnddir`), relative to the home of the user LND runs as.
 pub const DEFAULT_LNDDIR: &str = "~/.lnd";
 
-fn path_is_empty(path: &PathBuf) -> bool {
+fn path_is_empty(path: &Path) -> bool {
     path.as_os_str().is_empty()
 }
 
