@@ -13,7 +13,12 @@ use protox::prost::Message as _;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
 
-    let protos = ["proto/lightning.proto", "proto/stateservice.proto"];
+    let protos = [
+        "proto/lightning.proto",
+        "proto/stateservice.proto",
+        "proto/lnrpc_failure.proto",
+        "proto/routerrpc/router.proto",
+    ];
     let descriptors = protox::compile(protos, ["proto"])?;
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

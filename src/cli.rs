@@ -262,7 +262,9 @@ pub async fn dispatch(
 /// here) and LND's files are readable; print the effective settings.
 fn check_config(config: &LoadedConfig, stdout: &mut (dyn Write + Send)) -> Result<(), AppError> {
     let mut text = config.render()?;
-    text.push_str("\n# configuration is valid; LND's certificate and macaroon are readable\n");
+    text.push('\n');
+    text.push_str(&config.describe_lnd_paths());
+    text.push_str("# configuration is valid; LND's certificate and macaroon are readable\n");
     write_output(stdout, &text)
 }
 

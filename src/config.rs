@@ -14,6 +14,7 @@
 
 mod env;
 mod file;
+mod lnd_paths;
 mod render;
 mod validate;
 
@@ -22,6 +23,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use env::{key_for_var, EnvOverride, EnvSource, ProcessEnv, ENV_NESTING, ENV_PREFIX};
+pub use lnd_paths::{expand_home, resolve as resolve_lnd_paths, PathSource, ResolvedLndPaths};
 pub use render::{is_secret_key, RenderError, REDACTED};
 pub use validate::{validate, Problem};
 
@@ -174,6 +176,8 @@ pub struct LoadedConfig {
     pub source: ConfigFile,
     file: Option<FileLayer>,
     env: Vec<EnvOverride>,
+    /// How each node's certificate and macaroon paths were found (explicit or derived).
+    lnd_paths: Vec<ResolvedLndPaths>,
 }
 
 /// Loads, merges and validates the configuration.
@@ -186,12 +190,19 @@ pub fn load(source: &ConfigFile, env: &dyn EnvSource) -> Result<LoadedConfig, Co
     let overrides = env::overrides(env, |key| {
         matches!(lookup(&defaults, key), Some(toml::Value::Array(_)))
     });
-    let settings = merge(file.as_ref(), &overrides)?;
+    let mut settings = merge(file.as_ref(), &overrides)?;
+    let home = env
+        .vars()
+        .into_iter()
+        .find(|(name, value)| name == "HOME" && !value.is_empty())
+        .map(|(_, value)| PathBuf::from(value));
+    let lnd_paths = lnd_paths::resolve(&mut settings, home.as_deref());
     let loaded = LoadedConfig {
         settings,
         source: source.clone(),
         file,
         env: overrides,
+        lnd_paths,
     };
     let problems: Vec<InvalidValue> = validate(&loaded.settings)
         .into_iter()
@@ -252,21 +263,14 @@ impl LoadedConfig {
     /// secret can leak into errors.
     /// With `[[nodes]]`, every node's effective files are checked, named `nodes[i].lnd.…`.
     pub fn check_lnd_files(&self) -> Result<(), ConfigError> {
-        let multi = !self.settings.nodes.is_empty();
         let mut problems: Vec<InvalidValue> = Vec::new();
-        for (i, (_, node)) in self.settings.node_settings().iter().enumerate() {
-            let prefix = if multi {
-                format!("nodes[{i}].lnd")
-            } else {
-                "lnd".to_string()
-            };
-            let lnd = &node.lnd;
-            for (field, path) in [
-                ("tls_cert_path", &lnd.tls_cert_path),
-                ("macaroon_path", &lnd.macaroon_path),
+        for resolved in &self.lnd_paths {
+            for (field, (path, how)) in [
+                ("tls_cert_path", &resolved.tls_cert),
+                ("macaroon_path", &resolved.macaroon),
             ] {
                 let checked = match check_readable_file(path) {
-                    Err(err) => Err(format!("cannot read {}: {err}", path.display())),
+                    Err(err) => Err(format!("cannot read {} ({how}): {err}", path.display())),
                     Ok(size) if field == "macaroon_path" && size == 0 => {
                         Err(format!("the macaroon file {} is empty", path.display()))
                     }
@@ -274,7 +278,18 @@ impl LoadedConfig {
                     Ok(_) => Ok(()),
                 };
                 if let Err(reason) = checked {
-                    problems.push(self.invalid(format!("{prefix}.{field}"), reason));
+                    let hint = match how {
+                        PathSource::Explicit => String::new(),
+                        PathSource::Derived { .. } => format!(
+                            "; set `{0}.lnddir` and `{0}.network` to where LND keeps its files, \
+                             or `{0}.{field}` itself",
+                            resolved.prefix
+                        ),
+                    };
+                    problems.push(self.invalid(
+                        format!("{}.{field}", resolved.prefix),
+                        format!("{reason}{hint}"),
+                    ));
                 }
             }
         }
@@ -283,6 +298,29 @@ impl LoadedConfig {
         } else {
             Err(ConfigError::Invalid { problems })
         }
+    }
+
+    /// How each node's certificate and macaroon paths were found, top level or `[[nodes]]`.
+    pub fn lnd_paths(&self) -> &[ResolvedLndPaths] {
+        &self.lnd_paths
+    }
+
+    /// One comment line per path tried, for `check-config`.
+    pub fn describe_lnd_paths(&self) -> String {
+        let mut out = String::new();
+        for resolved in &self.lnd_paths {
+            for (field, (path, how)) in [
+                ("tls_cert_path", &resolved.tls_cert),
+                ("macaroon_path", &resolved.macaroon),
+            ] {
+                out.push_str(&format!(
+                    "# {}.{field}: tried {} ({how})\n",
+                    resolved.prefix,
+                    path.display()
+                ));
+            }
+        }
+        out
     }
 
     /// The effective configuration as commented TOML with secret-like values redacted.

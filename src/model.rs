@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub mod flow;
+pub mod link_failures;
 
 pub use flow::{funding_block_height, ChannelFlow, FlowWindow, ForwardingEvent, ForwardingFlow};
 
@@ -354,6 +355,10 @@ pub struct NodeSnapshot {
     /// none (offline without `--fwdinghistory`, or the call failed): flow is then unknown.
     #[serde(default)]
     pub flow: Option<ForwardingFlow>,
+    /// Link failures per channel since the previous snapshot, from LND's HTLC event stream;
+    /// `None` when nothing listened to it (the daemon fills it in).
+    #[serde(default)]
+    pub link_failures: Option<link_failures::LinkFailureCounts>,
     pub warnings: Vec<SnapshotWarning>,
 }
 
@@ -369,6 +374,7 @@ impl NodeSnapshot {
             wallet: None,
             node_exposure_limit: None,
             flow: None,
+            link_failures: None,
             warnings: Vec::new(),
         }
     }

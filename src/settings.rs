@@ -4,7 +4,7 @@
 //! only these. Each section denies unknown keys, so a typo in the file is an error, not a
 //! silently ignored setting. Defaults here are the ones `config/dustwatch.toml` documents.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,12 @@ pub struct LndOverride {
     pub host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// This node's LND directory: its certificate and macaroon are derived from it unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lnddir: Option<PathBuf>,
+    /// This node's network: its macaroon path is derived from it unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<LndNetwork>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_cert_path: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +94,12 @@ impl LndOverride {
         }
         if let Some(port) = self.port {
             lnd.port = port;
+        }
+        if let Some(dir) = &self.lnddir {
+            lnd.lnddir = dir.clone();
+        }
+        if let Some(network) = self.network {
+            lnd.network = network;
         }
         if let Some(path) = &self.tls_cert_path {
             lnd.tls_cert_path = path.clone();
@@ -136,9 +148,18 @@ impl AnalysisOverride {
 pub struct LndSettings {
     pub host: String,
     pub port: u16,
-    /// LND's `tls.cert`; pinned exactly (it is self-signed and marked CA:TRUE).
+    /// LND's directory (lnd.conf `lnddir`); `~` is the service user's home. The certificate and
+    /// macaroon paths are derived from it when not set.
+    pub lnddir: PathBuf,
+    /// The chain network LND runs on; names the macaroon's directory.
+    pub network: LndNetwork,
+    /// LND's `tls.cert`; pinned exactly (it is self-signed and marked CA:TRUE). Empty means
+    /// `<lnddir>/tls.cert`, filled in when the configuration is loaded.
+    #[serde(skip_serializing_if = "path_is_empty")]
     pub tls_cert_path: PathBuf,
-    /// A read-only macaroon is all dustwatch needs; it never asks for more.
+    /// A read-only macaroon is all dustwatch needs; it never asks for more. Empty means
+    /// `<lnddir>/data/chain/bitcoin/<network>/readonly.macaroon`, filled in when loaded.
+    #[serde(skip_serializing_if = "path_is_empty")]
     pub macaroon_path: PathBuf,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
@@ -153,13 +174,62 @@ impl Default for LndSettings {
         LndSettings {
             host: "localhost".into(),
             port: 10009,
-            tls_cert_path: PathBuf::from("/var/lib/lnd/tls.cert"),
-            macaroon_path: PathBuf::from(
-                "/var/lib/lnd/data/chain/bitcoin/mainnet/readonly.macaroon",
-            ),
+            lnddir: PathBuf::from(DEFAULT_LNDDIR),
+            network: LndNetwork::Mainnet,
+            tls_cert_path: PathBuf::new(),
+            macaroon_path: PathBuf::new(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_message_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// LND's own default directory (`lnddir`), relative to the home of the user LND runs as.
+pub const DEFAULT_LNDDIR: &str = "~/.lnd";
+
+fn path_is_empty(path: &Path) -> bool {
+    path.as_os_str().is_empty()
+}
+
+impl LndSettings {
+    /// `<lnddir>/tls.cert`, where LND writes its certificate by default.
+    pub fn derived_tls_cert_path(lnddir: &Path) -> PathBuf {
+        lnddir.join("tls.cert")
+    }
+
+    /// `<lnddir>/data/chain/bitcoin/<network>/readonly.macaroon`, where LND writes it by default.
+    pub fn derived_macaroon_path(lnddir: &Path, network: LndNetwork) -> PathBuf {
+        lnddir
+            .join("data/chain/bitcoin")
+            .join(network.as_str())
+            .join("readonly.macaroon")
+    }
+}
+
+/// The networks LND names its macaroon directories after (`data/chain/bitcoin/<network>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LndNetwork {
+    #[default]
+    Mainnet,
+    Testnet,
+    Testnet4,
+    Signet,
+    Regtest,
+    Simnet,
+}
+
+impl LndNetwork {
+    /// The directory name LND uses for this network.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LndNetwork::Mainnet => "mainnet",
+            LndNetwork::Testnet => "testnet",
+            LndNetwork::Testnet4 => "testnet4",
+            LndNetwork::Signet => "signet",
+            LndNetwork::Regtest => "regtest",
+            LndNetwork::Simnet => "simnet",
         }
     }
 }

@@ -36,7 +36,9 @@ fn missing_default_file_means_defaults() {
     let dir = tempfile::tempdir().expect("tempdir");
     let source = ConfigFile::Default(dir.path().join("absent.toml"));
     let loaded = load(&source, &no_env()).expect("defaults load");
-    assert_eq!(loaded.settings, Settings::default());
+    let mut expected = Settings::default();
+    dustwatch::config::resolve_lnd_paths(&mut expected, None);
+    assert_eq!(loaded.settings, expected);
     assert_eq!(loaded.file_path(), None);
 }
 
@@ -266,7 +268,9 @@ fn rendered_config_loads_back_to_the_same_settings() {
 fn shipped_example_equals_defaults() {
     let loaded = load(&ConfigFile::Explicit(shipped_example()), &no_env())
         .expect("config/dustwatch.toml loads");
-    assert_eq!(loaded.settings, Settings::default());
+    let mut expected = Settings::default();
+    dustwatch::config::resolve_lnd_paths(&mut expected, None);
+    assert_eq!(loaded.settings, expected);
 }
 
 /// Every key of `Settings` appears in the shipped example, set (so its default is checked above)
@@ -286,9 +290,16 @@ fn shipped_example_documents_every_key() {
 
     // Optional keys have no default to serialize; they appear as commented examples, which must
     // work once uncommented (right section, right type).
-    let uncommented = text.replace("# listen = ", "listen = ");
+    let uncommented = text
+        .replace("# listen = ", "listen = ")
+        .replace("# tls_cert_path = ", "tls_cert_path = ")
+        .replace("# macaroon_path = ", "macaroon_path = ");
     let settings: Settings = toml::from_str(&uncommented).expect("uncommented example parses");
     assert_eq!(settings.metrics.listen.as_deref(), Some("127.0.0.1:9489"));
+    assert_eq!(
+        settings.lnd.tls_cert_path,
+        std::path::Path::new("/var/lib/lnd/tls.cert")
+    );
 }
 
 #[test]
@@ -364,4 +375,62 @@ fn lists_replace_lower_layers() {
         loaded.settings.analysis.fee_spike_multipliers,
         Vec::<f64>::new()
     );
+}
+
+/// Without explicit paths, LND's files are looked for under `lnddir` for `network`, with `~`
+/// the user's home; the error names each path tried and how it was derived.
+#[test]
+fn lnd_files_are_derived_from_lnddir_and_network_and_errors_say_so() {
+    let home = tempfile::tempdir().expect("home");
+    let home_str = home.path().display().to_string();
+    let (_dir, path) = config_file("[lnd]\nnetwork = \"signet\"\n");
+    let loaded = load(&ConfigFile::Explicit(path), &env(&[("HOME", &home_str)])).expect("loads");
+    let expected_cert = home.path().join(".lnd/tls.cert");
+    let expected_macaroon = home
+        .path()
+        .join(".lnd/data/chain/bitcoin/signet/readonly.macaroon");
+    assert_eq!(loaded.settings.lnd.tls_cert_path, expected_cert);
+    assert_eq!(loaded.settings.lnd.macaroon_path, expected_macaroon);
+
+    let err = loaded.check_lnd_files().expect_err("nothing there yet");
+    let text = err.to_string();
+    assert!(
+        text.contains(&expected_cert.display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&expected_macaroon.display().to_string()),
+        "{text}"
+    );
+    assert!(text.contains("derived from lnddir"), "{text}");
+    let described = loaded.describe_lnd_paths();
+    assert!(
+        described.contains("lnd.macaroon_path: tried"),
+        "{described}"
+    );
+
+    std::fs::create_dir_all(expected_macaroon.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&expected_cert, "c").expect("cert");
+    std::fs::write(&expected_macaroon, [2u8, 1]).expect("macaroon");
+    loaded.check_lnd_files().expect("derived files are found");
+}
+
+/// An explicit path wins over `lnddir`, and an unknown network is rejected naming the key.
+#[test]
+fn explicit_lnd_paths_win_and_networks_are_checked() {
+    let (_dir, path) =
+        config_file("[lnd]\nlnddir = \"/srv/lnd\"\ntls_cert_path = \"/etc/dw/tls.cert\"\n");
+    let loaded = load(&ConfigFile::Explicit(path), &no_env()).expect("loads");
+    assert_eq!(
+        loaded.settings.lnd.tls_cert_path,
+        Path::new("/etc/dw/tls.cert")
+    );
+    assert_eq!(
+        loaded.settings.lnd.macaroon_path,
+        Path::new("/srv/lnd/data/chain/bitcoin/mainnet/readonly.macaroon")
+    );
+
+    let (_dir, path) = config_file("[lnd]\nnetwork = \"testnet5\"\n");
+    let err = load(&ConfigFile::Explicit(path), &no_env()).expect_err("unknown network");
+    assert!(err.to_string().contains("lnd.network"), "{err}");
 }

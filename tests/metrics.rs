@@ -394,12 +394,13 @@ async fn scraped_metrics_match_the_plan() {
             ("node", "alpha"),
             ("chan_id", chan_id.as_str()),
             ("peer_alias", ch.peer_alias.as_ref()),
+            ("peer", ch.peer_pubkey.as_ref()),
         ];
         for (commitment, report) in [
             ("local", &ch.dust.local_commitment),
             ("remote", &ch.dust.remote_commitment),
         ] {
-            let labels = [id[0], id[1], id[2], ("commitment", commitment)];
+            let labels = [id[0], id[1], id[2], id[3], ("commitment", commitment)];
             assert_eq!(
                 scraped.value("dustwatch_channel_fee_exposure_sat", &labels),
                 u(report.fee_exposure_sat)
@@ -447,7 +448,8 @@ async fn scraped_metrics_match_the_plan() {
             &[
                 ("node", "alpha"),
                 ("chan_id", "770000000000001"),
-                ("peer_alias", "dusty")
+                ("peer_alias", "dusty"),
+                ("peer", &format!("03{:064x}", 770000000000001u64))
             ]
         ),
         12.0
@@ -555,7 +557,7 @@ async fn scraped_metrics_match_the_plan() {
     }
     assert!(!by_code.is_empty(), "fixture: the plan has alerts");
     let alerts = scraped.find("dustwatch_alerts", &node);
-    assert_eq!(alerts.len(), 22, "every code × severity");
+    assert_eq!(alerts.len(), 26, "every code × severity");
     for sample in alerts {
         let key = (
             sample.labels["code"].clone(),

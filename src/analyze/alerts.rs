@@ -61,6 +61,11 @@ pub fn collect(
             "LND is not synced to the chain: block heights and HTLC expiries may be stale".into(),
         ));
     }
+    alerts.extend(super::link_failures::collect(
+        snapshot,
+        views.iter().map(|v| (v.channel, &v.dust)),
+        settings,
+    ));
     for w in &snapshot.warnings {
         alerts.push(alert(
             AlertCode::SnapshotWarning,

@@ -31,6 +31,7 @@ pub mod close;
 pub mod dust_strategy;
 pub mod flow;
 pub mod health;
+pub mod link_failures;
 mod names;
 pub mod policy;
 pub mod rebalance;

@@ -20,6 +20,7 @@
 //! * systemd hears STOPPING exactly once, as soon as the shutdown request is seen.
 
 pub mod backoff;
+mod htlc_watch;
 pub mod notify;
 pub mod signals;
 pub mod watchdog;
@@ -43,6 +44,7 @@ use crate::sink::metrics::Metrics;
 use crate::sink::plan_file::{open_latest, PlanFileError, PlanFileWriter};
 
 use backoff::Backoff;
+use htlc_watch::{HtlcWatch, WithLinkFailures};
 use notify::{Notice, Notifier};
 use watchdog::Heartbeat;
 
@@ -218,6 +220,8 @@ struct LoopState<S> {
     progress: Progress,
     node: String,
     metrics: Option<Metrics>,
+    /// The HTLC event subscription and its per-channel link-failure counts.
+    htlc: HtlcWatch,
 }
 
 /// Runs the daemon until `control.shutdown` resolves. Never returns an error because of LND.
@@ -247,6 +251,10 @@ pub async fn run<S, C, R, N, F>(
     let mut state = LoopState {
         backoff: Backoff::new(settings.poll.backoff_initial, settings.poll.backoff_max),
         event_backoff: Backoff::new(settings.poll.backoff_initial, settings.poll.backoff_max),
+        htlc: HtlcWatch::new(Backoff::new(
+            settings.poll.backoff_initial,
+            settings.poll.backoff_max,
+        )),
         settings,
         writer,
         source: None,
@@ -283,6 +291,8 @@ pub async fn run<S, C, R, N, F>(
             None => state.next_cycle_at,
         };
         let want_events = state.events.is_none() && state.source.is_some();
+        let want_htlc = state.htlc.wants_subscription() && state.source.is_some();
+        let htlc_resubscribe_at = state.htlc.resubscribe_at();
         tokio::select! {
             biased;
             () = &mut shutdown => break,
@@ -296,6 +306,19 @@ pub async fn run<S, C, R, N, F>(
             }
             event = next_event(&mut state.events) => {
                 on_event(&mut state, event);
+            }
+            item = state.htlc.next() => {
+                state.htlc.on_item(item, &state.node, state.metrics.as_ref(), &mut state.rng);
+            }
+            () = tokio::time::sleep_until(htlc_resubscribe_at), if want_htlc => {
+                let stop = tokio::select! {
+                    biased;
+                    () = &mut shutdown => true,
+                    () = subscribe_htlc(&mut state) => false,
+                };
+                if stop {
+                    break;
+                }
             }
             () = tokio::time::sleep_until(state.resubscribe_at), if want_events => {
                 // Subscribing asks LND for its state first; a hung LND must not hold up a
@@ -384,6 +407,26 @@ async fn subscribe<S: NodeSource>(state: &mut LoopState<S>) {
     }
 }
 
+async fn subscribe_htlc<S: NodeSource>(state: &mut LoopState<S>) {
+    let LoopState {
+        source,
+        htlc,
+        node,
+        rng,
+        ..
+    } = state;
+    if let Some(source) = source.as_mut() {
+        htlc.subscribe(source, node, unix_now(), rng).await;
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn apply_reload<S>(
     state: &mut LoopState<S>,
     reload: &mut impl FnMut() -> Result<Settings, String>,
@@ -397,6 +440,7 @@ fn apply_reload<S>(
                 new_settings.poll.backoff_max,
             );
             state.event_backoff = state.backoff.clone();
+            state.htlc.reset(state.backoff.clone());
             state.settings = new_settings;
             // Re-read the certificate and macaroon: drop the client and the subscription.
             state.source = None;
@@ -436,19 +480,26 @@ where
             }
         }
     }
+    let link_failures = state.htlc.take_window(unix_now());
     let LoopState {
         source,
         settings,
         writer,
         previous,
         node,
+        htlc,
         ..
     } = state;
     let Some(source) = source.as_mut() else {
+        htlc.restore_window(link_failures);
         return false;
     };
+    let mut source = WithLinkFailures {
+        source,
+        counts: link_failures.clone(),
+    };
     let outcome = {
-        let work = run_cycle(source, settings, writer, previous.as_ref(), node);
+        let work = run_cycle(&mut source, settings, writer, previous.as_ref(), node);
         tokio::pin!(work);
         tokio::select! {
             biased;
@@ -476,7 +527,10 @@ where
     };
     match outcome {
         Some(Ok(report)) => on_success(state, report, notifier, started.elapsed()),
-        Some(Err(err)) => on_failure(state, &err, notifier, started.elapsed()),
+        Some(Err(err)) => {
+            state.htlc.restore_window(link_failures);
+            on_failure(state, &err, notifier, started.elapsed());
+        }
         None => {}
     }
     // The plan is gone; the daemon now idles until the next cycle, and an idle process does not
@@ -526,6 +580,29 @@ fn metric_lnd_state(result: Result<(), &LndError>) -> String {
     }
 }
 
+/// A single-node daemon (node `default`) takes the node's alias, or its public key when the
+/// alias is empty, from GetInfo as soon as LND answers, so that several daemons scraped by one
+/// Prometheus never share a `node` label. Series recorded under `default` before are dropped.
+fn name_node_from_lnd<S>(state: &mut LoopState<S>, plan: &Plan) {
+    if state.node != crate::settings::DEFAULT_NODE_NAME {
+        return;
+    }
+    let alias = plan.source.node_alias.trim();
+    let name = if alias.is_empty() {
+        plan.source.node_pubkey.trim()
+    } else {
+        alias
+    };
+    if name.is_empty() {
+        return;
+    }
+    if let Some(metrics) = &state.metrics {
+        metrics.forget_node(&state.node);
+    }
+    tracing::info!(node = %name, "node named after LND's alias (or public key)");
+    state.node = name.to_string();
+}
+
 fn on_success<S>(
     state: &mut LoopState<S>,
     report: CycleReport,
@@ -533,6 +610,7 @@ fn on_success<S>(
     took: Duration,
 ) {
     set_lnd_status(state, lnd_status_of(&Ok(())), None);
+    name_node_from_lnd(state, &report.plan);
     if let Some(metrics) = &state.metrics {
         metrics.observe_plan(&state.node, &report.plan);
         // A plan that did not reach disk is a failed cycle for whoever alerts on it.
@@ -602,6 +680,7 @@ fn on_failure<S>(
         // Reconnect next time: re-reads the certificate and macaroon files.
         state.source = None;
         state.events = None;
+        state.htlc.reset(state.backoff.clone());
     }
     let delay = state.backoff.next_delay(&mut state.rng);
     tracing::debug!(error = %err, retry_in = %humantime::format_duration(delay), "cycle failed");

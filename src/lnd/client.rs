@@ -33,9 +33,11 @@ use crate::lnd::list_channels;
 use crate::lnd::macaroon::MacaroonInterceptor;
 use crate::lnd::pb;
 use crate::lnd::pb::lightning_client::LightningClient;
+use crate::lnd::pb::routerrpc::router_client::RouterClient;
 use crate::lnd::pb::state_client::StateClient;
-use crate::lnd::source::{ChannelEventKind, ChannelEvents, NodeSource};
+use crate::lnd::source::{ChannelEventKind, ChannelEvents, HtlcLinkFailures, NodeSource};
 use crate::lnd::tls::PinnedCertVerifier;
+use crate::model::link_failures::LinkFailure;
 use crate::model::{ChanId, NodeSnapshot, SnapshotSource, SnapshotWarning};
 use crate::settings::LndSettings;
 
@@ -84,6 +86,7 @@ const STREAM_WINDOW_BYTES: u32 = 16 << 20;
 const CONNECTION_WINDOW_BYTES: u32 = 32 << 20;
 
 const SUBSCRIBE: &str = "SubscribeChannelEvents";
+const SUBSCRIBE_HTLC: &str = "SubscribeHtlcEvents";
 
 type AuthedChannel = InterceptedService<Channel, MacaroonInterceptor>;
 
@@ -95,6 +98,8 @@ struct Connection {
     lightning: LightningClient<AuthedChannel>,
     /// The same channel for ListChannels, whose answer [`list_channels`] decodes in parallel.
     list_channels: Grpc<AuthedChannel>,
+    /// `routerrpc.Router` on the same channel (HTLC events).
+    router: RouterClient<AuthedChannel>,
 }
 
 /// A client for one LND node. Cheap to create; it connects on first use.
@@ -109,6 +114,8 @@ pub struct LndClient {
     flow: SharedFlowStore,
     /// The system clock, or the simulator's when a demo drives one.
     clock: Clock,
+    /// GetDebugInfo was unavailable and the log said so (said once per client).
+    debug_info_missing_logged: bool,
 }
 
 impl fmt::Debug for LndClient {
@@ -163,6 +170,7 @@ impl LndClient {
             flow: FlowStore::shared(options.flow_window),
             clock: Arc::new(unix_now),
             options,
+            debug_info_missing_logged: false,
         })
     }
 
@@ -231,6 +239,19 @@ impl LndClient {
         let conn = self.connection()?;
         let result = self.fetch_parts(conn.clone()).await;
         let (parts, notes) = self.settle(result)?;
+        if parts.debug_info.is_none() && !self.debug_info_missing_logged {
+            self.debug_info_missing_logged = true;
+            let why = notes
+                .iter()
+                .find(|n| n.message.contains("GetDebugInfo"))
+                .map_or("", |n| n.message.as_str());
+            tracing::warn!(
+                lnd = %self.policy.ctx.address,
+                reason = why,
+                "LND does not tell its fee-exposure limit (GetDebugInfo needs LND 0.18 or later): \
+                 using analysis.max_fee_exposure_sat; said once"
+            );
+        }
         let mut snapshot = convert::snapshot(parts);
         snapshot.warnings.extend(notes);
         let taken_at = snapshot.taken_at_unix;
@@ -332,6 +353,57 @@ impl LndClient {
                     Ok(Some(update)) => Ok(ChannelEventKind::from_wire(update.r#type)),
                     Ok(None) => return,
                     Err(status) => Err(classify(SUBSCRIBE, &status, &ctx)),
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+
+    /// Subscribes to HTLC events and passes on link failures only; driven by a task like
+    /// [`LndClient::channel_events`]. An LND without routerrpc answers `Unimplemented`, as the
+    /// first item of the stream (grpc-go sends a stream's status with its headers).
+    pub async fn link_failures(&mut self) -> Result<HtlcLinkFailures, LndError> {
+        use crate::lnd::pb::routerrpc::htlc_event::Event;
+
+        self.ensure_ready().await?;
+        let mut router = self.connection()?.router;
+        let ctx = self.policy.ctx.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
+        tokio::spawn(async move {
+            let call = router.subscribe_htlc_events(pb::routerrpc::SubscribeHtlcEventsRequest {});
+            let started = tokio::select! {
+                _ = tx.closed() => return,
+                started = call => started,
+            };
+            let mut events = match started {
+                Ok(response) => response.into_inner(),
+                Err(status) => {
+                    let _ = tx.send(Err(classify(SUBSCRIBE_HTLC, &status, &ctx))).await;
+                    return;
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    _ = tx.closed() => return,
+                    next = events.message() => next,
+                };
+                let item = match next {
+                    Ok(Some(event)) => match &event.event {
+                        Some(Event::LinkFailEvent(fail)) => Ok(LinkFailure {
+                            incoming_chan_id: event.incoming_channel_id,
+                            outgoing_chan_id: event.outgoing_channel_id,
+                            event_type: event.event_type,
+                            wire_failure: fail.wire_failure,
+                            failure_detail: fail.failure_detail,
+                        }),
+                        None => continue,
+                    },
+                    Ok(None) => return,
+                    Err(status) => Err(classify(SUBSCRIBE_HTLC, &status, &ctx)),
                 };
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
@@ -500,6 +572,8 @@ impl LndClient {
             state: StateClient::new(channel.clone()).max_decoding_message_size(limit),
             list_channels: Grpc::new(InterceptedService::new(channel.clone(), macaroon.clone()))
                 .max_decoding_message_size(limit),
+            router: RouterClient::with_interceptor(channel.clone(), macaroon.clone())
+                .max_decoding_message_size(limit),
             lightning: LightningClient::with_interceptor(channel, macaroon)
                 .max_decoding_message_size(limit),
         })
@@ -526,6 +600,12 @@ impl NodeSource for LndClient {
         &mut self,
     ) -> impl Future<Output = Result<ChannelEvents, LndError>> + Send {
         self.channel_events()
+    }
+
+    fn subscribe_link_failures(
+        &mut self,
+    ) -> impl Future<Output = Result<HtlcLinkFailures, LndError>> + Send {
+        self.link_failures()
     }
 }
 

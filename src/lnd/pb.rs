@@ -23,6 +23,25 @@
 
 tonic::include_proto!("lnrpc");
 
+/// The path `routerrpc` names `lnrpc.Failure` by (`super::lnrpc::failure::FailureCode`).
+pub mod lnrpc {
+    pub use super::failure;
+}
+
+/// `routerrpc`: the HTLC event stream ([`routerrpc::router_client::RouterClient`],
+/// [`routerrpc::router_server::Router`]).
+pub mod routerrpc {
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        missing_docs,
+        rustdoc::all,
+        unreachable_pub,
+        unused_qualifications
+    )]
+    tonic::include_proto!("routerrpc");
+}
+
 /// The encoded `FileDescriptorSet` of `proto/lightning.proto` and `proto/stateservice.proto`,
 /// for tools that interpret messages by descriptor (the wire conformance test does).
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use tokio_stream::Stream;
 
 use crate::lnd::error::LndError;
+use crate::model::link_failures::LinkFailure;
 use crate::model::NodeSnapshot;
 
 /// What kind of channel change LND reported (`lnrpc.ChannelEventUpdate.UpdateType`).
@@ -52,6 +53,10 @@ impl ChannelEventKind {
 /// connection to LND breaks; the caller resubscribes after its backoff.
 pub type ChannelEvents = Pin<Box<dyn Stream<Item = Result<ChannelEventKind, LndError>> + Send>>;
 
+/// A live subscription to HTLC link failures (`routerrpc.Router/SubscribeHtlcEvents`, link
+/// failures only). Ends or yields an error like [`ChannelEvents`].
+pub type HtlcLinkFailures = Pin<Box<dyn Stream<Item = Result<LinkFailure, LndError>> + Send>>;
+
 /// A node the daemon can watch.
 pub trait NodeSource {
     /// Takes one snapshot of the node: readiness first, then every answer the analyzer needs.
@@ -62,6 +67,18 @@ pub trait NodeSource {
     fn subscribe_channel_events(
         &mut self,
     ) -> impl Future<Output = Result<ChannelEvents, LndError>> + Send;
+
+    /// Subscribes to HTLC link failures. A source without an HTLC event stream answers
+    /// `Unimplemented`, as an LND without routerrpc does.
+    fn subscribe_link_failures(
+        &mut self,
+    ) -> impl Future<Output = Result<HtlcLinkFailures, LndError>> + Send {
+        std::future::ready(Err(LndError::Rpc {
+            call: "SubscribeHtlcEvents",
+            code: tonic::Code::Unimplemented,
+            message: "this source has no HTLC event stream".into(),
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -626,6 +626,8 @@ pub enum AlertCode {
     ChainNotSynced,
     DustEngineWarning,
     SnapshotWarning,
+    HtlcRefusedFeeExposureLikely,
+    ChannelInactiveOverExposureLimit,
 }
 
 impl AlertCode {
@@ -642,6 +644,8 @@ impl AlertCode {
             AlertCode::ChainNotSynced => "chain_not_synced",
             AlertCode::DustEngineWarning => "dust_engine_warning",
             AlertCode::SnapshotWarning => "snapshot_warning",
+            AlertCode::HtlcRefusedFeeExposureLikely => "htlc_refused_fee_exposure_likely",
+            AlertCode::ChannelInactiveOverExposureLimit => "channel_inactive_over_exposure_limit",
         }
     }
 }

@@ -60,6 +60,10 @@ pub struct Faults {
     pub delay: Duration,
     /// ForwardingHistory answers Unimplemented, as an LND without the call would.
     pub forwarding_history_unimplemented: bool,
+    /// SubscribeHtlcEvents answers Unimplemented (an LND without routerrpc).
+    pub no_router: bool,
+    /// GetDebugInfo answers Unimplemented (an LND older than 0.18).
+    pub no_debug_info: bool,
 }
 
 impl Faults {

@@ -41,6 +41,7 @@ mod history;
 pub mod lncli_dump;
 pub mod load;
 pub mod macaroon;
+pub mod router;
 pub mod scenario;
 mod server;
 mod service;
@@ -147,12 +148,14 @@ impl SimNode {
         );
         node_config.insert("tlskeypath".into(), identity.key_path.display().to_string());
         let (events, _) = broadcast::channel(service::EVENT_BUFFER);
+        let (htlc_events, _) = broadcast::channel(service::EVENT_BUFFER);
         let (_, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             sim: Mutex::new(sim),
             faults: Mutex::new(faults::Faults::default()),
             macaroon: Mutex::new(macaroon_bytes),
             events,
+            htlc_events,
             listen: addr.to_string(),
             stopped: Mutex::new(stopped),
             forwarding_queries: Mutex::new(Vec::new()),

@@ -46,10 +46,15 @@ impl Generation {
         let lightning = pb::lightning_server::LightningServer::new(LightningService {
             shared: shared.clone(),
         });
+        let htlc_router =
+            pb::routerrpc::router_server::RouterServer::new(super::router::RouterService {
+                shared: shared.clone(),
+            });
         let state = pb::state_server::StateServer::new(StateService { shared });
         let router = tonic::transport::Server::builder()
             .add_service(lightning)
-            .add_service(state);
+            .add_service(state)
+            .add_service(htlc_router);
         let serve_task = tokio::spawn(async move {
             if let Err(e) = router
                 .serve_with_incoming(ReceiverStream::new(conn_rx))

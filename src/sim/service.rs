@@ -28,6 +28,8 @@ pub(super) struct Shared {
     /// The macaroon calls must present (hex of these bytes). Never logged.
     pub macaroon: Mutex<Vec<u8>>,
     pub events: broadcast::Sender<ChannelEvent>,
+    /// HTLC events for SubscribeHtlcEvents (already in wire form: only the simulator makes them).
+    pub htlc_events: broadcast::Sender<pb::routerrpc::HtlcEvent>,
     /// `host:port` the node listens on (GetInfo's URI).
     pub listen: String,
     /// Flips when the server generation serving calls is stopped, so slow answers end too.
@@ -56,7 +58,7 @@ async fn slow_down(shared: &Shared) -> Result<(), Status> {
 }
 
 /// LND's gate for a Lightning call: slowness, RPC state, macaroon.
-async fn admit<T>(shared: &Shared, request: &Request<T>) -> Result<(), Status> {
+pub(super) async fn admit<T>(shared: &Shared, request: &Request<T>) -> Result<(), Status> {
     slow_down(shared).await?;
     let state = lock(&shared.faults).state_now();
     if let Some(refusal) = state.refusal() {
@@ -115,6 +117,11 @@ impl pb::lightning_server::Lightning for LightningService {
         &self,
         request: Request<pb::GetDebugInfoRequest>,
     ) -> Result<Response<pb::GetDebugInfoResponse>, Status> {
+        if lock(&self.shared.faults).no_debug_info {
+            return Err(Status::unimplemented(
+                "unknown method GetDebugInfo for service lnrpc.Lightning",
+            ));
+        }
         self.answer(&request, |sim| Ok(wire::debug_info(&sim.node)))
             .await
     }

@@ -33,6 +33,7 @@ use prometheus_client::encoding::text;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
+use crate::model::link_failures::{wire_failure_name, LinkFailure};
 use crate::plan::Plan;
 use crate::settings::MetricsSettings;
 
@@ -172,6 +173,22 @@ impl Metrics {
         let mut nodes = self.inner.nodes.lock();
         nodes.entry(node.to_string()).or_default().lnd_state = Some(state.to_string());
         self.changed();
+    }
+
+    /// Counts one HTLC link failure of `node`: by wire failure, and per channel when it is a
+    /// forward refused the way fee-exposure refusals look (see [`crate::model::link_failures`]).
+    pub fn observe_link_failure(&self, node: &str, failure: &LinkFailure) {
+        let mut nodes = self.inner.nodes.lock();
+        let state = nodes.entry(node.to_string()).or_default();
+        *state
+            .link_failures
+            .entry(wire_failure_name(failure.wire_failure))
+            .or_default() += 1;
+        if failure.is_fee_exposure_shaped() {
+            if let Some(chan_id) = failure.refusing_channel() {
+                *state.refused_forwards.entry(chan_id).or_default() += 1;
+            }
+        }
     }
 
     /// Drops every series of `node` (for a node removed from the configuration).

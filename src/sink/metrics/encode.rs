@@ -54,6 +54,10 @@ pub(super) struct NodeState {
     pub cycles_ok: u64,
     pub cycles_failed: u64,
     pub lnd_state: Option<String>,
+    /// Forwards refused with TEMPORARY_CHANNEL_FAILURE and no detail, per channel id.
+    pub refused_forwards: BTreeMap<u64, u64>,
+    /// Every HTLC link failure, by wire failure name.
+    pub link_failures: BTreeMap<String, u64>,
 }
 
 /// All nodes' state; the collector the registry calls on each scrape.
@@ -180,7 +184,8 @@ fn plan_value<'a>(
     plan_rows(nodes, |plan| [(Vec::new(), value(plan))])
 }
 
-/// Rows for every channel of every node: labels `node`, `chan_id`, `peer_alias`, plus what
+/// Rows for every channel of every node: labels `node`, `chan_id`, `peer_alias`, `peer` (the
+/// peer's public key, which joins with lndmon's series and survives alias changes), plus what
 /// `extra` adds per channel.
 fn channel_rows<'a, I>(
     nodes: &'a BTreeMap<String, NodeState>,
@@ -195,6 +200,7 @@ where
                 let mut all = vec![
                     ("chan_id", channel.chan_id.as_str()),
                     ("peer_alias", channel.peer_alias.as_ref()),
+                    ("peer", channel.peer.as_ref()),
                 ];
                 all.extend(labels);
                 (all, value)
@@ -480,6 +486,39 @@ fn encode_nodes(nodes: &BTreeMap<String, NodeState>, mut enc: DescriptorEncoder)
                     ),
                 ]
             }),
+    )?;
+    let refused: Vec<(String, String, u64)> = nodes
+        .iter()
+        .flat_map(|(node, s)| {
+            s.refused_forwards
+                .iter()
+                .map(move |(chan, n)| (node.clone(), chan.to_string(), *n))
+        })
+        .collect();
+    counter_family(
+        &mut enc,
+        "dustwatch_htlc_refused_forwards",
+        "Forwards a channel's link refused with TEMPORARY_CHANNEL_FAILURE and no failure detail \
+         (how LND refuses an HTLC over channel-max-fee-exposure), since dustwatch started",
+        refused.iter().map(|(node, chan, n)| {
+            (
+                vec![("node", node.as_str()), ("chan_id", chan.as_str())],
+                *n,
+            )
+        }),
+    )?;
+    counter_family(
+        &mut enc,
+        "dustwatch_htlc_link_failures",
+        "HTLCs failed by one of the node's links, by BOLT 4 wire failure, since dustwatch started",
+        nodes.iter().flat_map(|(node, s)| {
+            s.link_failures.iter().map(move |(wire, n)| {
+                (
+                    vec![("node", node.as_str()), ("wire_failure", wire.as_str())],
+                    *n,
+                )
+            })
+        }),
     )?;
     family(
         &mut enc,

@@ -34,7 +34,7 @@ pub(super) const ACTION_KINDS: [ActionKind; 8] = [
     ActionKind::UpdatePolicy,
 ];
 
-pub(super) const ALERT_CODES: [AlertCode; 11] = [
+pub(super) const ALERT_CODES: [AlertCode; 13] = [
     AlertCode::FeeExposureOverLimit,
     AlertCode::FeeExposureNearLimit,
     AlertCode::FeeSpikeOverLimit,
@@ -46,6 +46,8 @@ pub(super) const ALERT_CODES: [AlertCode; 11] = [
     AlertCode::ChainNotSynced,
     AlertCode::DustEngineWarning,
     AlertCode::SnapshotWarning,
+    AlertCode::HtlcRefusedFeeExposureLikely,
+    AlertCode::ChannelInactiveOverExposureLimit,
 ];
 
 pub(super) const SEVERITIES: [Severity; 2] = [Severity::Warn, Severity::Error];
@@ -78,6 +80,8 @@ fn alert_code_index(code: AlertCode) -> usize {
         AlertCode::ChainNotSynced => 8,
         AlertCode::DustEngineWarning => 9,
         AlertCode::SnapshotWarning => 10,
+        AlertCode::HtlcRefusedFeeExposureLikely => 11,
+        AlertCode::ChannelInactiveOverExposureLimit => 12,
     }
 }
 
@@ -112,6 +116,8 @@ pub(super) fn exposure_limit_source_label(source: ExposureLimitSource) -> &'stat
 pub(super) struct ChannelSeries {
     pub chan_id: String,
     pub peer_alias: String,
+    /// The peer's public key (hex).
+    pub peer: String,
     pub fee_exposure_sat: [u64; 2],
     pub trimmed_htlc_sat: [u64; 2],
     pub trimmed_htlcs: [u32; 2],
@@ -131,6 +137,7 @@ impl ChannelSeries {
         ChannelSeries {
             chan_id: channel.chan_id.to_string(),
             peer_alias: channel.peer_alias.to_string(),
+            peer: channel.peer_pubkey.to_string(),
             fee_exposure_sat: [local.fee_exposure_sat, remote.fee_exposure_sat],
             trimmed_htlc_sat: [local.trimmed_htlc_sat, remote.trimmed_htlc_sat],
             trimmed_htlcs: [local.trimmed_htlc_count, remote.trimmed_htlc_count],
@@ -172,7 +179,7 @@ pub(super) struct PlanSeries {
     /// Distinct actions of the plan (not only the top ten), indexed like [`ACTION_KINDS`].
     pub actions_by_kind: [u32; 8],
     /// `[code][severity]`, indexed like [`ALERT_CODES`] and [`SEVERITIES`].
-    pub alerts: [[u32; 2]; 11],
+    pub alerts: [[u32; 2]; 13],
     /// In the plan's order (numeric channel id).
     pub channels: Vec<ChannelSeries>,
 }
@@ -193,7 +200,7 @@ impl PlanSeries {
             actions_by_kind[action_kind_index(action.kind)] += 1;
         }
 
-        let mut alerts = [[0u32; 2]; 11];
+        let mut alerts = [[0u32; 2]; 13];
         for alert in &plan.alerts {
             alerts[alert_code_index(alert.code)][severity_index(alert.severity)] += 1;
         }

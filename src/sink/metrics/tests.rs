@@ -152,7 +152,10 @@ fn channel_series_carry_the_plan_values() {
         alice.dust.local_commitment.trimmed_htlc_count >= 1,
         "fixture: 300 sat is dust"
     );
-    let labels = r#"node="n1",chan_id="101",peer_alias="alice""#;
+    let labels = format!(
+        r#"node="n1",chan_id="101",peer_alias="alice",peer="02{:064x}""#,
+        101
+    );
     for (commitment, report) in [
         ("local", &alice.dust.local_commitment),
         ("remote", &alice.dust.remote_commitment),
@@ -258,7 +261,7 @@ fn node_totals_actions_and_alerts_follow_the_plan() {
     }
     // Every kind and every code/severity pair has a series, zero or not.
     assert_eq!(samples(&text, "dustwatch_actions").len(), 8);
-    assert_eq!(samples(&text, "dustwatch_alerts").len(), 22);
+    assert_eq!(samples(&text, "dustwatch_alerts").len(), 26);
     let kinds_total: u64 = samples(&text, "dustwatch_actions")
         .iter()
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
