@@ -150,7 +150,8 @@ async fn a_stopped_node_does_not_hold_up_the_other() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_dustwatch"))
         .args(["--config", config.to_str().expect("utf-8"), "run"])
-        .env("RUST_LOG", "info")
+        // A quiet cycle's line is DEBUG (see the daemon's cycle line); the test counts them all.
+        .env("RUST_LOG", "info,dustwatch=debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -88,6 +88,8 @@ pub struct CycleReport {
     pub plan: Plan,
     /// `None` when writing the plan failed; the error is logged and the old files stay.
     pub write_error: Option<PlanFileError>,
+    /// The alert transitions logged, and the resolved HTLCs counted instead.
+    pub journal: alerts::Emitted,
 }
 
 /// Runs one cycle: snapshot, analyse against `previous` (the digest of the previous plan),
@@ -111,7 +113,10 @@ pub async fn run_cycle<S: NodeSource>(
     drop(snapshot);
     crate::allocator::release_free_memory();
     let previous_alerts = previous.map_or(&[][..], PlanDigest::alerts);
-    alerts::emit(node_name, previous_alerts, &plan.alerts);
+    let open = &plan.channels;
+    let journal = alerts::emit(node_name, previous_alerts, &plan.alerts, |chan| {
+        open.binary_search_by_key(&chan, |c| c.chan_id).is_ok()
+    });
     let write_error = match writer.write(&plan, taken_at_unix) {
         Ok(written) => {
             for failure in &written.prune_failures {
@@ -125,7 +130,11 @@ pub async fn run_cycle<S: NodeSource>(
             Some(err)
         }
     };
-    Ok(CycleReport { plan, write_error })
+    Ok(CycleReport {
+        plan,
+        write_error,
+        journal,
+    })
 }
 
 /// Loads the digest of the previous plan from `<plan_dir>/latest.json`, if there is a readable
@@ -182,7 +191,20 @@ struct LoopState<S> {
     progress: Progress,
     node: String,
     metrics: Option<Metrics>,
+    /// When the cycle line was last logged at INFO, and the HTLC clears counted since.
+    cycle_line: CycleLine,
 }
+
+/// The cycle line is news only when the cycle logged transitions, or hourly as a heartbeat;
+/// otherwise it is DEBUG, and the HTLCs resolved in between are added up for the next one.
+#[derive(Debug, Default)]
+struct CycleLine {
+    last_info_at: Option<Instant>,
+    htlcs_resolved: usize,
+}
+
+/// How long the journal can go without a cycle line at INFO.
+const CYCLE_LINE_HEARTBEAT: Duration = Duration::from_secs(3600);
 
 /// Runs the daemon until `control.shutdown` resolves. Never returns an error because of LND.
 ///
@@ -221,6 +243,7 @@ pub async fn run<S, C, R, N, F>(
         rng: StdRng::from_os_rng(),
         node: outputs.node,
         metrics: outputs.metrics,
+        cycle_line: CycleLine::default(),
         progress: Progress {
             lnd_status: "connecting".into(),
             ..Progress::default()
@@ -519,14 +542,34 @@ fn on_success<S>(
             ""
         }
     );
-    tracing::info!(
-        node = %state.node,
-        channels = report.plan.channels.len(),
-        alerts = report.plan.alerts.len(),
-        actions = summary.recommended_actions,
-        total_dust_sat = summary.total_dust_sat,
-        "cycle finished"
-    );
+    let now = Instant::now();
+    let line = &mut state.cycle_line;
+    line.htlcs_resolved += report.journal.htlcs_resolved;
+    let news = report.journal.logged > 0
+        || line
+            .last_info_at
+            .is_none_or(|at| now.duration_since(at) >= CYCLE_LINE_HEARTBEAT);
+    macro_rules! cycle_line {
+        ($level:ident) => {
+            tracing::$level!(
+                node = %state.node,
+                channels = report.plan.channels.len(),
+                alerts = report.plan.alerts.len(),
+                actions = summary.recommended_actions,
+                total_dust_sat = summary.total_dust_sat,
+                alert_transitions = report.journal.logged,
+                htlc_alerts_resolved = line.htlcs_resolved,
+                "cycle finished"
+            )
+        };
+    }
+    if news {
+        cycle_line!(info);
+        line.last_info_at = Some(now);
+        line.htlcs_resolved = 0;
+    } else {
+        cycle_line!(debug);
+    }
     // Keep what the next cycle needs; the plan itself is dropped with `report`.
     state.previous = Some(PlanDigest::of(&report.plan));
     state.next_cycle_at = Instant::now() + state.settings.poll.interval;
