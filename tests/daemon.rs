@@ -32,7 +32,7 @@ use dustwatch::plan::{read_plan, AlertCode, Plan, SCHEMA_VERSION};
 use dustwatch::settings::{LogFormat, LogSettings, Settings};
 use dustwatch::sim::{ChannelEvent, RpcState, SimConfig, SimHandle, SimNode};
 use dustwatch::sink::alerts::{is_resolved_htlc, transitions, Transition};
-use dustwatch::sink::plan_file::list_plan_files;
+use dustwatch::sink::plan_file::{list_plan_files, read_plan_text};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -181,6 +181,8 @@ fn settings_for(sim: &SimHandle, plan_dir: &Path) -> Settings {
     settings.poll.shutdown_timeout = Duration::from_secs(5);
     settings.output.plan_dir = plan_dir.to_path_buf();
     settings.output.keep_plans = 10_000;
+    // One plan per cycle, as these tests count them.
+    settings.output.plan_refresh = Duration::ZERO;
     settings
 }
 
@@ -480,8 +482,8 @@ async fn a_full_cycle_writes_a_valid_plan_with_restricted_modes() {
     // One history file per cycle, the newest identical to latest.json.
     let files = plan_files(&plan_dir);
     assert_eq!(files.len() as u64, done.cycles_ok, "{files:?}");
-    let newest = std::fs::read(files.last().expect("a plan file")).expect("read");
-    assert_eq!(newest, latest_bytes);
+    let newest = read_plan_text(files.last().expect("a plan file")).expect("read");
+    assert_eq!(newest.as_bytes(), latest_bytes);
     assert_eq!(mode(&plan_dir), 0o750);
     assert_eq!(mode(&plan_dir.join("latest.json")), 0o640);
     for file in &files {
@@ -1037,8 +1039,7 @@ async fn alerts_are_logged_when_they_appear_not_on_every_cycle() {
     daemon.wait_for("three cycles", |p| p.cycles_ok >= 3).await;
     daemon.stop().await;
 
-    let first_plan_text =
-        std::fs::read_to_string(&plan_files(&plan_dir)[0]).expect("first plan file");
+    let first_plan_text = read_plan_text(&plan_files(&plan_dir)[0]).expect("first plan file");
     let first_plan = read_plan(&first_plan_text).expect("valid");
     assert!(
         !first_plan.alerts.is_empty(),

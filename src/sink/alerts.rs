@@ -315,7 +315,9 @@ mod tests {
             alert(AlertCode::ChannelInactive, Severity::Warn, "1"),
         ];
         match &transitions(&before, &now)[..] {
-            [Transition::Escalated { to, .. }] => assert_eq!(to.code, AlertCode::HtlcExpiryCritical),
+            [Transition::Escalated { to, .. }] => {
+                assert_eq!(to.code, AlertCode::HtlcExpiryCritical)
+            }
             other => panic!("expected one escalation, got {other:?}"),
         }
         // A milder alert of the channel comes and goes: the worst is the same, nothing to log.
