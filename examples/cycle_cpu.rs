@@ -16,6 +16,7 @@
 //!
 //! ```text
 //! cargo run --release --example cycle_cpu -- 40
+//! CYCLE_CPU_CHANNELS=1000 cargo run --release --example cycle_cpu -- 200
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -35,7 +36,14 @@ mod common;
 
 use common::{BUSY, SEED};
 
-const CHANNELS: usize = 10_000;
+/// The node's channel count: `CYCLE_CPU_CHANNELS` (10,000 when unset); the serving child
+/// inherits it.
+fn channels() -> usize {
+    std::env::var("CYCLE_CPU_CHANNELS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
 const DECODE_RUNS: usize = 15;
 
 /// CPU time of a process (all its threads), in ms.
@@ -82,7 +90,7 @@ fn serve(dir: &str) {
     let rt = runtime();
     let node = rt
         .block_on(SimNode::start(SimConfig {
-            channels: CHANNELS,
+            channels: channels(),
             seed: SEED,
             data_dir: dir.into(),
             port: None,
@@ -99,7 +107,7 @@ fn serve(dir: &str) {
 
 /// The decode floor: the ListChannels answer of the same node decoded alone, fastest run.
 fn decode_floor_ms() -> f64 {
-    let (sim, _) = common::node(CHANNELS, Some(&BUSY));
+    let (sim, _) = common::node(channels(), Some(&BUSY));
     let bytes = answers::snapshot_parts(&sim.node, false)
         .channels
         .encode_to_vec();
@@ -184,7 +192,10 @@ fn main() {
     let (fetch_cpu, analyze_cpu, analysis_wall) =
         (fetch_cpu / n, analyze_cpu / n, analysis_wall / n);
     let total = fetch_cpu + analyze_cpu + sim_cpu;
-    println!("{CHANNELS} channels, {cycles} cycles without the plan write, per cycle:");
+    println!(
+        "{} channels, {cycles} cycles without the plan write, per cycle:",
+        channels()
+    );
     println!("  decode floor                 {floor:6.1} ms");
     println!("  wall time                    {wall:6.1} ms");
     println!("    of which analyse           {analysis_wall:6.1} ms");

@@ -491,6 +491,10 @@ pub struct OutputSettings {
     pub plan_dir: PathBuf,
     /// Timestamped plan files to keep besides `latest.json`.
     pub keep_plans: usize,
+    /// The daemon writes a plan that says nothing new (same actions, same alert states) only
+    /// once the plan on disk is this old in snapshot time; zero writes every cycle.
+    #[serde(with = "humantime_serde")]
+    pub plan_refresh: Duration,
 }
 
 impl Default for OutputSettings {
@@ -498,6 +502,7 @@ impl Default for OutputSettings {
         OutputSettings {
             plan_dir: PathBuf::from("/var/lib/dustwatch/plans"),
             keep_plans: 48,
+            plan_refresh: Duration::from_secs(3600),
         }
     }
 }

@@ -57,7 +57,7 @@ fn lnd_env(sim: &SimHandle) -> Vec<(String, String)> {
 fn config_text(plan_dir: &Path, interval: &str, extra_poll: &str) -> String {
     format!(
         "[poll]\ninterval = \"{interval}\"\nbackoff_initial = \"10ms\"\nbackoff_max = \"200ms\"\n{extra_poll}\n\
-         [output]\nplan_dir = {:?}\nkeep_plans = 10000\n",
+         [output]\nplan_dir = {:?}\nkeep_plans = 10000\nplan_refresh = \"0s\"\n",
         plan_dir.display().to_string()
     )
 }

@@ -48,7 +48,7 @@ fn plan_files(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("plan-") && n.ends_with(".json"))
+                .is_some_and(|n| n.starts_with("plan-") && n.ends_with(".json.zst"))
         })
         .collect();
     files.sort();
@@ -140,7 +140,7 @@ async fn a_stopped_node_does_not_hold_up_the_other() {
         &config,
         format!(
             "[poll]\ninterval = \"300ms\"\nbackoff_initial = \"200ms\"\nbackoff_max = \"1s\"\n\n\
-             [output]\nplan_dir = \"{}\"\n\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\n{}{}",
+             [output]\nplan_dir = \"{}\"\nplan_refresh = \"0s\"\n\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\n{}{}",
             plans.display(),
             node_table("alpha", &alpha),
             node_table("beta", &beta),
@@ -150,7 +150,8 @@ async fn a_stopped_node_does_not_hold_up_the_other() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_dustwatch"))
         .args(["--config", config.to_str().expect("utf-8"), "run"])
-        .env("RUST_LOG", "info")
+        // A quiet cycle's line is DEBUG (see the daemon's cycle line); the test counts them all.
+        .env("RUST_LOG", "info,dustwatch=debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dustwatch::sink::plan_file::{
-    list_plan_files, open_latest, read_latest, PlanFileError, PlanFileWriter, LATEST_FILE_NAME,
+    list_plan_files, open_latest, read_latest, read_plan_text, PlanFileError, PlanFileWriter,
+    LATEST_FILE_NAME,
 };
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
@@ -41,8 +42,9 @@ fn temp_leftovers(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// A plan file's JSON, decompressed where it is a history file.
 fn parse(path: &Path) -> Value {
-    serde_json::from_slice(&fs::read(path).expect("read plan file")).expect("valid JSON")
+    serde_json::from_str(&read_plan_text(path).expect("read plan file")).expect("valid JSON")
 }
 
 fn mode(path: &Path) -> u32 {
@@ -97,15 +99,17 @@ fn written_files_parse_back_and_latest_is_the_newest() {
             .map(|p| p.file_name().unwrap().to_str().unwrap())
             .collect::<Vec<_>>(),
         [
-            "plan-20261124T035000Z.json",
-            "plan-20261124T035100Z.json",
-            "plan-20261124T035200Z.json"
+            "plan-20261124T035000Z.json.zst",
+            "plan-20261124T035100Z.json.zst",
+            "plan-20261124T035200Z.json.zst"
         ]
     );
     for (n, path) in written.iter().enumerate() {
         assert_eq!(parse(path), plan(n as i64));
     }
-    let newest = fs::read(&written[2]).expect("read newest");
+    let newest = read_plan_text(&written[2])
+        .expect("read newest")
+        .into_bytes();
     assert_eq!(
         fs::read(dir.join(LATEST_FILE_NAME)).expect("read latest"),
         newest
@@ -119,14 +123,13 @@ fn written_files_parse_back_and_latest_is_the_newest() {
     assert_eq!(list_plan_files(&dir).expect("list"), written);
     assert!(temp_leftovers(&dir).is_empty());
 
-    // The bytes are on disk once: latest.json is a second name of the newest plan file (this
-    // file system has hard links), and each older plan file is back to a name of its own.
-    let latest = fs::metadata(dir.join(LATEST_FILE_NAME)).expect("stat latest");
-    let newest = fs::metadata(&written[2]).expect("stat newest");
-    assert_eq!((latest.ino(), latest.nlink()), (newest.ino(), 2));
-    for older in &written[..2] {
-        assert_eq!(fs::metadata(older).expect("stat").nlink(), 1, "{older:?}");
-    }
+    // latest.json is compact JSON for scripts, one line; history is its compressed copy.
+    let latest = fs::read_to_string(dir.join(LATEST_FILE_NAME)).expect("read latest");
+    assert_eq!(latest.lines().count(), 1, "{latest}");
+    assert_ne!(
+        fs::read(&written[2]).expect("read newest"),
+        latest.as_bytes()
+    );
 }
 
 #[test]
@@ -144,9 +147,9 @@ fn same_second_writes_get_unique_names_in_write_order() {
     assert_eq!(
         listed_names,
         [
-            "plan-20261124T035000Z.json",
-            "plan-20261124T035000Z_1.json",
-            "plan-20261124T035000Z_2.json"
+            "plan-20261124T035000Z.json.zst",
+            "plan-20261124T035000Z_1.json.zst",
+            "plan-20261124T035000Z_2.json.zst"
         ]
     );
     // Plain lexical order (what `ls` shows) is the write order too.
@@ -218,7 +221,7 @@ fn keep_plans_zero_keeps_only_latest() {
         .write(&plan(1), T0 + 1)
         .expect("write");
     assert_eq!(outcome.plan_file, None);
-    assert_eq!(outcome.pruned, [dir.join("plan-20261124T035000Z.json")]);
+    assert_eq!(outcome.pruned, [dir.join("plan-20261124T035000Z.json.zst")]);
     assert_eq!(names(dir), [LATEST_FILE_NAME]);
     assert_eq!(parse(&dir.join(LATEST_FILE_NAME)), plan(1));
 }
@@ -236,7 +239,10 @@ fn a_plan_stamped_earlier_than_history_is_still_kept() {
     let just_written = outcome.plan_file.expect("history kept");
     assert_eq!(
         list_plan_files(root.path()).expect("list"),
-        [just_written, root.path().join("plan-20261124T035500Z.json")]
+        [
+            just_written,
+            root.path().join("plan-20261124T035500Z.json.zst")
+        ]
     );
     assert_eq!(parse(&root.path().join(LATEST_FILE_NAME)), plan(0));
 }
@@ -360,8 +366,8 @@ fn write_failure_mid_file_keeps_previous_files() {
     assert_eq!(contents(&dir), before);
     assert!(temp_leftovers(&dir).is_empty());
     assert_eq!(
-        read_latest(&dir).expect("read").map(|s| s.into_bytes()),
-        Some(fs::read(dir.join("plan-20261124T035001Z.json")).expect("read"))
+        read_latest(&dir).expect("read"),
+        Some(read_plan_text(&dir.join("plan-20261124T035001Z.json.zst")).expect("read"))
     );
 }
 
@@ -380,7 +386,7 @@ fn full_disk_child() {
         .write(&plan(9), T0 + 9)
         .expect_err("writes must fail under ulimit -f 0");
     assert!(matches!(err, PlanFileError::Write { .. }), "{err:?}");
-    let expected_path = dir.join("plan-20261124T035009Z.json");
+    let expected_path = dir.join("plan-20261124T035009Z.json.zst");
     assert!(
         err.to_string().contains(expected_path.to_str().unwrap()),
         "{err}"
@@ -412,7 +418,7 @@ fn failure_to_replace_latest_rolls_back_the_new_plan_file() {
     assert_eq!(contents(dir), before);
     assert_eq!(
         list_plan_files(dir).expect("list"),
-        [dir.join("plan-20261124T035000Z.json")]
+        [dir.join("plan-20261124T035000Z.json.zst")]
     );
     assert!(temp_leftovers(dir).is_empty());
 }

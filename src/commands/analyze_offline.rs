@@ -55,11 +55,11 @@ pub fn run(
     write_output(stdout, &render_table(&plan))
 }
 
-/// Streams the plan as pretty JSON: a big node's plan is about 100 MB of text, not worth
-/// holding as one string. A closed pipe (`| head`) is not an error, as for [`write_output`].
+/// Streams the plan as compact JSON (`jq .` pretty-prints it; `plan show` is for people): a
+/// big node's plan is tens of MB of text, not worth holding as one string. A closed pipe (`| head`) is not an error, as for [`write_output`].
 fn write_json(stdout: &mut (dyn Write + Send), plan: &Plan) -> Result<(), AppError> {
     let mut out = std::io::BufWriter::new(stdout);
-    let result = serde_json::to_writer_pretty(&mut out, plan)
+    let result = serde_json::to_writer(&mut out, plan)
         .map_err(std::io::Error::from)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush());

@@ -9,7 +9,7 @@ use crate::plan::diff::{diff, render_diff};
 use crate::plan::render::render_table;
 use crate::plan::{read_plan, Plan};
 use crate::settings::Settings;
-use crate::sink::plan_file::{read_regular_to_string, LATEST_FILE_NAME, MAX_PLAN_FILE_BYTES};
+use crate::sink::plan_file::{read_plan_text, PlanFileError, LATEST_FILE_NAME};
 
 /// Why a plan could not be loaded; always names the file.
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +37,13 @@ pub fn load(target: &Path) -> Result<Plan, PlanLoadError> {
     } else {
         target.to_path_buf()
     };
-    let text = read_regular_to_string(&path, MAX_PLAN_FILE_BYTES).map_err(|source| {
-        PlanLoadError::Read {
+    // History files are zstd-compressed (`.json.zst`); `latest.json` is plain.
+    let text = read_plan_text(&path).map_err(|err| match err {
+        PlanFileError::Read { path, source } => PlanLoadError::Read { path, source },
+        other => PlanLoadError::Read {
             path: path.clone(),
-            source,
-        }
+            source: std::io::Error::other(other.to_string()),
+        },
     })?;
     read_plan(&text).map_err(|source| PlanLoadError::Parse { path, source })
 }

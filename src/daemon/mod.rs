@@ -94,6 +94,30 @@ pub struct CycleReport {
     pub plan: Plan,
     /// `None` when writing the plan failed; the error is logged and the old files stay.
     pub write_error: Option<PlanFileError>,
+    /// The alert transitions logged, and the resolved HTLCs counted instead.
+    pub journal: alerts::Emitted,
+    /// Whether the plan went to disk (or was tried): see [`WriteWhen`].
+    pub written: bool,
+}
+
+/// When a cycle writes its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteWhen {
+    /// Every cycle (`dustwatch once`).
+    Always,
+    /// Only when the plan says something new ([`plan_is_news`]) or the plan on disk, written
+    /// at this snapshot time (Unix seconds), is `output.plan_refresh` old; the daemon's way,
+    /// so a small disk is not rewritten every minute with the same advice.
+    Changed { last_written_unix: Option<i64> },
+}
+
+/// A plan is news when an action appeared or went away, or a channel's alert state changed
+/// (an HTLC alert that resolved included, so `latest.json` never shows an alert that is gone).
+pub fn plan_is_news(plan: &Plan, journal: &alerts::Emitted) -> bool {
+    !plan.changes.new.is_empty()
+        || !plan.changes.resolved.is_empty()
+        || journal.logged > 0
+        || journal.htlcs_resolved > 0
 }
 
 /// Runs one cycle: snapshot, analyse against `previous` (the digest of the previous plan),
@@ -108,6 +132,26 @@ pub async fn run_cycle<S: NodeSource>(
     previous: Option<&PlanDigest>,
     node_name: &str,
 ) -> Result<CycleReport, LndError> {
+    run_cycle_writing(
+        source,
+        settings,
+        writer,
+        previous,
+        node_name,
+        WriteWhen::Always,
+    )
+    .await
+}
+
+/// [`run_cycle`], writing the plan only as `when` says.
+pub async fn run_cycle_writing<S: NodeSource>(
+    source: &mut S,
+    settings: &Settings,
+    writer: &PlanFileWriter,
+    previous: Option<&PlanDigest>,
+    node_name: &str,
+    when: WriteWhen,
+) -> Result<CycleReport, LndError> {
     let snapshot = source.fetch_snapshot().await?;
     // Each stage's garbage goes back to the system before the next stage allocates: the
     // fetch's wire buffers and LND's decoded answers, then the snapshot (see `allocator`).
@@ -117,7 +161,28 @@ pub async fn run_cycle<S: NodeSource>(
     drop(snapshot);
     crate::allocator::release_free_memory();
     let previous_alerts = previous.map_or(&[][..], PlanDigest::alerts);
-    alerts::emit(node_name, previous_alerts, &plan.alerts);
+    let open = &plan.channels;
+    let journal = alerts::emit(node_name, previous_alerts, &plan.alerts, |chan| {
+        open.binary_search_by_key(&chan, |c| c.chan_id).is_ok()
+    });
+    let written = match when {
+        WriteWhen::Always => true,
+        WriteWhen::Changed { last_written_unix } => {
+            let refresh = i64::try_from(settings.output.plan_refresh.as_secs()).unwrap_or(i64::MAX);
+            previous.is_none()
+                || plan_is_news(&plan, &journal)
+                || last_written_unix.is_none_or(|at| taken_at_unix.saturating_sub(at) >= refresh)
+        }
+    };
+    if !written {
+        tracing::debug!("plan unchanged; latest.json kept");
+        return Ok(CycleReport {
+            plan,
+            write_error: None,
+            journal,
+            written,
+        });
+    }
     let write_error = match writer.write(&plan, taken_at_unix) {
         Ok(written) => {
             for failure in &written.prune_failures {
@@ -147,7 +212,12 @@ pub async fn run_cycle<S: NodeSource>(
             Some(err)
         }
     };
-    Ok(CycleReport { plan, write_error })
+    Ok(CycleReport {
+        plan,
+        write_error,
+        journal,
+        written,
+    })
 }
 
 /// Loads the digest of the previous plan from `<plan_dir>/latest.json`, if there is a readable
@@ -222,7 +292,22 @@ struct LoopState<S> {
     metrics: Option<Metrics>,
     /// The HTLC event subscription and its per-channel link-failure counts.
     htlc: HtlcWatch,
+    /// When the cycle line was last logged at INFO, and the HTLC clears counted since.
+    cycle_line: CycleLine,
+    /// Snapshot time of the plan last written (`None` until one is, and after a failed write).
+    last_written_unix: Option<i64>,
 }
+
+/// The cycle line is news only when the cycle logged transitions, or hourly as a heartbeat;
+/// otherwise it is DEBUG, and the HTLCs resolved in between are added up for the next one.
+#[derive(Debug, Default)]
+struct CycleLine {
+    last_info_at: Option<Instant>,
+    htlcs_resolved: usize,
+}
+
+/// How long the journal can go without a cycle line at INFO.
+const CYCLE_LINE_HEARTBEAT: Duration = Duration::from_secs(3600);
 
 /// Runs the daemon until `control.shutdown` resolves. Never returns an error because of LND.
 ///
@@ -266,6 +351,8 @@ pub async fn run<S, C, R, N, F>(
         rng: StdRng::from_os_rng(),
         node: outputs.node,
         metrics: outputs.metrics,
+        cycle_line: CycleLine::default(),
+        last_written_unix: None,
         progress: Progress {
             lnd_status: "connecting".into(),
             ..Progress::default()
@@ -488,6 +575,7 @@ where
         previous,
         node,
         htlc,
+        last_written_unix,
         ..
     } = state;
     let Some(source) = source.as_mut() else {
@@ -499,7 +587,10 @@ where
         counts: link_failures.clone(),
     };
     let outcome = {
-        let work = run_cycle(&mut source, settings, writer, previous.as_ref(), node);
+        let when = WriteWhen::Changed {
+            last_written_unix: *last_written_unix,
+        };
+        let work = run_cycle_writing(&mut source, settings, writer, previous.as_ref(), node, when);
         tokio::pin!(work);
         tokio::select! {
             biased;
@@ -638,14 +729,40 @@ fn on_success<S>(
             ""
         }
     );
-    tracing::info!(
-        node = %state.node,
-        channels = report.plan.channels.len(),
-        alerts = report.plan.alerts.len(),
-        actions = summary.recommended_actions,
-        total_dust_sat = summary.total_dust_sat,
-        "cycle finished"
-    );
+    let now = Instant::now();
+    let line = &mut state.cycle_line;
+    line.htlcs_resolved += report.journal.htlcs_resolved;
+    let news = report.journal.logged > 0
+        || line
+            .last_info_at
+            .is_none_or(|at| now.duration_since(at) >= CYCLE_LINE_HEARTBEAT);
+    macro_rules! cycle_line {
+        ($level:ident) => {
+            tracing::$level!(
+                node = %state.node,
+                channels = report.plan.channels.len(),
+                alerts = report.plan.alerts.len(),
+                actions = summary.recommended_actions,
+                total_dust_sat = summary.total_dust_sat,
+                alert_transitions = report.journal.logged,
+                htlc_alerts_resolved = line.htlcs_resolved,
+                "cycle finished"
+            )
+        };
+    }
+    if news {
+        cycle_line!(info);
+        line.last_info_at = Some(now);
+        line.htlcs_resolved = 0;
+    } else {
+        cycle_line!(debug);
+    }
+    if report.written {
+        state.last_written_unix = report
+            .write_error
+            .is_none()
+            .then_some(report.plan.source.taken_at_unix);
+    }
     // Keep what the next cycle needs; the plan itself is dropped with `report`.
     state.previous = Some(PlanDigest::of(&report.plan));
     state.next_cycle_at = Instant::now() + state.settings.poll.interval;

@@ -1,16 +1,21 @@
-//! Alerts as journal lines: one structured tracing event per alert *transition*.
+//! Alerts as journal lines: one structured tracing event per *transition* of a channel's
+//! worst alert.
 //!
-//! An operator following `journalctl -u dustwatch -f` wants to hear about an alert when it
-//! appears, when it gets worse and when it clears — not once a minute while nothing changes.
-//! [`transitions`] compares the current plan's alerts with the previous plan's (the daemon
-//! passes the alerts of the plan it wrote last time, kept in its [`PlanDigest`], which also
-//! survives restarts through `latest.json`),
-//! and [`emit`] logs each transition as a single WARN/ERROR (or INFO for a clear) event with
-//! the stable `alert` code, `chan_id` and amounts as fields.
+//! An operator following `journalctl -u dustwatch -f` wants to hear about a channel when its
+//! state gets worse, milder or clears — not once a minute while nothing changes, and not once
+//! per alert when one stuck HTLC raises three. [`transitions`] compares the current plan's
+//! alerts with the previous plan's (the daemon passes the alerts of the plan it wrote last
+//! time, kept in its [`PlanDigest`], which also survives restarts through `latest.json`), and
+//! [`emit`] logs each transition as a single WARN/ERROR (or INFO for a clear) event with the
+//! stable `alert` code, `chan_id` and amounts as fields.
 //!
-//! Identity: an alert is "the same" across plans when its family (the code with its
-//! severity grade removed: `fee_exposure_near_limit` and `fee_exposure_over_limit` are one
-//! family) and channel match. Moving up within a family is an escalation, down a de-escalation.
+//! Identity: a channel's state is its worst alert (highest severity, then the code that sorts
+//! first, as the plan orders alerts); a change of that worst alert is one transition, whatever
+//! the channel's milder alerts did. Node-wide alerts have no channel: each family (the code
+//! with its severity grade removed: `fee_exposure_near_limit` and `fee_exposure_over_limit`
+//! are one family) is its own state. A clear whose worst alert was an HTLC expiry, on a channel
+//! that is still open, is an HTLC that resolved in time: [`emit`] counts it instead of logging
+//! it, and the daemon reports the count in its cycle line.
 //!
 //! [`PlanDigest`]: crate::plan::PlanDigest
 
@@ -19,14 +24,14 @@ use std::collections::BTreeMap;
 use crate::model::ChanId;
 use crate::plan::{Alert, AlertCode, Severity};
 
-/// What happened to one alert between two plans.
+/// What happened to one state (a channel's worst alert, or a node-wide family) between two plans.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition<'a> {
     /// Not present before.
     Raised(&'a Alert),
-    /// Present before with a milder code or severity in the same family.
+    /// Present before with a milder worst alert.
     Escalated { from: &'a Alert, to: &'a Alert },
-    /// Present before with a harsher code or severity in the same family.
+    /// Present before with a harsher worst alert.
     Eased { from: &'a Alert, to: &'a Alert },
     /// Present before, gone now.
     Cleared(&'a Alert),
@@ -50,41 +55,67 @@ fn severity_grade(severity: Severity) -> u8 {
     }
 }
 
-type AlertKey = (&'static str, Option<ChanId>, u64);
+/// How bad an alert is: severity first, then the family grade, then the code's place in the
+/// plan's order (codes that sort first are worse). Greater is worse.
+fn badness(alert: &Alert) -> (u8, u8, std::cmp::Reverse<AlertCode>) {
+    (
+        severity_grade(alert.severity),
+        family(alert.code).1,
+        std::cmp::Reverse(alert.code),
+    )
+}
 
-/// Keys alerts by (family, channel, occurrence), keeping several alerts of one family on one
-/// channel apart by their order.
-fn keyed(alerts: &[Alert]) -> BTreeMap<AlertKey, &Alert> {
-    let mut map = BTreeMap::new();
-    let mut seen: BTreeMap<(&'static str, Option<ChanId>), u64> = BTreeMap::new();
+/// Whose state an alert belongs to: a channel, or a node-wide family and its occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum StateKey {
+    Node(&'static str, u64),
+    Channel(ChanId),
+}
+
+/// Each state's worst alert.
+fn worst_by_state(alerts: &[Alert]) -> BTreeMap<StateKey, &Alert> {
+    let mut map: BTreeMap<StateKey, &Alert> = BTreeMap::new();
+    let mut node_seen: BTreeMap<&'static str, u64> = BTreeMap::new();
     for alert in alerts {
-        let fam = family(alert.code).0;
-        let chan = alert.chan_id;
-        let n = seen.entry((fam, chan)).or_insert(0);
-        map.insert((fam, chan, *n), alert);
-        *n += 1;
+        let key = match alert.chan_id {
+            Some(chan) => StateKey::Channel(chan),
+            None => {
+                let fam = family(alert.code).0;
+                let n = node_seen.entry(fam).or_insert(0);
+                *n += 1;
+                StateKey::Node(fam, *n - 1)
+            }
+        };
+        map.entry(key)
+            .and_modify(|worst| {
+                if badness(alert) > badness(worst) {
+                    *worst = alert;
+                }
+            })
+            .or_insert(alert);
     }
     map
 }
 
 /// The transitions from `previous` (none on the first cycle) to `current`, in a stable order:
-/// by family, channel (numeric id) and occurrence.
+/// node-wide families first, then channels by numeric id.
 pub fn transitions<'a>(previous: &'a [Alert], current: &'a [Alert]) -> Vec<Transition<'a>> {
-    let before = keyed(previous);
-    let now = keyed(current);
+    let before = worst_by_state(previous);
+    let now = worst_by_state(current);
     let mut out = Vec::new();
     for (key, alert) in &now {
         match before.get(key) {
             None => out.push(Transition::Raised(alert)),
             Some(old) => {
-                let old_grade = (family(old.code).1, severity_grade(old.severity));
-                let new_grade = (family(alert.code).1, severity_grade(alert.severity));
-                if new_grade > old_grade {
+                if (old.code, old.severity) == (alert.code, alert.severity) {
+                    continue;
+                }
+                if badness(alert) > badness(old) {
                     out.push(Transition::Escalated {
                         from: old,
                         to: alert,
                     });
-                } else if new_grade < old_grade {
+                } else {
                     out.push(Transition::Eased {
                         from: old,
                         to: alert,
@@ -101,14 +132,45 @@ pub fn transitions<'a>(previous: &'a [Alert], current: &'a [Alert]) -> Vec<Trans
     out
 }
 
-/// Logs one event per transition. `node` names the node (several nodes may share a journal).
-/// Returns how many events were logged.
-pub fn emit(node: &str, previous: &[Alert], current: &[Alert]) -> usize {
-    let changes = transitions(previous, current);
-    for change in &changes {
-        log_transition(node, change);
+/// A clear that is not news: the channel's worst alert was an HTLC expiry, and the channel is
+/// still open, so the HTLC settled or failed before it had to go on-chain.
+pub fn is_resolved_htlc(transition: &Transition<'_>, still_open: impl Fn(ChanId) -> bool) -> bool {
+    match transition {
+        Transition::Cleared(alert) => {
+            family(alert.code).0 == "htlc_expiry" && alert.chan_id.is_some_and(still_open)
+        }
+        _ => false,
     }
-    changes.len()
+}
+
+/// What [`emit`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Emitted {
+    /// Events logged.
+    pub logged: usize,
+    /// Clears of HTLC expiry alerts on channels still open, counted instead of logged.
+    pub htlcs_resolved: usize,
+}
+
+/// Logs one event per transition except resolved HTLCs ([`is_resolved_htlc`]), which are
+/// counted. `node` names the node (several nodes may share a journal); `still_open` says
+/// whether a channel is in the current plan.
+pub fn emit(
+    node: &str,
+    previous: &[Alert],
+    current: &[Alert],
+    still_open: impl Fn(ChanId) -> bool,
+) -> Emitted {
+    let mut emitted = Emitted::default();
+    for change in &transitions(previous, current) {
+        if is_resolved_htlc(change, &still_open) {
+            emitted.htlcs_resolved += 1;
+        } else {
+            log_transition(node, change);
+            emitted.logged += 1;
+        }
+    }
+    emitted
 }
 
 fn log_transition(node: &str, change: &Transition<'_>) {
@@ -225,6 +287,108 @@ mod tests {
             Transition::Cleared(a) => assert_eq!(a.chan_id, Some(1)),
             other => panic!("expected a clear, got {other:?}"),
         }
-        assert_eq!(emit("node", &before, &now), 1);
+        // Channel 1 is still open: its HTLC resolved, which is counted, not logged.
+        assert_eq!(
+            emit("node", &before, &now, |_| true),
+            Emitted {
+                logged: 0,
+                htlcs_resolved: 1
+            }
+        );
+        // Channel 1 is gone (closed on-chain): that clear is news.
+        assert_eq!(
+            emit("node", &before, &now, |chan| chan == 2),
+            Emitted {
+                logged: 1,
+                htlcs_resolved: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_channels_alerts_are_one_state_its_worst() {
+        let before = vec![alert(AlertCode::HtlcExpirySoon, Severity::Warn, "1")];
+        // A stuck HTLC goes critical and brings the dust risk with it: one escalation.
+        let now = vec![
+            alert(AlertCode::HtlcExpiryCritical, Severity::Error, "1"),
+            alert(AlertCode::DustPendingForceCloseRisk, Severity::Error, "1"),
+            alert(AlertCode::ChannelInactive, Severity::Warn, "1"),
+        ];
+        match &transitions(&before, &now)[..] {
+            [Transition::Escalated { to, .. }] => {
+                assert_eq!(to.code, AlertCode::HtlcExpiryCritical)
+            }
+            other => panic!("expected one escalation, got {other:?}"),
+        }
+        // A milder alert of the channel comes and goes: the worst is the same, nothing to log.
+        assert!(transitions(&now, &now[..2]).is_empty());
+        // The worst clears, a milder one stays: eased to it.
+        match &transitions(&now, &now[2..])[..] {
+            [Transition::Eased { to, .. }] => assert_eq!(to.code, AlertCode::ChannelInactive),
+            other => panic!("expected one easing, got {other:?}"),
+        }
+    }
+
+    /// The journal lines of a known run of cycles: what an operator tailing the log sees.
+    #[test]
+    fn lines_of_a_known_sequence_of_cycles() {
+        let htlc = |chan: &str| {
+            vec![
+                alert(AlertCode::HtlcExpirySoon, Severity::Warn, chan),
+                alert(AlertCode::DustPendingForceCloseRisk, Severity::Warn, chan),
+            ]
+        };
+        let cycles: Vec<Vec<Alert>> = vec![
+            // 1: three channels with an HTLC near expiry (two alerts each), one peer offline.
+            [htlc("1"), htlc("2"), htlc("3")]
+                .concat()
+                .into_iter()
+                .chain([alert(AlertCode::ChannelInactive, Severity::Warn, "4")])
+                .collect(),
+            // 2: the HTLCs of 1 and 2 resolve; 3's goes critical.
+            vec![
+                alert(AlertCode::HtlcExpiryCritical, Severity::Error, "3"),
+                alert(AlertCode::DustPendingForceCloseRisk, Severity::Error, "3"),
+                alert(AlertCode::ChannelInactive, Severity::Warn, "4"),
+            ],
+            // 3: nothing changes but the amounts.
+            vec![
+                alert(AlertCode::HtlcExpiryCritical, Severity::Error, "3"),
+                alert(AlertCode::DustPendingForceCloseRisk, Severity::Error, "3"),
+                alert(AlertCode::ChannelInactive, Severity::Warn, "4"),
+            ],
+            // 4: channel 3 went on-chain (closed); 4's peer is back; 5 gets an HTLC near expiry.
+            htlc("5"),
+            // 5: 5's HTLC resolves.
+            Vec::new(),
+        ];
+        let open = [
+            &["1", "2", "3", "4", "5"][..],
+            &["1", "2", "3", "4", "5"],
+            &["1", "2", "3", "4", "5"],
+            &["1", "2", "4", "5"],
+            &["1", "2", "4", "5"],
+        ];
+        let mut previous: Vec<Alert> = Vec::new();
+        let mut lines = Vec::new();
+        for (alerts, open) in cycles.iter().zip(open) {
+            let still_open = |chan: ChanId| open.contains(&chan.to_string().as_str());
+            lines.push(emit("node", &previous, alerts, still_open));
+            previous = alerts.clone();
+        }
+        let e = |logged, htlcs_resolved| Emitted {
+            logged,
+            htlcs_resolved,
+        };
+        assert_eq!(
+            lines,
+            [
+                e(4, 0), // four channels raised, not seven alerts
+                e(1, 2), // 3 escalated; 1 and 2 resolved in time
+                e(0, 0),
+                e(3, 0), // 3 cleared (closed: news), 4 cleared, 5 raised
+                e(0, 1), // 5 resolved in time
+            ]
+        );
     }
 }

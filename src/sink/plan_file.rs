@@ -1,20 +1,22 @@
-//! Plan files on disk: `<plan_dir>/plan-<UTC timestamp>.json` for history plus `latest.json`
-//! for whoever wants "the current plan" without listing the directory.
+//! Plan files on disk: `<plan_dir>/plan-<UTC timestamp>.json.zst` for history (compact JSON,
+//! zstd-compressed: a tenth of the disk) plus `latest.json` (compact JSON) for whoever wants
+//! "the current plan" without listing the directory; `dustwatch plan show` prints either for
+//! people.
 //!
 //! Invariants this module keeps, because users and scripts read these files while the daemon
 //! writes them:
 //!
 //! * A reader never sees a half-written file: each file is written to a temporary file in the
 //!   same directory, fsynced, renamed over its final name, and the directory is fsynced.
-//!   `latest.json` is a second name (a hard link) of the new plan file, made under a temporary
-//!   name and renamed the same way, so a big node's ~100 MB plan goes to disk once per cycle;
-//!   where the file system has no hard links it is a fsynced copy.
+//!   The history file is the compressed copy of `latest.json`'s bytes, made under a temporary
+//!   name and renamed the same way.
 //! * A failed write (directory missing and not creatable, disk full, a plan that fails to
 //!   serialize) returns an error naming the path and leaves the previous `latest.json` and plan
 //!   files exactly as they were, with no temporary file left behind.
 //! * Plan file names sort in time order and are unique: a second plan stamped with the same
 //!   second gets `_1`, `_2`, … appended (`_` sorts after `.`, so the first file of that second
-//!   stays first). Retention orders by the parsed (timestamp, sequence), never by mtime.
+//!   stays first). Uncompressed `plan-….json` files of older versions are listed and pruned
+//!   with the rest. Retention orders by the parsed (timestamp, sequence), never by mtime.
 //! * Retention deletes only regular files whose name matches the plan-file pattern exactly;
 //!   anything else the operator keeps in the directory is left alone. A plan file stamped later
 //!   than the plan being written (a clock that was ahead, a hand-made name) counts as the
@@ -31,13 +33,13 @@ mod regular;
 mod temps;
 
 use std::fs::{self, DirBuilder, File, Permissions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::Serialize;
-use tempfile::{NamedTempFile, TempPath};
+use tempfile::NamedTempFile;
 use thiserror::Error;
 
 use crate::settings::OutputSettings;
@@ -152,17 +154,15 @@ impl PlanFileWriter {
         self.keep_plans
     }
 
-    /// Serializes `plan` as pretty JSON and writes it as `plan-<generated_at>.json` and as
-    /// `latest.json`, then prunes history beyond `keep_plans`.
+    /// Serializes `plan` as compact JSON and writes it as `latest.json` and, compressed, as
+    /// `plan-<generated_at>.json.zst`, then prunes history beyond `keep_plans`.
     ///
     /// `generated_at_unix` is the plan's own timestamp (UTC unix seconds), not the wall clock,
     /// so the file name matches the plan's `generated_at`. The directory is created with mode
     /// 0750 if it is missing.
     ///
-    /// The JSON is streamed into one temporary file: a 10,000-channel plan is ~100 MB of JSON,
-    /// which is never held in memory. `latest.json` becomes a second name (a hard link) of the
-    /// new plan file, so those bytes are written to disk once per cycle instead of twice; on a
-    /// file system without hard links it is a copy, as it always was.
+    /// The JSON is streamed into one temporary file, never held in memory; the history file is
+    /// compressed from that file.
     ///
     /// On error nothing visible has changed: the previous `latest.json` and plan files are
     /// intact, no temporary file remains, and a directory this call created for a plan that
@@ -282,14 +282,12 @@ impl PlanFileWriter {
             }
         };
         let (plan_temp, latest_temp) = if self.keep_plans > 0 {
-            let second = second_name_temp(&self.dir, &first, |original, name| {
-                fs::hard_link(original, name)
-            })
-            .map_err(|source| PlanFileError::Write {
-                path: latest.clone(),
-                source,
-            })?;
-            (Some(first), second)
+            let compressed =
+                compressed_temp(&self.dir, &first).map_err(|source| PlanFileError::Write {
+                    path: first_target.clone(),
+                    source,
+                })?;
+            (Some(compressed), first.into_temp_path())
         } else {
             (None, first.into_temp_path())
         };
@@ -491,10 +489,46 @@ fn civil_from_days(days_since_epoch: i64) -> (i64, i64, i64) {
 
 fn plan_file_name_for_stamp(stamp: &str, sequence: u32) -> String {
     if sequence == 0 {
-        format!("plan-{stamp}.json")
+        format!("plan-{stamp}.json{COMPRESSED_SUFFIX}")
     } else {
-        format!("plan-{stamp}_{sequence}.json")
+        format!("plan-{stamp}_{sequence}.json{COMPRESSED_SUFFIX}")
     }
+}
+
+/// What history file names end with after `.json`: zstd-compressed.
+const COMPRESSED_SUFFIX: &str = ".zst";
+
+/// zstd's level for history: plans compress about tenfold at its fast default.
+const ZSTD_LEVEL: i32 = 3;
+
+/// A plan file's JSON text: decompressed when its name ends in `.zst`, read as it is otherwise
+/// (`latest.json`, uncompressed history of older versions, files a user saved).
+pub fn read_plan_text(path: &Path) -> Result<String, PlanFileError> {
+    let read_error = |source| PlanFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let compressed = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.ends_with(COMPRESSED_SUFFIX));
+    if !compressed {
+        return read_regular_to_string(path, MAX_PLAN_FILE_BYTES).map_err(read_error);
+    }
+    let decoder = zstd::Decoder::new(open_regular(path).map_err(read_error)?).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    // Bounded like a plain plan file, so a hostile or corrupt archive cannot fill memory.
+    decoder
+        .take(MAX_PLAN_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_PLAN_FILE_BYTES {
+        return Err(read_error(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("decompresses to more than {MAX_PLAN_FILE_BYTES} bytes; not a plan file"),
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| read_error(io::Error::new(io::ErrorKind::InvalidData, e)))
 }
 
 /// A plan file found on disk, with the sort key parsed from its name.
@@ -506,8 +540,9 @@ struct PlanFileEntry {
 }
 
 /// Parses `plan-YYYYMMDDTHHMMSSZ.json` or `plan-YYYYMMDDTHHMMSSZ_N.json` (N ≥ 1, no leading
-/// zero) into (stamp, sequence). Anything else is not a plan file and must never be pruned.
+/// zero), either with `.zst` after it, into (stamp, sequence). Anything else is not a plan file and must never be pruned.
 fn parse_plan_file_name(name: &str) -> Option<(String, u32)> {
+    let name = name.strip_suffix(COMPRESSED_SUFFIX).unwrap_or(name);
     let rest = name.strip_prefix("plan-")?.strip_suffix(".json")?;
     let (stamp, sequence) = match rest.split_once('_') {
         Some((stamp, digits)) => {
@@ -615,7 +650,7 @@ fn new_temp(dir: &Path) -> io::Result<NamedTempFile> {
     Ok(temp)
 }
 
-/// Streams `value` as pretty JSON plus a final newline into a new temporary file in `dir` and
+/// Streams `value` as compact JSON plus a final newline into a new temporary file in `dir` and
 /// fsyncs it.
 fn serialize_temp<T: Serialize + ?Sized>(
     dir: &Path,
@@ -623,7 +658,7 @@ fn serialize_temp<T: Serialize + ?Sized>(
 ) -> Result<NamedTempFile, TempError> {
     let temp = new_temp(dir).map_err(TempError::Io)?;
     let mut out = BufWriter::with_capacity(1 << 16, temp.as_file());
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
+    serde_json::to_writer(&mut out, value).map_err(|e| {
         if e.is_io() {
             TempError::Io(e.into())
         } else {
@@ -637,30 +672,16 @@ fn serialize_temp<T: Serialize + ?Sized>(
     Ok(temp)
 }
 
-/// A second temporary name in `dir` for the bytes of `source` (complete and fsynced), made by
-/// `link` (`fs::hard_link` outside tests): the same file, with its mode, written once. Where
-/// linking fails (a file system without hard links), a fsynced copy instead. Deleted on drop,
-/// like any temporary file, until it is persisted.
-fn second_name_temp(
-    dir: &Path,
-    source: &NamedTempFile,
-    link: impl Fn(&Path, &Path) -> io::Result<()>,
-) -> io::Result<TempPath> {
-    let linked = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .make_in(dir, |name| link(source.path(), name));
-    match linked {
-        Ok(temp) => Ok(temp.into_temp_path()),
-        Err(_) => copy_temp(dir, source).map(NamedTempFile::into_temp_path),
-    }
-}
-
-/// A new temporary file in `dir` holding the same bytes as `source`, fsynced.
-fn copy_temp(dir: &Path, source: &NamedTempFile) -> io::Result<NamedTempFile> {
+/// A new temporary file in `dir` holding `source`'s bytes zstd-compressed, fsynced.
+fn compressed_temp(dir: &Path, source: &NamedTempFile) -> io::Result<NamedTempFile> {
     let temp = new_temp(dir)?;
-    let mut reader = source.reopen()?;
-    io::copy(&mut reader, &mut temp.as_file())?;
+    let mut reader = io::BufReader::with_capacity(1 << 16, source.reopen()?);
+    let mut encoder = zstd::Encoder::new(
+        BufWriter::with_capacity(1 << 16, temp.as_file()),
+        ZSTD_LEVEL,
+    )?;
+    io::copy(&mut reader, &mut encoder)?;
+    encoder.finish()?.flush()?;
     temp.as_file().sync_all()?;
     Ok(temp)
 }
@@ -684,43 +705,21 @@ mod tests {
     }
 
     #[test]
-    fn a_second_name_is_the_same_file_where_links_work() {
+    fn history_is_the_compressed_plan_and_reads_back() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let source = written_temp(dir.path(), b"{\"plan\": 1}\n");
-        let second =
-            second_name_temp(dir.path(), &source, |a, b| fs::hard_link(a, b)).expect("second name");
-        let (one, two) = (
-            fs::metadata(source.path()).expect("stat"),
-            fs::metadata(&second).expect("stat"),
-        );
-        assert_eq!((one.dev(), one.ino()), (two.dev(), two.ino()));
-        assert_eq!(two.nlink(), 2);
-        let name = second.file_name().and_then(|n| n.to_str()).expect("a name");
-        assert!(
-            name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX),
-            "{name}"
-        );
-        // Dropped unpersisted, the second name is removed and the file keeps its first.
-        let path = second.to_path_buf();
-        drop(second);
-        assert!(!path.exists());
-        assert_eq!(fs::metadata(source.path()).expect("stat").nlink(), 1);
-    }
-
-    #[test]
-    fn without_links_the_second_name_is_a_copy() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let source = written_temp(dir.path(), b"{\"plan\": 2}\n");
-        let no_links = |_: &Path, _: &Path| Err(io::Error::from(io::ErrorKind::Unsupported));
-        let second = second_name_temp(dir.path(), &source, no_links).expect("a copy");
-        let copy = fs::metadata(&second).expect("stat");
-        assert_ne!(copy.ino(), fs::metadata(source.path()).expect("stat").ino());
-        assert_eq!(copy.mode() & 0o777, PLAN_FILE_MODE);
-        assert_eq!(fs::read(&second).expect("read"), b"{\"plan\": 2}\n");
-        // Dropped unpersisted, the copy is removed.
-        let path = second.to_path_buf();
-        drop(second);
-        assert!(!path.exists());
+        let text = format!("{{\"plan\": \"{}\"}}\n", "x".repeat(10_000));
+        let source = written_temp(dir.path(), text.as_bytes());
+        let compressed = compressed_temp(dir.path(), &source).expect("compressed");
+        let meta = fs::metadata(compressed.path()).expect("stat");
+        assert_eq!(meta.mode() & 0o777, PLAN_FILE_MODE);
+        assert!(meta.len() < 1_000, "{} bytes", meta.len());
+        let named = dir.path().join("plan-20261124T035000Z.json.zst");
+        compressed.persist(&named).expect("persist");
+        assert_eq!(read_plan_text(&named).expect("read"), text);
+        // An uncompressed file reads as it is.
+        let plain = dir.path().join("plan-20261124T035000Z.json");
+        fs::write(&plain, &text).expect("write");
+        assert_eq!(read_plan_text(&plain).expect("read"), text);
     }
 
     #[test]
@@ -780,8 +779,8 @@ mod tests {
         let names: Vec<String> = (0..3)
             .map(|sequence| plan_file_name(1_795_492_200, sequence).expect("in range"))
             .collect();
-        assert_eq!(names[0], "plan-20261124T035000Z.json");
-        assert_eq!(names[1], "plan-20261124T035000Z_1.json");
+        assert_eq!(names[0], "plan-20261124T035000Z.json.zst");
+        assert_eq!(names[1], "plan-20261124T035000Z_1.json.zst");
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(sorted, names);
@@ -799,9 +798,15 @@ mod tests {
             parse_plan_file_name("plan-20261124T035000Z_12.json"),
             Some(("20261124T035000Z".into(), 12))
         );
+        assert_eq!(
+            parse_plan_file_name("plan-20261124T035000Z_12.json.zst"),
+            Some(("20261124T035000Z".into(), 12))
+        );
         for not_a_plan in [
             "latest.json",
             "plan-20261124T035000Z.json.bak",
+            "plan-20261124T035000Z.json.zst.zst",
+            "plan-20261124T035000Z.zst",
             "plan-20261124T035000Z_.json",
             "plan-20261124T035000Z_01.json",
             "plan-20261124T035000Z_1a.json",

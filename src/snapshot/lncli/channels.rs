@@ -18,7 +18,112 @@ use crate::snapshot::json::{
 };
 
 /// Reads every readable channel of a `listchannels` document, in file order.
+///
+/// A well-formed document is streamed: each element of `channels` is parsed and read on its
+/// own and then dropped, so a big node's file never becomes one tree in memory. Anything
+/// else (a syntax error, a top level that is not an object, `channels` missing, repeated or not
+/// an array) is read again as a whole by [`read_whole`], whose errors name the path and what
+/// was found there.
 pub(super) fn read(
+    text: &LncliText<'_>,
+    warnings: &mut Vec<SnapshotWarning>,
+) -> Result<Vec<Channel>, LncliError> {
+    let mut reader = ChannelReader {
+        text,
+        channels: Vec::new(),
+        seen: HashSet::new(),
+        warnings: Vec::new(),
+    };
+    let mut de = serde_json::Deserializer::from_str(text.json);
+    let streamed = serde::de::DeserializeSeed::deserialize(Document(&mut reader), &mut de)
+        .and_then(|found| de.end().map(|()| found));
+    match streamed {
+        Ok(true) => {
+            warnings.append(&mut reader.warnings);
+            Ok(reader.channels)
+        }
+        Ok(false) | Err(_) => read_whole(text, warnings),
+    }
+}
+
+/// What [`read`] keeps while it streams; committed only when the whole document was read.
+struct ChannelReader<'t, 'a> {
+    text: &'t LncliText<'a>,
+    channels: Vec<Channel>,
+    seen: HashSet<ChanId>,
+    warnings: Vec<SnapshotWarning>,
+}
+
+/// The top-level object: `channels` streamed, every other member skipped. Yields whether
+/// `channels` was there (exactly once).
+struct Document<'r, 't, 'a>(&'r mut ChannelReader<'t, 'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Document<'_, '_, '_> {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Document<'_, '_, '_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object with a `channels` array")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "channels" {
+                if found {
+                    return Err(serde::de::Error::duplicate_field("channels"));
+                }
+                found = true;
+                map.next_value_seed(Elements(&mut *self.0))?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The `channels` array, one element at a time.
+struct Elements<'r, 't, 'a>(&'r mut ChannelReader<'t, 'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Elements<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Elements<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of channels")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let reader = self.0;
+        let path = JsonPath::root().key("channels");
+        let mut index = 0;
+        while let Some(item) = seq.next_element::<Value>()? {
+            let text = reader.text;
+            channel_item(
+                text,
+                &item,
+                path.index(index),
+                &mut reader.seen,
+                &mut reader.channels,
+                &mut reader.warnings,
+            );
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The whole document as one tree: the reference reading, and the one that explains errors.
+fn read_whole(
     text: &LncliText<'_>,
     warnings: &mut Vec<SnapshotWarning>,
 ) -> Result<Vec<Channel>, LncliError> {
@@ -37,6 +142,21 @@ pub(super) fn read(
     let mut seen: HashSet<ChanId> = HashSet::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let path = top.path().key("channels").index(index);
+        channel_item(text, item, path, &mut seen, &mut channels, warnings);
+    }
+    Ok(channels)
+}
+
+/// Reads one element of `channels` at `path` into `channels`, or names why it was skipped.
+fn channel_item(
+    text: &LncliText<'_>,
+    item: &Value,
+    path: JsonPath,
+    seen: &mut HashSet<ChanId>,
+    channels: &mut Vec<Channel>,
+    warnings: &mut Vec<SnapshotWarning>,
+) {
+    {
         match read_channel(item, path.clone()) {
             Ok((channel, notes)) => {
                 let id = channel.chan_id;
@@ -48,7 +168,7 @@ pub(super) fn read(
                             "`{path}` (chan_id {id}) skipped: an earlier channel has the same chan_id"
                         ),
                     ));
-                    continue;
+                    return;
                 }
                 for note in notes {
                     warnings.push(warning(
@@ -72,7 +192,6 @@ pub(super) fn read(
             }
         }
     }
-    Ok(channels)
 }
 
 /// Why a channel was skipped, with its id when that much could be read.

@@ -1,0 +1,145 @@
+//! Disk writes and journal lines of the daemon over simulated hours, as README and
+//! docs/performance.md report them.
+//!
+//! Starts the simulator in this process (the generator's node, seed 1, as `dustwatch sim`
+//! serves it) and runs the daemon's cycle (`daemon::run_cycle_writing`, with the daemon's
+//! write rule and default settings) once per simulator tick: each tick is one simulated minute,
+//! the default poll interval, so `CYCLES` cycles are `CYCLES` simulated minutes. The process's
+//! `write_bytes` (/proc/self/io: what reached the block layer, plan files and all) is read
+//! before and after (the plan directory should be on a disk, not tmpfs, for it to count), and
+//! the plan directory's size at the end. Journal lines are the INFO-and-above events the cycles
+//! log (a counting subscriber at the default level) plus the cycle lines the daemon logs at INFO
+//! (a cycle with alert transitions, and hourly).
+//!
+//! ```text
+//! cargo run --release --example footprint -- 1000 1440 /var/tmp/dw-footprint
+//! ```
+//!
+//! Arguments: channels (default 1,000), cycles (default 1,440: 24 simulated hours) and the
+//! plan directory (default `./footprint-plans`, emptied first).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dustwatch::daemon::{run_cycle_writing, WriteWhen};
+use dustwatch::lnd::client::LndClient;
+use dustwatch::plan::PlanDigest;
+use dustwatch::settings::Settings;
+use dustwatch::sim::{SimConfig, SimNode};
+use dustwatch::sink::plan_file::PlanFileWriter;
+
+/// Counts events at INFO and above, as the journal would hold them at the default level.
+struct LineCounter(Arc<AtomicU64>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LineCounter {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if *event.metadata().level() <= tracing::Level::INFO {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn write_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("write_bytes: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    let mut args = std::env::args().skip(1);
+    let channels: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
+    let cycles: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_440);
+    let plan_dir = PathBuf::from(args.next().unwrap_or_else(|| "footprint-plans".to_owned()));
+    let _ = std::fs::remove_dir_all(&plan_dir);
+
+    let lines = Arc::new(AtomicU64::new(0));
+    let subscriber = tracing_subscriber::registry().with(LineCounter(Arc::clone(&lines)));
+    tracing::subscriber::set_global_default(subscriber)?;
+
+    let sim_dir = tempfile::tempdir()?;
+    let sim = SimNode::start(SimConfig {
+        channels,
+        seed: 1,
+        data_dir: sim_dir.path().join("lnd"),
+        port: None,
+    })
+    .await?;
+    let mut settings = Settings::default();
+    settings.lnd.host = "127.0.0.1".into();
+    settings.lnd.port = sim.addr().port();
+    settings.lnd.tls_cert_path = sim.cert_path().to_path_buf();
+    settings.lnd.macaroon_path = sim.macaroon_path().to_path_buf();
+    settings.lnd.request_timeout = Duration::from_secs(120);
+    settings.output.plan_dir = plan_dir.clone();
+    let writer = PlanFileWriter::from_settings(&settings.output);
+    let mut client = LndClient::new(&settings.lnd)?;
+
+    let mut previous: Option<PlanDigest> = None;
+    let mut last_written_unix = None;
+    let (mut written, mut transitions, mut resolved) = (0u32, 0usize, 0usize);
+    let mut cycle_lines = 0u64;
+    let mut last_cycle_line_unix: Option<i64> = None;
+    let mut first_unix = None;
+    let before = write_bytes();
+    for _ in 0..cycles {
+        sim.tick();
+        let when = WriteWhen::Changed { last_written_unix };
+        let report = run_cycle_writing(
+            &mut client,
+            &settings,
+            &writer,
+            previous.as_ref(),
+            "n",
+            when,
+        )
+        .await?;
+        let at = report.plan.source.taken_at_unix;
+        first_unix.get_or_insert(at);
+        if report.written {
+            written += 1;
+            last_written_unix = Some(at);
+        }
+        transitions += report.journal.logged;
+        resolved += report.journal.htlcs_resolved;
+        // The daemon's cycle line: INFO with transitions, or when the last was an hour ago.
+        if report.journal.logged > 0 || last_cycle_line_unix.is_none_or(|t| at - t >= 3600) {
+            cycle_lines += 1;
+            last_cycle_line_unix = Some(at);
+        }
+        previous = Some(PlanDigest::of(&report.plan));
+        dustwatch::allocator::release_free_memory();
+    }
+    let wrote = write_bytes() - before;
+    let hours = f64::from(cycles) / 60.0;
+    let journal = lines.load(Ordering::Relaxed) + cycle_lines;
+    println!(
+        "{channels} channels, {cycles} cycles ({hours:.1} simulated hours from {:?}): \
+         {written} plans written, {:.1} MB written, plan directory {:.1} MB; \
+         journal {journal} lines ({:.1} per hour: {transitions} alert transitions, \
+         {cycle_lines} cycle lines; {resolved} resolved HTLC alerts counted, not logged)",
+        first_unix,
+        wrote as f64 / 1e6,
+        dir_bytes(&plan_dir) as f64 / 1e6,
+        journal as f64 / hours,
+    );
+    Ok(())
+}
