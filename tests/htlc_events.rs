@@ -147,6 +147,7 @@ fn run_daemon(settings: Settings, metrics: Metrics, node: &str) -> Running {
                 node,
                 progress: progress_tx,
                 metrics: Some(metrics),
+                heartbeat: Default::default(),
             },
         )
         .await;

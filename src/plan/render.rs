@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ChannelPlan, HealthStatus, Plan};
+use super::{ChannelPlan, Plan};
 use crate::escape::escape;
 
 /// Column alignment in [`table`].
