@@ -28,7 +28,7 @@ use tonic::{Request, Response, Status};
 use crate::lnd::convert::{self, SnapshotParts};
 use crate::lnd::convert_flow;
 use crate::lnd::error::{classify, ErrorContext, LndError, LndState};
-use crate::lnd::flow_store::{self, Coverage, FlowStore, SharedFlowStore};
+use crate::lnd::flow_store::{self, FlowStore, SharedFlowStore};
 use crate::lnd::list_channels;
 use crate::lnd::macaroon::MacaroonInterceptor;
 use crate::lnd::pb;
@@ -258,7 +258,7 @@ impl LndClient {
         flow_store::lock(&self.flow).bind_to_node(&snapshot.node.identity_pubkey);
         match self.fetch_forwards(&conn, taken_at).await {
             Ok(()) => {
-                let (flow, note) = flow_from_store(&mut flow_store::lock(&self.flow), taken_at);
+                let (flow, note) = flow_store::lock(&self.flow).snapshot_flow(taken_at);
                 snapshot.flow = flow;
                 snapshot.warnings.extend(note);
             }
@@ -672,42 +672,6 @@ fn note_missing<T>(answer: Result<T, LndError>, notes: &mut Vec<SnapshotWarning>
             });
             None
         }
-    }
-}
-
-/// The snapshot's flow from the store, with a warning when the memory bound cut the history:
-/// flow is unknown if it cut into the analysis window, else the long window is shorter.
-fn flow_from_store(
-    store: &mut FlowStore,
-    taken_at: i64,
-) -> (
-    Option<crate::model::ForwardingFlow>,
-    Option<SnapshotWarning>,
-) {
-    let note = |message: String| {
-        Some(SnapshotWarning {
-            chan_id: None,
-            message,
-        })
-    };
-    match store.coverage(taken_at) {
-        Coverage::Complete => (Some(store.flow(taken_at)), None),
-        Coverage::LongWindowFrom { since_unix } => (
-            Some(store.flow(taken_at)),
-            note(format!(
-                "forwarding flow: the long window covers only forwards since unix {since_unix} \
-                 (more than {} forwards; the oldest were dropped)",
-                crate::lnd::flow_store::MAX_STORED_EVENTS
-            )),
-        ),
-        Coverage::Incomplete { since_unix } => (
-            None,
-            note(format!(
-                "forwarding flow unknown: more than {} forwards since unix {since_unix}, \
-                 the analysis window does not fit in memory",
-                crate::lnd::flow_store::MAX_STORED_EVENTS
-            )),
-        ),
     }
 }
 

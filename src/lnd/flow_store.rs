@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::model::flow::LONG_FLOW_WINDOW_SECS;
-use crate::model::{ForwardingEvent, ForwardingFlow};
+use crate::model::{ForwardingEvent, ForwardingFlow, SnapshotWarning};
 
 /// Most events kept: 1,000,000 × 48 bytes.
 pub const MAX_STORED_EVENTS: usize = 1_000_000;
@@ -183,6 +183,38 @@ impl FlowStore {
         ForwardingFlow::from_events(self.events.make_contiguous(), now_unix, self.window_secs)
     }
 
+    /// The snapshot's flow ending at `now_unix`, with a warning when the memory bound cut the
+    /// history: flow is unknown if it cut into the analysis window, else the long window is
+    /// shorter than it says.
+    pub fn snapshot_flow(
+        &mut self,
+        now_unix: i64,
+    ) -> (Option<ForwardingFlow>, Option<SnapshotWarning>) {
+        let note = |message: String| {
+            Some(SnapshotWarning {
+                chan_id: None,
+                message,
+            })
+        };
+        match self.coverage(now_unix) {
+            Coverage::Complete => (Some(self.flow(now_unix)), None),
+            Coverage::LongWindowFrom { since_unix } => (
+                Some(self.flow(now_unix)),
+                note(format!(
+                    "forwarding flow: the long window covers only forwards since unix \
+                     {since_unix} (more than {MAX_STORED_EVENTS} forwards; the oldest were dropped)"
+                )),
+            ),
+            Coverage::Incomplete { since_unix } => (
+                None,
+                note(format!(
+                    "forwarding flow unknown: more than {MAX_STORED_EVENTS} forwards since unix \
+                     {since_unix}, the analysis window does not fit in memory"
+                )),
+            ),
+        }
+    }
+
     /// The stored events, oldest first.
     pub fn events(&self) -> impl Iterator<Item = &ForwardingEvent> {
         self.events.iter()
@@ -278,9 +310,18 @@ mod tests {
                 since_unix: now - 30 * DAY as i64 + 1
             }
         );
+        let (flow, note) = store.snapshot_flow(now);
+        assert!(flow.is_some(), "the analysis window is whole");
+        assert!(note.is_some_and(|n| n.message.contains("long window")));
         // Dropping inside the analysis window makes the flow unknown.
         let recent = (now as u64 - DAY) * NS_PER_SEC;
         store.merge((0..MAX_STORED_EVENTS as u64 + 5).map(|i| fwd(recent + i, 2)));
         assert!(matches!(store.coverage(now), Coverage::Incomplete { .. }));
+        let (flow, note) = store.snapshot_flow(now);
+        assert_eq!(flow, None);
+        assert!(
+            note.is_some_and(|n| n.message.contains("unknown")),
+            "says why"
+        );
     }
 }
