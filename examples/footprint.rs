@@ -97,6 +97,9 @@ async fn main() -> anyhow::Result<()> {
     let mut last_written_unix = None;
     let (mut written, mut transitions, mut resolved) = (0u32, 0usize, 0usize);
     let mut cycle_lines = 0u64;
+    // Why plans were written: cycles with actions new or gone, with logged transitions, with
+    // resolved HTLC alerts only.
+    let (mut by_actions, mut by_transitions, mut by_resolved) = (0u32, 0u32, 0u32);
     let mut last_cycle_line_unix: Option<i64> = None;
     let mut first_unix = None;
     let before = write_bytes();
@@ -114,6 +117,11 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let at = report.plan.source.taken_at_unix;
         first_unix.get_or_insert(at);
+        let actions_changed =
+            !report.plan.changes.new.is_empty() || !report.plan.changes.resolved.is_empty();
+        by_actions += u32::from(actions_changed);
+        by_transitions += u32::from(report.journal.logged > 0);
+        by_resolved += u32::from(report.journal.logged == 0 && report.journal.htlcs_resolved > 0);
         if report.written {
             written += 1;
             last_written_unix = Some(at);
@@ -133,7 +141,9 @@ async fn main() -> anyhow::Result<()> {
     let journal = lines.load(Ordering::Relaxed) + cycle_lines;
     println!(
         "{channels} channels, {cycles} cycles ({hours:.1} simulated hours from {:?}): \
-         {written} plans written, {:.1} MB written, plan directory {:.1} MB; \
+         {written} plans written ({by_actions} cycles with actions new or gone, \
+         {by_transitions} with alert transitions, {by_resolved} with resolved HTLC alerts only), \
+         {:.1} MB written, plan directory {:.1} MB; \
          journal {journal} lines ({:.1} per hour: {transitions} alert transitions, \
          {cycle_lines} cycle lines; {resolved} resolved HTLC alerts counted, not logged)",
         first_unix,
