@@ -97,10 +97,15 @@ async fn main() -> anyhow::Result<()> {
     let mut last_written_unix = None;
     let (mut written, mut transitions, mut resolved) = (0u32, 0usize, 0usize);
     let mut cycle_lines = 0u64;
+    // Why plans were written: cycles with actions new or gone, with logged transitions, with
+    // resolved HTLC alerts only.
+    let (mut by_actions, mut by_transitions, mut by_resolved) = (0u32, 0u32, 0u32);
     let mut last_cycle_line_unix: Option<i64> = None;
     let mut first_unix = None;
+    // Lines after the first cycle, which raises every alert there is: the steady state.
+    let mut first_cycle_lines = 0u64;
     let before = write_bytes();
-    for _ in 0..cycles {
+    for cycle in 0..cycles {
         sim.tick();
         let when = WriteWhen::Changed { last_written_unix };
         let report = run_cycle_writing(
@@ -114,6 +119,11 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let at = report.plan.source.taken_at_unix;
         first_unix.get_or_insert(at);
+        let actions_changed =
+            !report.plan.changes.new.is_empty() || !report.plan.changes.resolved.is_empty();
+        by_actions += u32::from(actions_changed);
+        by_transitions += u32::from(report.journal.logged > 0);
+        by_resolved += u32::from(report.journal.logged == 0 && report.journal.htlcs_resolved > 0);
         if report.written {
             written += 1;
             last_written_unix = Some(at);
@@ -125,21 +135,28 @@ async fn main() -> anyhow::Result<()> {
             cycle_lines += 1;
             last_cycle_line_unix = Some(at);
         }
+        if cycle == 0 {
+            first_cycle_lines = lines.load(Ordering::Relaxed) + cycle_lines;
+        }
         previous = Some(PlanDigest::of(&report.plan));
         dustwatch::allocator::release_free_memory();
     }
     let wrote = write_bytes() - before;
     let hours = f64::from(cycles) / 60.0;
     let journal = lines.load(Ordering::Relaxed) + cycle_lines;
+    let steady_per_hour =
+        (journal - first_cycle_lines) as f64 / (f64::from(cycles.saturating_sub(1)) / 60.0);
     println!(
         "{channels} channels, {cycles} cycles ({hours:.1} simulated hours from {:?}): \
-         {written} plans written, {:.1} MB written, plan directory {:.1} MB; \
-         journal {journal} lines ({:.1} per hour: {transitions} alert transitions, \
+         {written} plans written ({by_actions} cycles with actions new or gone, \
+         {by_transitions} with alert transitions, {by_resolved} with resolved HTLC alerts only), \
+         {:.1} MB written, plan directory {:.1} MB; \
+         journal {journal} lines ({first_cycle_lines} in the first cycle; {steady_per_hour:.0} \
+         per hour after it: {transitions} alert transitions, \
          {cycle_lines} cycle lines; {resolved} resolved HTLC alerts counted, not logged)",
         first_unix,
         wrote as f64 / 1e6,
         dir_bytes(&plan_dir) as f64 / 1e6,
-        journal as f64 / hours,
     );
     Ok(())
 }
