@@ -291,7 +291,13 @@ fn analyze_on_pool(
             || {
                 let rebalanced = rebalance::recommend(&views, settings);
                 let mut actions = rebalanced.actions;
-                actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
+                actions.extend(policy::recommend(
+                    &views,
+                    settings,
+                    &rebalanced.unmatched,
+                    previous,
+                    snapshot.taken_at_unix,
+                ));
                 (actions, rebalanced.left_out)
             },
             || {
@@ -338,7 +344,11 @@ fn analyze_on_pool(
         },
         || {
             let routes = Routes::new(&views, &actions);
-            channel_plans(views, &actions, &routes, &params, settings)
+            let fees = FeeContext {
+                previous,
+                now_unix: snapshot.taken_at_unix,
+            };
+            channel_plans(views, &actions, &routes, &params, settings, fees)
         },
     );
     // What the sections' own actions keep from miners (a sum of non-negative amounts, so
@@ -594,6 +604,13 @@ impl ViewIndex {
     }
 }
 
+/// What a channel section's `fee_rate` memory is built from besides the channel.
+#[derive(Clone, Copy)]
+struct FeeContext<'a> {
+    previous: Option<&'a PlanDigest>,
+    now_unix: i64,
+}
+
 /// Per-channel sections, one per view, each with a copy of the actions [`Routes`] gives it.
 ///
 /// The views are consumed: what the dust engine computed per HTLC and per fee spike moves into
@@ -604,6 +621,7 @@ fn channel_plans(
     routes: &Routes,
     params: &DustParams,
     settings: &AnalysisSettings,
+    fees: FeeContext<'_>,
 ) -> Vec<ChannelPlan> {
     views
         .into_par_iter()
@@ -613,6 +631,13 @@ fn channel_plans(
             // The node-wide order restricted to this channel: `action_order`, ties by position
             // in `actions` (a stable sort of a handful of actions, in place).
             own.sort_by(action_order);
+            let fee_rate = policy::fee_rate_memory(
+                view.channel,
+                &own,
+                settings,
+                fees.previous,
+                fees.now_unix,
+            );
             let recommendations = recommendations(&view, own);
             let notes = channel_notes(&view, settings);
             let flow = view.flow.map(|f| flow_report(&f, view.age_secs));
@@ -646,6 +671,7 @@ fn channel_plans(
                 warnings: dust.warnings,
                 flow,
                 notes,
+                fee_rate,
             }
         })
         .collect()

@@ -3,6 +3,9 @@
 //! * `fee_up`: where no rebalance pair pays for itself, a depleted channel that routes out
 //!   charges more, so it drains slower (passive rebalancing). Lowering a full channel's fee has
 //!   no countable benefit (the flow it attracts is unknown), so it is not recommended.
+//!   Hysteresis: a step of at least [`MIN_FEE_STEP_PPM`]; none on a channel whose fee rate
+//!   changed within `analysis.fee_change_cooldown` (the previous plan's `fee_rate` memory says
+//!   when); and a target once recommended stays unless the new one is a full step away.
 //! * `max_htlc`: a channel advertising a `max_htlc` well above what it can send attracts
 //!   forwards it must fail; that is a note on the channel, not an action (no countable benefit).
 //!
@@ -10,8 +13,10 @@
 
 use std::collections::HashMap;
 
-use crate::model::{ChanId, RoutingPolicy};
-use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, Wording};
+use crate::model::{ChanId, Channel, RoutingPolicy};
+use crate::plan::{
+    Action, ActionKind, ActionText, Command, Complexity, FeeRateMemory, PlanDigest, Wording,
+};
 use crate::settings::AnalysisSettings;
 
 use super::names::alias;
@@ -61,12 +66,18 @@ pub const MIN_FEE_STEP_PPM: u64 = 10;
 /// `max_htlc` is worth capping only when it exceeds what the channel can send by this share.
 pub const MAX_HTLC_TOLERANCE: f64 = 0.25;
 
+/// The bucket of the `fee_up` action's id.
+const FEE_UP: &str = "fee_up";
+
 /// Fee rises for sinks no rebalance pair covers (with flow only: they come from
-/// [`super::rebalance`]'s unmatched sinks, which routed out in the window).
+/// [`super::rebalance`]'s unmatched sinks, which routed out in the window). `previous` is the
+/// last plan's digest and `now_unix` the snapshot's time: they decide the cooldown.
 pub fn recommend(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
     unmatched: &[Unmatched],
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
 ) -> Vec<Action> {
     let by_id: HashMap<ChanId, &ChannelView<'_>> = views.iter().map(|v| (v.chan_id(), v)).collect();
     unmatched
@@ -75,34 +86,112 @@ pub fn recommend(
         .filter_map(|u| {
             by_id
                 .get(&u.chan_id)
-                .and_then(|v| fee_up_action(v, u, settings))
+                .and_then(|v| fee_up_action(v, u, settings, previous, now_unix))
         })
         .collect()
+}
+
+/// The channel's fee rate in this snapshot and when it last changed: a rate that differs from
+/// the one the previous plan saw changed now (the snapshot's time); the same rate carries the
+/// previous plan's time forward. `None` without a local policy.
+fn fee_rate_seen(
+    ch: &Channel,
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
+) -> Option<FeeRateMemory> {
+    let ppm = u64::try_from(ch.local_policy?.fee_rate_ppm).unwrap_or(0);
+    let changed_at_unix = match previous.and_then(|p| p.fee_rate(ch.chan_id)) {
+        Some(before) if before.ppm != ppm => Some(now_unix),
+        Some(before) => before.changed_at_unix,
+        None => None,
+    };
+    Some(FeeRateMemory {
+        ppm,
+        changed_at_unix,
+        target_ppm: None,
+    })
+}
+
+/// Whether the fee rate changed less than `analysis.fee_change_cooldown` ago (never with a
+/// cooldown of 0).
+fn cooling_down(seen: &FeeRateMemory, now_unix: i64, settings: &AnalysisSettings) -> bool {
+    let cooldown = i64::try_from(settings.fee_change_cooldown.as_secs()).unwrap_or(i64::MAX);
+    cooldown > 0
+        && seen
+            .changed_at_unix
+            .is_some_and(|at| now_unix.saturating_sub(at) < cooldown)
+}
+
+/// The fee rate a `fee_up` sets: the current rate plus a step (a share of it, at least
+/// [`MIN_FEE_STEP_PPM`]). While the rate is the one the previous plan saw, that plan's target
+/// is kept unless the new one is at least the minimum step away from it (no flapping targets).
+fn fee_up_target(current: u64, settings: &AnalysisSettings, before: Option<&FeeRateMemory>) -> u64 {
+    let r = &settings.rebalance;
+    let min_step = r.min_fee_step_ppm.max(MIN_FEE_STEP_PPM);
+    // Rounded step; `as` saturates and the value is non-negative.
+    let step = ((current as f64 * r.passive_fee_step).ceil() as u64).max(min_step);
+    let fresh = current.saturating_add(step);
+    match before.filter(|b| b.ppm == current).and_then(|b| b.target_ppm) {
+        Some(kept) if kept >= current.saturating_add(min_step) && kept.abs_diff(fresh) < min_step => {
+            kept
+        }
+        _ => fresh,
+    }
+}
+
+/// Whether `action` is a `fee_up` (its id ends in the bucket).
+fn is_fee_up(action: &Action) -> bool {
+    action.kind == ActionKind::UpdatePolicy
+        && action
+            .id
+            .strip_suffix(FEE_UP)
+            .is_some_and(|rest| rest.ends_with(':'))
+}
+
+/// The channel's `fee_rate` for the plan: the rate seen, when it changed, and the target of
+/// the channel's `fee_up` among `own_actions` (the one [`recommend`] computed for it).
+pub fn fee_rate_memory(
+    ch: &Channel,
+    own_actions: &[Action],
+    settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
+) -> Option<FeeRateMemory> {
+    let mut seen = fee_rate_seen(ch, previous, now_unix)?;
+    if own_actions.iter().any(is_fee_up) {
+        let before = previous.and_then(|p| p.fee_rate(ch.chan_id));
+        seen.target_ppm = Some(fee_up_target(seen.ppm, settings, before));
+    }
+    Some(seen)
 }
 
 /// A depleted channel that routes out raises its fee: it drains slower and earns more on what
 /// still leaves. Benefit: the window's outflow per day × horizon × step; the flow a higher fee
 /// turns away is not counted, so the step is small (a share of the current rate, ≥ 10 ppm).
+/// None while the rate is cooling down from a change (see [`fee_up_target`] for the target).
 fn fee_up_action(
     view: &ChannelView<'_>,
     unmatched: &Unmatched,
     settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
 ) -> Option<Action> {
     let ch = view.channel;
     let flow = view.flow?;
     let policy = ch.local_policy?;
-    let r = &settings.rebalance;
-    let current = u64::try_from(policy.fee_rate_ppm).unwrap_or(0);
-    // Rounded step; `as` saturates and the value is non-negative.
-    let step = ((current as f64 * r.passive_fee_step).ceil() as u64)
-        .max(r.min_fee_step_ppm)
-        .max(MIN_FEE_STEP_PPM);
+    let seen = fee_rate_seen(ch, previous, now_unix)?;
+    if cooling_down(&seen, now_unix, settings) {
+        return None;
+    }
+    let current = seen.ppm;
+    let before = previous.and_then(|p| p.fee_rate(ch.chan_id));
+    let new_ppm = fee_up_target(current, settings, before);
+    let step = new_ppm.saturating_sub(current);
     let horizon = settings.benefit_horizon_days;
     // `as` saturates; the value is non-negative.
     let out_over_horizon = (flow.out_sat_per_day() * horizon as f64).floor() as u64;
     let benefit = u64::try_from(u128::from(out_over_horizon) * u128::from(step) / 1_000_000)
         .unwrap_or(u64::MAX);
-    let new_ppm = current.saturating_add(step);
     let chan_id = ch.chan_id;
     let remaining = unmatched.remaining_sat;
     let name = alias(&ch.peer_alias, ch.chan_id);
@@ -137,7 +226,7 @@ fn fee_up_action(
         expected_benefit_sat: benefit,
         complexity: Complexity::Low,
         wording,
-        ..new_action(ActionKind::UpdatePolicy, &[view], Some("fee_up"))
+        ..new_action(ActionKind::UpdatePolicy, &[view], Some(FEE_UP))
     })
 }
 
