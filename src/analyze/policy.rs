@@ -264,8 +264,108 @@ pub fn max_htlc_note(view: &ChannelView<'_>) -> Option<String> {
 mod tests {
     use super::*;
     use crate::analyze::rebalance;
-    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::analyze::analyze;
+    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, snapshot, view, NOW};
     use crate::model::{Channel, ForwardingEvent};
+    use crate::plan::{Plan, PlanDigest};
+
+    const HOUR: i64 = 3_600;
+
+    /// The analysis of a node with one depleted channel at `fee_ppm` that routed `out_sat` out
+    /// in the window (no source can refill it, so a fee rise is its only action), taken
+    /// `later` seconds after [`NOW`], after the plan `previous` digests.
+    fn plan_of(
+        fee_ppm: i64,
+        out_sat: u64,
+        later: i64,
+        settings: &AnalysisSettings,
+        previous: Option<&PlanDigest>,
+    ) -> Plan {
+        let id = scid(800_000, 2);
+        let mut sink = channel(id, 2_000_000, 100_000);
+        sink.local_policy.as_mut().unwrap().fee_rate_ppm = fee_ppm;
+        let mut snap = snapshot(vec![sink], Some(806_000));
+        snap.flow = Some(flow_of(&[forward(86_400, 9, id, out_sat, 1_000)]));
+        snap.taken_at_unix = NOW + later;
+        analyze(&snap, settings, previous)
+    }
+
+    /// The fee rates the plan's `fee_up` actions set.
+    fn fee_up_targets(plan: &Plan) -> Vec<String> {
+        plan.all_actions()
+            .iter()
+            .filter(|a| a.id.ends_with(":fee_up"))
+            .map(|a| {
+                let line = &a.text().commands[0].line;
+                let at = line.find("--fee_rate_ppm ").unwrap() + "--fee_rate_ppm ".len();
+                line[at..].split(' ').next().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_fee_change_within_the_cooldown_after_the_rate_changed() {
+        let settings = AnalysisSettings::default();
+        // 700,000 sat/day out: 30 days × 250 ppm step = 5,250 sat, well worth it.
+        let first = plan_of(1_000, 4_900_000, 0, &settings, None);
+        assert_eq!(fee_up_targets(&first), ["1250"]);
+        let memory = first.channels[0].fee_rate.unwrap();
+        assert_eq!((memory.ppm, memory.changed_at_unix), (1_000, None));
+        assert_eq!(memory.target_ppm, Some(1_250));
+
+        // The operator (or charge-lnd) set 1,100 ppm; the next cycle, an hour later, sees it.
+        let seen = plan_of(1_100, 4_900_000, HOUR, &settings, Some(&PlanDigest::of(&first)));
+        assert_eq!(fee_up_targets(&seen), Vec::<String>::new());
+        let memory = seen.channels[0].fee_rate.unwrap();
+        assert_eq!(memory.changed_at_unix, Some(NOW + HOUR));
+        assert_eq!(memory.target_ppm, None);
+
+        // 2 h after the change: still cooling down, and the change time is carried forward.
+        let two_hours = plan_of(1_100, 4_900_000, 3 * HOUR, &settings, Some(&PlanDigest::of(&seen)));
+        assert_eq!(fee_up_targets(&two_hours), Vec::<String>::new());
+        assert_eq!(two_hours.channels[0].fee_rate.unwrap().changed_at_unix, Some(NOW + HOUR));
+
+        // 24 h after the change: a rise from the new rate is recommended again.
+        let after = plan_of(1_100, 4_900_000, 25 * HOUR, &settings, Some(&PlanDigest::of(&two_hours)));
+        assert_eq!(fee_up_targets(&after), ["1375"]);
+        assert_eq!(after.channels[0].fee_rate.unwrap().changed_at_unix, Some(NOW + HOUR));
+
+        // A cooldown of 0 is off.
+        let off = AnalysisSettings {
+            fee_change_cooldown: std::time::Duration::ZERO,
+            ..AnalysisSettings::default()
+        };
+        let at_once = plan_of(1_100, 4_900_000, HOUR, &off, Some(&PlanDigest::of(&first)));
+        assert_eq!(fee_up_targets(&at_once), ["1375"]);
+    }
+
+    #[test]
+    fn a_recommended_target_moves_only_by_a_full_step() {
+        let settings = AnalysisSettings::default();
+        let first = plan_of(1_000, 4_900_000, 0, &settings, None);
+        assert_eq!(fee_up_targets(&first), ["1250"]);
+        let previous = PlanDigest::of(&first);
+
+        // A little more flow an hour later: the benefit follows it, the target does not move.
+        let more = plan_of(1_000, 5_200_000, HOUR, &settings, Some(&previous));
+        assert_eq!(fee_up_targets(&more), ["1250"]);
+        assert!(
+            more.all_actions()[0].expected_benefit_sat > first.all_actions()[0].expected_benefit_sat
+        );
+
+        // A step setting that would move the target by 5 ppm keeps the recommended one ...
+        let mut nudged = AnalysisSettings::default();
+        nudged.rebalance.passive_fee_step = 0.245;
+        assert_eq!(fee_up_targets(&plan_of(1_000, 4_900_000, 0, &nudged, None)), ["1245"]);
+        let kept = plan_of(1_000, 4_900_000, HOUR, &nudged, Some(&previous));
+        assert_eq!(fee_up_targets(&kept), ["1250"]);
+        assert_eq!(kept.channels[0].fee_rate.unwrap().target_ppm, Some(1_250));
+        // ... and one that moves it by 10 ppm or more moves it.
+        let mut moved = AnalysisSettings::default();
+        moved.rebalance.passive_fee_step = 0.26;
+        let moved = plan_of(1_000, 4_900_000, HOUR, &moved, Some(&previous));
+        assert_eq!(fee_up_targets(&moved), ["1260"]);
+    }
 
     fn actions(channels: &[Channel], events: &[ForwardingEvent]) -> Vec<Action> {
         let settings = AnalysisSettings::default();
@@ -275,7 +375,7 @@ mod tests {
             .map(|c| flow_view(c, Some(806_000), &flow))
             .collect();
         let outcome = rebalance::recommend(&views, &settings);
-        recommend(&views, &settings, &outcome.unmatched)
+        recommend(&views, &settings, &outcome.unmatched, None, NOW)
     }
 
     #[test]
@@ -304,7 +404,7 @@ mod tests {
         let depleted = channel(id, 2_000_000, 100_000);
         let views = [view(&depleted, Some(806_000))];
         let outcome = rebalance::recommend(&views, &settings);
-        assert!(recommend(&views, &settings, &outcome.unmatched).is_empty());
+        assert!(recommend(&views, &settings, &outcome.unmatched, None, NOW).is_empty());
         // A depleted channel that routed nothing out: nothing to earn by raising its fee.
         assert!(actions(std::slice::from_ref(&depleted), &[]).is_empty());
         // A full channel: lowering its fee has no countable benefit.
