@@ -1023,6 +1023,42 @@ mod tests {
     }
 
     #[test]
+    fn latest_json_carries_the_fee_rate_memory() {
+        use crate::analyze::testkit::{flow_of, forward, NOW};
+        let id = crate::analyze::testkit::scid(800_000, 2);
+        let node = |fee_ppm: i64, later: i64| {
+            let mut sink = channel(id, 2_000_000, 100_000);
+            sink.local_policy.as_mut().unwrap().fee_rate_ppm = fee_ppm;
+            let mut snap = snapshot(vec![sink, channel(5, 1_000_000, 500_000)], Some(806_000));
+            snap.flow = Some(flow_of(&[forward(86_400, 9, id, 4_900_000, 1_000)]));
+            snap.taken_at_unix = NOW + later;
+            snap
+        };
+        let settings = AnalysisSettings::default();
+        // A fee_up on the sink (target remembered), then a fee change seen a day later.
+        let first = analyze(&node(1_000, 0), &settings, None);
+        let text = serde_json::to_string_pretty(&first).unwrap();
+        let digest = read(&text).unwrap();
+        assert_eq!(digest, PlanDigest::of(&first));
+        let sink = digest.fee_rate(id).copied().expect("the sink's fee rate");
+        assert_eq!((sink.ppm, sink.target_ppm), (1_000, Some(1_250)));
+        assert_eq!(digest.fee_rate(5).map(|m| m.target_ppm), Some(None));
+        assert_eq!(digest.fee_rate(6), None);
+
+        let second = analyze(&node(1_100, 86_400), &settings, Some(&digest));
+        let text = serde_json::to_string(&second).unwrap();
+        assert!(text.contains(&format!(r#""changed_at_unix":{}"#, NOW + 86_400)), "{text}");
+        let digest = read(&text).unwrap();
+        assert_eq!(digest, PlanDigest::of(&second));
+        let sink = digest.fee_rate(id).copied().unwrap();
+        assert_eq!(sink.ppm, 1_100);
+        assert_eq!(sink.changed_at_unix, Some(NOW + 86_400));
+        assert_eq!(sink.target_ppm, None, "cooling down: no fee_up");
+        // The channel whose rate stayed has no change time: the field is left out.
+        assert_eq!(digest.fee_rate(5).unwrap().changed_at_unix, None);
+    }
+
+    #[test]
     fn refusals_are_those_of_read_plan() {
         let plan = serde_json::to_string(&plan()).unwrap();
         let v2_last = {
@@ -1096,10 +1132,12 @@ mod tests {
         let bad_flag = ok.replace(r#""incoming": false"#, r#""incoming": "no""#);
         let bad_id = ok.replace(r#"{"id": "a"}"#, r#"{"id": 5}"#);
         let no_htlcs = ok.replace(&format!(r#""htlcs": [{htlc}], "#), "");
+        let bad_fee_rate = ok.replace(r#""chan_id": "7","#, r#""chan_id": "7", "fee_rate": {"ppm": -1},"#);
         let cases = [
             (doc(&bad_flag), "channels[0].htlcs[0].incoming: invalid type: string \"no\", expected a boolean"),
             (doc(&bad_id), "channels[0].recommendations.actions[1].id: invalid type: integer `5`, expected a string"),
             (doc(&no_htlcs), "channels[0].htlcs: missing field"),
+            (doc(&bad_fee_rate), "channels[0].fee_rate: invalid value: integer `-1`"),
             (doc("[7]"), "channels[0]: invalid type: integer `7`, expected a channel section"),
             (doc(&format!("{ok}, \"channels\": []")), "channels: duplicate field"),
             (
