@@ -20,9 +20,9 @@
 //!
 //! design.md §1 names the signature `analyze(&NodeSnapshot, &Settings, previous: Option<&Plan>)`.
 //! Here `previous` is an `Option<&PlanDigest>` ([`crate::plan::digest`]): the analyzer only ever
-//! read the previous plan's action ids, `generated_at` and the channels whose HTLC rows showed
-//! outgoing dust, and a 10,000-channel plan is ~60 MB in memory (~100 MB of JSON) against a
-//! digest of a few MB. So the daemon keeps the digest between cycles and streams it from
+//! read the previous plan's action ids, `generated_at`, the channels whose HTLC rows showed
+//! outgoing dust and each channel's `fee_rate` memory, and a 10,000-channel plan is ~60 MB in
+//! memory (~100 MB of JSON) against a digest of a few MB. So the daemon keeps the digest between cycles and streams it from
 //! `latest.json` at start, never holding the previous plan itself; a caller that has a plan
 //! passes [`PlanDigest::of`] it. The output is the same bytes as with the whole plan.
 
@@ -631,13 +631,8 @@ fn channel_plans(
             // The node-wide order restricted to this channel: `action_order`, ties by position
             // in `actions` (a stable sort of a handful of actions, in place).
             own.sort_by(action_order);
-            let fee_rate = policy::fee_rate_memory(
-                view.channel,
-                &own,
-                settings,
-                fees.previous,
-                fees.now_unix,
-            );
+            let fee_rate =
+                policy::fee_rate_memory(view.channel, &own, settings, fees.previous, fees.now_unix);
             let recommendations = recommendations(&view, own);
             let notes = channel_notes(&view, settings);
             let flow = view.flow.map(|f| flow_report(&f, view.age_secs));

@@ -131,8 +131,13 @@ fn fee_up_target(current: u64, settings: &AnalysisSettings, before: Option<&FeeR
     // Rounded step; `as` saturates and the value is non-negative.
     let step = ((current as f64 * r.passive_fee_step).ceil() as u64).max(min_step);
     let fresh = current.saturating_add(step);
-    match before.filter(|b| b.ppm == current).and_then(|b| b.target_ppm) {
-        Some(kept) if kept >= current.saturating_add(min_step) && kept.abs_diff(fresh) < min_step => {
+    match before
+        .filter(|b| b.ppm == current)
+        .and_then(|b| b.target_ppm)
+    {
+        Some(kept)
+            if kept >= current.saturating_add(min_step) && kept.abs_diff(fresh) < min_step =>
+        {
             kept
         }
         _ => fresh,
@@ -263,9 +268,11 @@ pub fn max_htlc_note(view: &ChannelView<'_>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::rebalance;
     use crate::analyze::analyze;
-    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, snapshot, view, NOW};
+    use crate::analyze::rebalance;
+    use crate::analyze::testkit::{
+        channel, flow_of, flow_view, forward, scid, snapshot, view, NOW,
+    };
     use crate::model::{Channel, ForwardingEvent};
     use crate::plan::{Plan, PlanDigest};
 
@@ -314,21 +321,45 @@ mod tests {
         assert_eq!(memory.target_ppm, Some(1_250));
 
         // The operator (or charge-lnd) set 1,100 ppm; the next cycle, an hour later, sees it.
-        let seen = plan_of(1_100, 4_900_000, HOUR, &settings, Some(&PlanDigest::of(&first)));
+        let seen = plan_of(
+            1_100,
+            4_900_000,
+            HOUR,
+            &settings,
+            Some(&PlanDigest::of(&first)),
+        );
         assert_eq!(fee_up_targets(&seen), Vec::<String>::new());
         let memory = seen.channels[0].fee_rate.unwrap();
         assert_eq!(memory.changed_at_unix, Some(NOW + HOUR));
         assert_eq!(memory.target_ppm, None);
 
         // 2 h after the change: still cooling down, and the change time is carried forward.
-        let two_hours = plan_of(1_100, 4_900_000, 3 * HOUR, &settings, Some(&PlanDigest::of(&seen)));
+        let two_hours = plan_of(
+            1_100,
+            4_900_000,
+            3 * HOUR,
+            &settings,
+            Some(&PlanDigest::of(&seen)),
+        );
         assert_eq!(fee_up_targets(&two_hours), Vec::<String>::new());
-        assert_eq!(two_hours.channels[0].fee_rate.unwrap().changed_at_unix, Some(NOW + HOUR));
+        assert_eq!(
+            two_hours.channels[0].fee_rate.unwrap().changed_at_unix,
+            Some(NOW + HOUR)
+        );
 
         // 24 h after the change: a rise from the new rate is recommended again.
-        let after = plan_of(1_100, 4_900_000, 25 * HOUR, &settings, Some(&PlanDigest::of(&two_hours)));
+        let after = plan_of(
+            1_100,
+            4_900_000,
+            25 * HOUR,
+            &settings,
+            Some(&PlanDigest::of(&two_hours)),
+        );
         assert_eq!(fee_up_targets(&after), ["1375"]);
-        assert_eq!(after.channels[0].fee_rate.unwrap().changed_at_unix, Some(NOW + HOUR));
+        assert_eq!(
+            after.channels[0].fee_rate.unwrap().changed_at_unix,
+            Some(NOW + HOUR)
+        );
 
         // A cooldown of 0 is off.
         let off = AnalysisSettings {
@@ -350,13 +381,17 @@ mod tests {
         let more = plan_of(1_000, 5_200_000, HOUR, &settings, Some(&previous));
         assert_eq!(fee_up_targets(&more), ["1250"]);
         assert!(
-            more.all_actions()[0].expected_benefit_sat > first.all_actions()[0].expected_benefit_sat
+            more.all_actions()[0].expected_benefit_sat
+                > first.all_actions()[0].expected_benefit_sat
         );
 
         // A step setting that would move the target by 5 ppm keeps the recommended one ...
         let mut nudged = AnalysisSettings::default();
         nudged.rebalance.passive_fee_step = 0.245;
-        assert_eq!(fee_up_targets(&plan_of(1_000, 4_900_000, 0, &nudged, None)), ["1245"]);
+        assert_eq!(
+            fee_up_targets(&plan_of(1_000, 4_900_000, 0, &nudged, None)),
+            ["1245"]
+        );
         let kept = plan_of(1_000, 4_900_000, HOUR, &nudged, Some(&previous));
         assert_eq!(fee_up_targets(&kept), ["1250"]);
         assert_eq!(kept.channels[0].fee_rate.unwrap().target_ppm, Some(1_250));

@@ -1047,7 +1047,10 @@ mod tests {
 
         let second = analyze(&node(1_100, 86_400), &settings, Some(&digest));
         let text = serde_json::to_string(&second).unwrap();
-        assert!(text.contains(&format!(r#""changed_at_unix":{}"#, NOW + 86_400)), "{text}");
+        assert!(
+            text.contains(&format!(r#""changed_at_unix":{}"#, NOW + 86_400)),
+            "{text}"
+        );
         let digest = read(&text).unwrap();
         assert_eq!(digest, PlanDigest::of(&second));
         let sink = digest.fee_rate(id).copied().unwrap();
@@ -1132,7 +1135,10 @@ mod tests {
         let bad_flag = ok.replace(r#""incoming": false"#, r#""incoming": "no""#);
         let bad_id = ok.replace(r#"{"id": "a"}"#, r#"{"id": 5}"#);
         let no_htlcs = ok.replace(&format!(r#""htlcs": [{htlc}], "#), "");
-        let bad_fee_rate = ok.replace(r#""chan_id": "7","#, r#""chan_id": "7", "fee_rate": {"ppm": -1},"#);
+        let bad_fee_rate = ok.replace(
+            r#""chan_id": "7","#,
+            r#""chan_id": "7", "fee_rate": {"ppm": -1},"#,
+        );
         let cases = [
             (doc(&bad_flag), "channels[0].htlcs[0].incoming: invalid type: string \"no\", expected a boolean"),
             (doc(&bad_id), "channels[0].recommendations.actions[1].id: invalid type: integer `5`, expected a string"),
