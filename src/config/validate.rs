@@ -308,6 +308,15 @@ mod tests {
     }
 
     #[test]
+    fn a_fee_change_cooldown_of_0_is_off_and_over_a_year_is_refused() {
+        let mut settings = Settings::default();
+        settings.analysis.fee_change_cooldown = Duration::ZERO;
+        assert_eq!(keys(&settings), Vec::<String>::new());
+        settings.analysis.fee_change_cooldown = Duration::from_secs(366 * 86_400);
+        assert_eq!(keys(&settings), vec!["analysis.fee_change_cooldown"]);
+    }
+
+    #[test]
     fn zero_interval_port_and_keep_plans_are_named() {
         let mut s = Settings::default();
         s.poll.interval = Duration::ZERO;
