@@ -295,6 +295,10 @@ pub struct AnalysisSettings {
     /// Channels younger than this (from their funding block) are not judged on flow or uptime.
     #[serde(with = "humantime_serde")]
     pub min_channel_age: Duration,
+    /// No fee change is recommended on a channel whose fee rate changed (the operator or a tool
+    /// acted) within this long, so a change can show its effect first; `0s` turns this off.
+    #[serde(with = "humantime_serde")]
+    pub fee_change_cooldown: Duration,
     pub health: HealthSettings,
     pub rebalance: RebalanceSettings,
     pub close: CloseSettings,
@@ -317,6 +321,7 @@ impl Default for AnalysisSettings {
             min_action_benefit_sat: 500,
             max_rebalance_actions: 10,
             min_channel_age: Duration::from_secs(14 * 86_400),
+            fee_change_cooldown: Duration::from_secs(86_400),
             health: HealthSettings::default(),
             rebalance: RebalanceSettings::default(),
             close: CloseSettings::default(),

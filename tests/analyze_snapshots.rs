@@ -332,6 +332,23 @@ fn imbalanced_pairs(shift: u64) -> NodeSnapshot {
     )
 }
 
+/// A sink no source can refill (its fee rises: `fee_up`, whose target the plan remembers) next
+/// to a balanced channel whose fee rate is `middle_ppm` (changed between two plans, the plan
+/// remembers when).
+fn fee_changes(middle_ppm: i64) -> NodeSnapshot {
+    snapshot(
+        "fee_changes",
+        &[
+            Spec::new(scid(815_000, 3, 0), "drain-a", 4_000_000, 200_000)
+                .flow(0.8)
+                .ppm(1_000),
+            Spec::new(scid(825_000, 4, 0), "middle", 2_000_000, 999_528)
+                .flow(0.5)
+                .ppm(middle_ppm),
+        ],
+    )
+}
+
 /// Dead weight and capacity mismatches: an idle large channel, a large barely used one, a peer
 /// that is mostly offline, a busy small channel, and a tiny local balance at a high feerate.
 /// Also pending channels, a remote-initiated channel and a warning from the snapshot producer.
@@ -391,6 +408,9 @@ fn all_plans() -> Vec<(&'static str, Plan)> {
     let second = plan_of(&later, Some(&first));
     let mut no_history = imbalanced_pairs(0);
     no_history.flow = None;
+    let fees_before = plan_of(&fee_changes(200), None);
+    let mut fees_now = fee_changes(300);
+    fees_now.taken_at_unix += 600;
     let limited = AnalysisSettings {
         max_rebalance_actions: 1,
         ..AnalysisSettings::default()
@@ -407,6 +427,7 @@ fn all_plans() -> Vec<(&'static str, Plan)> {
         ("imbalanced_pairs", first),
         ("imbalanced_pairs_next_cycle", second),
         ("idle", plan_of(&idle(), None)),
+        ("fee_changes", plan_of(&fees_now, Some(&fees_before))),
     ]
 }
 

@@ -20,9 +20,9 @@
 //!
 //! design.md §1 names the signature `analyze(&NodeSnapshot, &Settings, previous: Option<&Plan>)`.
 //! Here `previous` is an `Option<&PlanDigest>` ([`crate::plan::digest`]): the analyzer only ever
-//! read the previous plan's action ids, `generated_at` and the channels whose HTLC rows showed
-//! outgoing dust, and a 10,000-channel plan is ~60 MB in memory (~100 MB of JSON) against a
-//! digest of a few MB. So the daemon keeps the digest between cycles and streams it from
+//! read the previous plan's action ids, `generated_at`, the channels whose HTLC rows showed
+//! outgoing dust and each channel's `fee_rate` memory, and a 10,000-channel plan is ~60 MB in
+//! memory (~100 MB of JSON) against a digest of a few MB. So the daemon keeps the digest between cycles and streams it from
 //! `latest.json` at start, never holding the previous plan itself; a caller that has a plan
 //! passes [`PlanDigest::of`] it. The output is the same bytes as with the whole plan.
 
@@ -292,7 +292,13 @@ fn analyze_on_pool(
             || {
                 let rebalanced = rebalance::recommend(&views, settings);
                 let mut actions = rebalanced.actions;
-                actions.extend(policy::recommend(&views, settings, &rebalanced.unmatched));
+                actions.extend(policy::recommend(
+                    &views,
+                    settings,
+                    &rebalanced.unmatched,
+                    previous,
+                    snapshot.taken_at_unix,
+                ));
                 (actions, rebalanced.left_out)
             },
             || {
@@ -339,7 +345,11 @@ fn analyze_on_pool(
         },
         || {
             let routes = Routes::new(&views, &actions);
-            channel_plans(views, &actions, &routes, &params, settings)
+            let fees = FeeContext {
+                previous,
+                now_unix: snapshot.taken_at_unix,
+            };
+            channel_plans(views, &actions, &routes, &params, settings, fees)
         },
     );
     // What the sections' own actions keep from miners (a sum of non-negative amounts, so
@@ -595,6 +605,13 @@ impl ViewIndex {
     }
 }
 
+/// What a channel section's `fee_rate` memory is built from besides the channel.
+#[derive(Clone, Copy)]
+struct FeeContext<'a> {
+    previous: Option<&'a PlanDigest>,
+    now_unix: i64,
+}
+
 /// Per-channel sections, one per view, each with a copy of the actions [`Routes`] gives it.
 ///
 /// The views are consumed: what the dust engine computed per HTLC and per fee spike moves into
@@ -605,6 +622,7 @@ fn channel_plans(
     routes: &Routes,
     params: &DustParams,
     settings: &AnalysisSettings,
+    fees: FeeContext<'_>,
 ) -> Vec<ChannelPlan> {
     views
         .into_par_iter()
@@ -614,6 +632,8 @@ fn channel_plans(
             // The node-wide order restricted to this channel: `action_order`, ties by position
             // in `actions` (a stable sort of a handful of actions, in place).
             own.sort_by(action_order);
+            let fee_rate =
+                policy::fee_rate_memory(view.channel, &own, settings, fees.previous, fees.now_unix);
             let recommendations = recommendations(&view, own);
             let notes = channel_notes(&view, settings);
             let flow = view.flow.map(|f| flow_report(&f, view.age_secs));
@@ -647,6 +667,7 @@ fn channel_plans(
                 warnings: dust.warnings,
                 flow,
                 notes,
+                fee_rate,
             }
         })
         .collect()

@@ -3,6 +3,9 @@
 //! * `fee_up`: where no rebalance pair pays for itself, a depleted channel that routes out
 //!   charges more, so it drains slower (passive rebalancing). Lowering a full channel's fee has
 //!   no countable benefit (the flow it attracts is unknown), so it is not recommended.
+//!   Hysteresis: a step of at least [`MIN_FEE_STEP_PPM`]; none on a channel whose fee rate
+//!   changed within `analysis.fee_change_cooldown` (the previous plan's `fee_rate` memory says
+//!   when); and a target once recommended stays unless the new one is a full step away.
 //! * `max_htlc`: a channel advertising a `max_htlc` well above what it can send attracts
 //!   forwards it must fail; that is a note on the channel, not an action (no countable benefit).
 //!
@@ -10,8 +13,10 @@
 
 use std::collections::HashMap;
 
-use crate::model::{ChanId, RoutingPolicy};
-use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, Wording};
+use crate::model::{ChanId, Channel, RoutingPolicy};
+use crate::plan::{
+    Action, ActionKind, ActionText, Command, Complexity, FeeRateMemory, PlanDigest, Wording,
+};
 use crate::settings::AnalysisSettings;
 
 use super::names::alias;
@@ -61,12 +66,18 @@ pub const MIN_FEE_STEP_PPM: u64 = 10;
 /// `max_htlc` is worth capping only when it exceeds what the channel can send by this share.
 pub const MAX_HTLC_TOLERANCE: f64 = 0.25;
 
+/// The bucket of the `fee_up` action's id.
+const FEE_UP: &str = "fee_up";
+
 /// Fee rises for sinks no rebalance pair covers (with flow only: they come from
-/// [`super::rebalance`]'s unmatched sinks, which routed out in the window).
+/// [`super::rebalance`]'s unmatched sinks, which routed out in the window). `previous` is the
+/// last plan's digest and `now_unix` the snapshot's time: they decide the cooldown.
 pub fn recommend(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
     unmatched: &[Unmatched],
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
 ) -> Vec<Action> {
     let by_id: HashMap<ChanId, &ChannelView<'_>> = views.iter().map(|v| (v.chan_id(), v)).collect();
     unmatched
@@ -75,34 +86,117 @@ pub fn recommend(
         .filter_map(|u| {
             by_id
                 .get(&u.chan_id)
-                .and_then(|v| fee_up_action(v, u, settings))
+                .and_then(|v| fee_up_action(v, u, settings, previous, now_unix))
         })
         .collect()
+}
+
+/// The channel's fee rate in this snapshot and when it last changed: a rate that differs from
+/// the one the previous plan saw changed now (the snapshot's time); the same rate carries the
+/// previous plan's time forward. `None` without a local policy.
+fn fee_rate_seen(
+    ch: &Channel,
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
+) -> Option<FeeRateMemory> {
+    let ppm = u64::try_from(ch.local_policy?.fee_rate_ppm).unwrap_or(0);
+    let changed_at_unix = match previous.and_then(|p| p.fee_rate(ch.chan_id)) {
+        Some(before) if before.ppm != ppm => Some(now_unix),
+        Some(before) => before.changed_at_unix,
+        None => None,
+    };
+    Some(FeeRateMemory {
+        ppm,
+        changed_at_unix,
+        target_ppm: None,
+    })
+}
+
+/// Whether the fee rate changed less than `analysis.fee_change_cooldown` ago (never with a
+/// cooldown of 0).
+fn cooling_down(seen: &FeeRateMemory, now_unix: i64, settings: &AnalysisSettings) -> bool {
+    let cooldown = i64::try_from(settings.fee_change_cooldown.as_secs()).unwrap_or(i64::MAX);
+    cooldown > 0
+        && seen
+            .changed_at_unix
+            .is_some_and(|at| now_unix.saturating_sub(at) < cooldown)
+}
+
+/// The fee rate a `fee_up` sets: the current rate plus a step (a share of it, at least
+/// [`MIN_FEE_STEP_PPM`]). While the rate is the one the previous plan saw, that plan's target
+/// is kept unless the new one is at least the minimum step away from it (no flapping targets).
+fn fee_up_target(current: u64, settings: &AnalysisSettings, before: Option<&FeeRateMemory>) -> u64 {
+    let r = &settings.rebalance;
+    let min_step = r.min_fee_step_ppm.max(MIN_FEE_STEP_PPM);
+    // Rounded step; `as` saturates and the value is non-negative.
+    let step = ((current as f64 * r.passive_fee_step).ceil() as u64).max(min_step);
+    let fresh = current.saturating_add(step);
+    match before
+        .filter(|b| b.ppm == current)
+        .and_then(|b| b.target_ppm)
+    {
+        Some(kept)
+            if kept >= current.saturating_add(min_step) && kept.abs_diff(fresh) < min_step =>
+        {
+            kept
+        }
+        _ => fresh,
+    }
+}
+
+/// Whether `action` is a `fee_up` (its id ends in the bucket).
+fn is_fee_up(action: &Action) -> bool {
+    action.kind == ActionKind::UpdatePolicy
+        && action
+            .id
+            .strip_suffix(FEE_UP)
+            .is_some_and(|rest| rest.ends_with(':'))
+}
+
+/// The channel's `fee_rate` for the plan: the rate seen, when it changed, and the target of
+/// the channel's `fee_up` among `own_actions` (the one [`recommend`] computed for it).
+pub fn fee_rate_memory(
+    ch: &Channel,
+    own_actions: &[Action],
+    settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
+) -> Option<FeeRateMemory> {
+    let mut seen = fee_rate_seen(ch, previous, now_unix)?;
+    if own_actions.iter().any(is_fee_up) {
+        let before = previous.and_then(|p| p.fee_rate(ch.chan_id));
+        seen.target_ppm = Some(fee_up_target(seen.ppm, settings, before));
+    }
+    Some(seen)
 }
 
 /// A depleted channel that routes out raises its fee: it drains slower and earns more on what
 /// still leaves. Benefit: the window's outflow per day × horizon × step; the flow a higher fee
 /// turns away is not counted, so the step is small (a share of the current rate, ≥ 10 ppm).
+/// None while the rate is cooling down from a change (see [`fee_up_target`] for the target).
 fn fee_up_action(
     view: &ChannelView<'_>,
     unmatched: &Unmatched,
     settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+    now_unix: i64,
 ) -> Option<Action> {
     let ch = view.channel;
     let flow = view.flow?;
     let policy = ch.local_policy?;
-    let r = &settings.rebalance;
-    let current = u64::try_from(policy.fee_rate_ppm).unwrap_or(0);
-    // Rounded step; `as` saturates and the value is non-negative.
-    let step = ((current as f64 * r.passive_fee_step).ceil() as u64)
-        .max(r.min_fee_step_ppm)
-        .max(MIN_FEE_STEP_PPM);
+    let seen = fee_rate_seen(ch, previous, now_unix)?;
+    if cooling_down(&seen, now_unix, settings) {
+        return None;
+    }
+    let current = seen.ppm;
+    let before = previous.and_then(|p| p.fee_rate(ch.chan_id));
+    let new_ppm = fee_up_target(current, settings, before);
+    let step = new_ppm.saturating_sub(current);
     let horizon = settings.benefit_horizon_days;
     // `as` saturates; the value is non-negative.
     let out_over_horizon = (flow.out_sat_per_day() * horizon as f64).floor() as u64;
     let benefit = u64::try_from(u128::from(out_over_horizon) * u128::from(step) / 1_000_000)
         .unwrap_or(u64::MAX);
-    let new_ppm = current.saturating_add(step);
     let chan_id = ch.chan_id;
     let remaining = unmatched.remaining_sat;
     let name = alias(&ch.peer_alias, ch.chan_id);
@@ -137,7 +231,7 @@ fn fee_up_action(
         expected_benefit_sat: benefit,
         complexity: Complexity::Low,
         wording,
-        ..new_action(ActionKind::UpdatePolicy, &[view], Some("fee_up"))
+        ..new_action(ActionKind::UpdatePolicy, &[view], Some(FEE_UP))
     })
 }
 
@@ -174,9 +268,139 @@ pub fn max_htlc_note(view: &ChannelView<'_>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::analyze;
     use crate::analyze::rebalance;
-    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::analyze::testkit::{
+        channel, flow_of, flow_view, forward, scid, snapshot, view, NOW,
+    };
     use crate::model::{Channel, ForwardingEvent};
+    use crate::plan::{Plan, PlanDigest};
+
+    const HOUR: i64 = 3_600;
+
+    /// The analysis of a node with one depleted channel at `fee_ppm` that routed `out_sat` out
+    /// in the window (no source can refill it, so a fee rise is its only action), taken
+    /// `later` seconds after [`NOW`], after the plan `previous` digests.
+    fn plan_of(
+        fee_ppm: i64,
+        out_sat: u64,
+        later: i64,
+        settings: &AnalysisSettings,
+        previous: Option<&PlanDigest>,
+    ) -> Plan {
+        let id = scid(800_000, 2);
+        let mut sink = channel(id, 2_000_000, 100_000);
+        sink.local_policy.as_mut().unwrap().fee_rate_ppm = fee_ppm;
+        let mut snap = snapshot(vec![sink], Some(806_000));
+        snap.flow = Some(flow_of(&[forward(86_400, 9, id, out_sat, 1_000)]));
+        snap.taken_at_unix = NOW + later;
+        analyze(&snap, settings, previous)
+    }
+
+    /// The fee rates the plan's `fee_up` actions set.
+    fn fee_up_targets(plan: &Plan) -> Vec<String> {
+        plan.all_actions()
+            .iter()
+            .filter(|a| a.id.ends_with(":fee_up"))
+            .map(|a| {
+                let line = &a.text().commands[0].line;
+                let at = line.find("--fee_rate_ppm ").unwrap() + "--fee_rate_ppm ".len();
+                line[at..].split(' ').next().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_fee_change_within_the_cooldown_after_the_rate_changed() {
+        let settings = AnalysisSettings::default();
+        // 700,000 sat/day out: 30 days × 250 ppm step = 5,250 sat, well worth it.
+        let first = plan_of(1_000, 4_900_000, 0, &settings, None);
+        assert_eq!(fee_up_targets(&first), ["1250"]);
+        let memory = first.channels[0].fee_rate.unwrap();
+        assert_eq!((memory.ppm, memory.changed_at_unix), (1_000, None));
+        assert_eq!(memory.target_ppm, Some(1_250));
+
+        // The operator (or charge-lnd) set 1,100 ppm; the next cycle, an hour later, sees it.
+        let seen = plan_of(
+            1_100,
+            4_900_000,
+            HOUR,
+            &settings,
+            Some(&PlanDigest::of(&first)),
+        );
+        assert_eq!(fee_up_targets(&seen), Vec::<String>::new());
+        let memory = seen.channels[0].fee_rate.unwrap();
+        assert_eq!(memory.changed_at_unix, Some(NOW + HOUR));
+        assert_eq!(memory.target_ppm, None);
+
+        // 2 h after the change: still cooling down, and the change time is carried forward.
+        let two_hours = plan_of(
+            1_100,
+            4_900_000,
+            3 * HOUR,
+            &settings,
+            Some(&PlanDigest::of(&seen)),
+        );
+        assert_eq!(fee_up_targets(&two_hours), Vec::<String>::new());
+        assert_eq!(
+            two_hours.channels[0].fee_rate.unwrap().changed_at_unix,
+            Some(NOW + HOUR)
+        );
+
+        // 24 h after the change: a rise from the new rate is recommended again.
+        let after = plan_of(
+            1_100,
+            4_900_000,
+            25 * HOUR,
+            &settings,
+            Some(&PlanDigest::of(&two_hours)),
+        );
+        assert_eq!(fee_up_targets(&after), ["1375"]);
+        assert_eq!(
+            after.channels[0].fee_rate.unwrap().changed_at_unix,
+            Some(NOW + HOUR)
+        );
+
+        // A cooldown of 0 is off.
+        let off = AnalysisSettings {
+            fee_change_cooldown: std::time::Duration::ZERO,
+            ..AnalysisSettings::default()
+        };
+        let at_once = plan_of(1_100, 4_900_000, HOUR, &off, Some(&PlanDigest::of(&first)));
+        assert_eq!(fee_up_targets(&at_once), ["1375"]);
+    }
+
+    #[test]
+    fn a_recommended_target_moves_only_by_a_full_step() {
+        let settings = AnalysisSettings::default();
+        let first = plan_of(1_000, 4_900_000, 0, &settings, None);
+        assert_eq!(fee_up_targets(&first), ["1250"]);
+        let previous = PlanDigest::of(&first);
+
+        // A little more flow an hour later: the benefit follows it, the target does not move.
+        let more = plan_of(1_000, 5_200_000, HOUR, &settings, Some(&previous));
+        assert_eq!(fee_up_targets(&more), ["1250"]);
+        assert!(
+            more.all_actions()[0].expected_benefit_sat
+                > first.all_actions()[0].expected_benefit_sat
+        );
+
+        // A step setting that would move the target by 5 ppm keeps the recommended one ...
+        let mut nudged = AnalysisSettings::default();
+        nudged.rebalance.passive_fee_step = 0.245;
+        assert_eq!(
+            fee_up_targets(&plan_of(1_000, 4_900_000, 0, &nudged, None)),
+            ["1245"]
+        );
+        let kept = plan_of(1_000, 4_900_000, HOUR, &nudged, Some(&previous));
+        assert_eq!(fee_up_targets(&kept), ["1250"]);
+        assert_eq!(kept.channels[0].fee_rate.unwrap().target_ppm, Some(1_250));
+        // ... and one that moves it by 10 ppm or more moves it.
+        let mut moved = AnalysisSettings::default();
+        moved.rebalance.passive_fee_step = 0.26;
+        let moved = plan_of(1_000, 4_900_000, HOUR, &moved, Some(&previous));
+        assert_eq!(fee_up_targets(&moved), ["1260"]);
+    }
 
     fn actions(channels: &[Channel], events: &[ForwardingEvent]) -> Vec<Action> {
         let settings = AnalysisSettings::default();
@@ -186,7 +410,7 @@ mod tests {
             .map(|c| flow_view(c, Some(806_000), &flow))
             .collect();
         let outcome = rebalance::recommend(&views, &settings);
-        recommend(&views, &settings, &outcome.unmatched)
+        recommend(&views, &settings, &outcome.unmatched, None, NOW)
     }
 
     #[test]
@@ -215,7 +439,7 @@ mod tests {
         let depleted = channel(id, 2_000_000, 100_000);
         let views = [view(&depleted, Some(806_000))];
         let outcome = rebalance::recommend(&views, &settings);
-        assert!(recommend(&views, &settings, &outcome.unmatched).is_empty());
+        assert!(recommend(&views, &settings, &outcome.unmatched, None, NOW).is_empty());
         // A depleted channel that routed nothing out: nothing to earn by raising its fee.
         assert!(actions(std::slice::from_ref(&depleted), &[]).is_empty());
         // A full channel: lowering its fee has no countable benefit.

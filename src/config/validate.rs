@@ -17,6 +17,9 @@ pub struct Problem {
     pub reason: String,
 }
 
+/// Past a year a cooldown would mean "never change a fee again": surely a typo.
+const MAX_FEE_CHANGE_COOLDOWN: Duration = Duration::from_secs(365 * 86_400);
+
 /// Tolerance for "sums to 1": the decimal weights users write (0.4 + 0.3 + 0.3) are not exact.
 const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
 
@@ -82,6 +85,13 @@ pub fn validate(settings: &Settings) -> Vec<Problem> {
         analysis.max_rebalance_actions > 0,
         "analysis.max_rebalance_actions",
         "must be greater than 0",
+    );
+
+    // `0s` is allowed: it turns the cooldown off.
+    check.that(
+        analysis.fee_change_cooldown <= MAX_FEE_CHANGE_COOLDOWN,
+        "analysis.fee_change_cooldown",
+        "must be at most 365 days (0s turns it off)",
     );
 
     let health = &analysis.health;
@@ -295,6 +305,15 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert_eq!(validate(&Settings::default()), vec![]);
+    }
+
+    #[test]
+    fn a_fee_change_cooldown_of_0_is_off_and_over_a_year_is_refused() {
+        let mut settings = Settings::default();
+        settings.analysis.fee_change_cooldown = Duration::ZERO;
+        assert_eq!(keys(&settings), Vec::<String>::new());
+        settings.analysis.fee_change_cooldown = Duration::from_secs(366 * 86_400);
+        assert_eq!(keys(&settings), vec!["analysis.fee_change_cooldown"]);
     }
 
     #[test]

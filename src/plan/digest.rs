@@ -6,7 +6,9 @@
 //!   (`analyze::changes`);
 //! * the channels whose HTLC rows had an outgoing HTLC trimmed on either commitment: dust that
 //!   recurs across cycles (`analyze::dust_strategy`);
-//! * the alerts: alert transitions in the journal ([`crate::sink::alerts`]).
+//! * the alerts: alert transitions in the journal ([`crate::sink::alerts`]);
+//! * each channel's `fee_rate` (rate seen, when it last changed, the `fee_up` target): fee-change
+//!   hysteresis (`analyze::policy`).
 //!
 //! [`PlanDigest`] holds exactly that, so the daemon keeps a digest between cycles instead of a
 //! plan (design.md §8 asks that no more than the current snapshot and the previous plan are
@@ -36,7 +38,9 @@ use std::sync::Arc;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 
-use super::{Alert, Plan, PlanError, SCHEMA_VERSION};
+use super::ids::parse_chan_id;
+use super::{Alert, FeeRateMemory, Plan, PlanError, SCHEMA_VERSION};
+use crate::model::ChanId;
 
 /// Buffer of the streaming reader: serde_json reads byte by byte, so an unbuffered file would
 /// cost a system call per byte.
@@ -45,13 +49,15 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// What the next cycle needs from a plan (see the module docs).
 ///
 /// Invariants: `action_ids` and `outgoing_dust_channels` are sorted (byte order) and hold each
-/// id once; `alerts` are in the plan's order. Action ids are shared with the plan's actions
+/// id once; `fee_rates` are sorted by channel id, one per channel; `alerts` are in the plan's
+/// order. Action ids are shared with the plan's actions
 /// (a digest of a plan in memory copies none of them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanDigest {
     generated_at: String,
     action_ids: Vec<Arc<str>>,
     outgoing_dust_channels: Vec<String>,
+    fee_rates: Vec<(ChanId, FeeRateMemory)>,
     alerts: Vec<Alert>,
 }
 
@@ -74,10 +80,16 @@ impl PlanDigest {
             })
             .map(|c| super::chan_id_string(c.chan_id))
             .collect();
+        let fee_rates = plan
+            .channels
+            .iter()
+            .filter_map(|c| Some((c.chan_id, c.fee_rate?)))
+            .collect();
         PlanDigest {
             generated_at: plan.generated_at.clone(),
             action_ids: sorted_distinct(action_ids),
             outgoing_dust_channels: sorted_distinct(outgoing_dust_channels),
+            fee_rates: sorted_by_channel(fee_rates),
             alerts: plan.alerts.clone(),
         }
     }
@@ -121,11 +133,26 @@ impl PlanDigest {
     pub fn alerts(&self) -> &[Alert] {
         &self.alerts
     }
+
+    /// The channel's `fee_rate` in the plan, if it had one.
+    pub fn fee_rate(&self, chan_id: ChanId) -> Option<&FeeRateMemory> {
+        self.fee_rates
+            .binary_search_by_key(&chan_id, |(id, _)| *id)
+            .ok()
+            .map(|at| &self.fee_rates[at].1)
+    }
 }
 
 /// An HTLC row that counts as outgoing dust: we offered it and it is trimmed somewhere.
 fn outgoing_trimmed(incoming: bool, trimmed_on_local: bool, trimmed_on_remote: bool) -> bool {
     !incoming && (trimmed_on_local || trimmed_on_remote)
+}
+
+/// Sorted by channel id, the first of each id kept (a plan lists each channel once).
+fn sorted_by_channel(mut rates: Vec<(ChanId, FeeRateMemory)>) -> Vec<(ChanId, FeeRateMemory)> {
+    rates.sort_by_key(|(id, _)| *id);
+    rates.dedup_by_key(|(id, _)| *id);
+    rates
 }
 
 fn sorted_distinct<T: Ord>(mut ids: Vec<T>) -> Vec<T> {
@@ -160,6 +187,7 @@ struct ReadState {
     alerts: Option<Vec<Alert>>,
     action_ids: Vec<String>,
     outgoing_dust_channels: Vec<String>,
+    fee_rates: Vec<(ChanId, FeeRateMemory)>,
 }
 
 impl ReadState {
@@ -252,6 +280,7 @@ impl ReadState {
                 .map(Arc::from)
                 .collect(),
             outgoing_dust_channels: sorted_distinct(self.outgoing_dust_channels),
+            fee_rates: sorted_by_channel(self.fee_rates),
             alerts,
         })
     }
@@ -556,7 +585,7 @@ impl<'de> Shape<'de> for Channels {
 }
 
 /// One channel section (its index in `channels`): its id, whether its HTLC rows show outgoing
-/// dust, its actions' ids.
+/// dust, its actions' ids, its `fee_rate`.
 struct Channel(usize);
 
 #[derive(Deserialize)]
@@ -565,6 +594,7 @@ enum ChannelKey {
     ChanId,
     Htlcs,
     Recommendations,
+    FeeRate,
     #[serde(other)]
     Other,
 }
@@ -583,6 +613,7 @@ impl<'de> Shape<'de> for Channel {
         let mut chan_id: Option<String> = None;
         let mut outgoing_dust: Option<bool> = None;
         let mut seen_recommendations = false;
+        let (mut seen_fee_rate, mut fee_rate) = (false, None);
         while let Some(key) = map.next_key::<ChannelKey>()? {
             match key {
                 ChannelKey::ChanId => {
@@ -604,6 +635,20 @@ impl<'de> Shape<'de> for Channel {
                     let shape = Recommendations(index);
                     field(&mut map, state, place("recommendations"), already, shape)?;
                 }
+                ChannelKey::FeeRate => {
+                    // Small and optional: read whole, like an alert (`null` is absent, as for
+                    // `read_plan`).
+                    let value = map.next_value::<serde_json::Value>()?;
+                    if seen_fee_rate {
+                        state.mismatch(place("fee_rate"), "duplicate field")?;
+                    } else if !value.is_null() {
+                        match serde_json::from_value::<FeeRateMemory>(value) {
+                            Ok(memory) => fee_rate = Some(memory),
+                            Err(err) => state.mismatch(place("fee_rate"), err)?,
+                        }
+                    }
+                    seen_fee_rate = true;
+                }
                 ChannelKey::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -616,6 +661,12 @@ impl<'de> Shape<'de> for Channel {
         ] {
             if !present {
                 state.mismatch(place(name), "missing field")?;
+            }
+        }
+        if let (Some(id), Some(memory)) = (&chan_id, fee_rate) {
+            match parse_chan_id(id) {
+                Some(id) => state.fee_rates.push((id, memory)),
+                None => state.mismatch(place("chan_id"), "not a uint64 channel id")?,
             }
         }
         if let (Some(id), Some(true)) = (chan_id, outgoing_dust) {
@@ -972,6 +1023,45 @@ mod tests {
     }
 
     #[test]
+    fn latest_json_carries_the_fee_rate_memory() {
+        use crate::analyze::testkit::{flow_of, forward, NOW};
+        let id = crate::analyze::testkit::scid(800_000, 2);
+        let node = |fee_ppm: i64, later: i64| {
+            let mut sink = channel(id, 2_000_000, 100_000);
+            sink.local_policy.as_mut().unwrap().fee_rate_ppm = fee_ppm;
+            let mut snap = snapshot(vec![sink, channel(5, 1_000_000, 500_000)], Some(806_000));
+            snap.flow = Some(flow_of(&[forward(86_400, 9, id, 4_900_000, 1_000)]));
+            snap.taken_at_unix = NOW + later;
+            snap
+        };
+        let settings = AnalysisSettings::default();
+        // A fee_up on the sink (target remembered), then a fee change seen a day later.
+        let first = analyze(&node(1_000, 0), &settings, None);
+        let text = serde_json::to_string_pretty(&first).unwrap();
+        let digest = read(&text).unwrap();
+        assert_eq!(digest, PlanDigest::of(&first));
+        let sink = digest.fee_rate(id).copied().expect("the sink's fee rate");
+        assert_eq!((sink.ppm, sink.target_ppm), (1_000, Some(1_250)));
+        assert_eq!(digest.fee_rate(5).map(|m| m.target_ppm), Some(None));
+        assert_eq!(digest.fee_rate(6), None);
+
+        let second = analyze(&node(1_100, 86_400), &settings, Some(&digest));
+        let text = serde_json::to_string(&second).unwrap();
+        assert!(
+            text.contains(&format!(r#""changed_at_unix":{}"#, NOW + 86_400)),
+            "{text}"
+        );
+        let digest = read(&text).unwrap();
+        assert_eq!(digest, PlanDigest::of(&second));
+        let sink = digest.fee_rate(id).copied().unwrap();
+        assert_eq!(sink.ppm, 1_100);
+        assert_eq!(sink.changed_at_unix, Some(NOW + 86_400));
+        assert_eq!(sink.target_ppm, None, "cooling down: no fee_up");
+        // The channel whose rate stayed has no change time: the field is left out.
+        assert_eq!(digest.fee_rate(5).unwrap().changed_at_unix, None);
+    }
+
+    #[test]
     fn refusals_are_those_of_read_plan() {
         let plan = serde_json::to_string(&plan()).unwrap();
         let v2_last = {
@@ -1045,10 +1135,15 @@ mod tests {
         let bad_flag = ok.replace(r#""incoming": false"#, r#""incoming": "no""#);
         let bad_id = ok.replace(r#"{"id": "a"}"#, r#"{"id": 5}"#);
         let no_htlcs = ok.replace(&format!(r#""htlcs": [{htlc}], "#), "");
+        let bad_fee_rate = ok.replace(
+            r#""chan_id": "7","#,
+            r#""chan_id": "7", "fee_rate": {"ppm": -1},"#,
+        );
         let cases = [
             (doc(&bad_flag), "channels[0].htlcs[0].incoming: invalid type: string \"no\", expected a boolean"),
             (doc(&bad_id), "channels[0].recommendations.actions[1].id: invalid type: integer `5`, expected a string"),
             (doc(&no_htlcs), "channels[0].htlcs: missing field"),
+            (doc(&bad_fee_rate), "channels[0].fee_rate: invalid value: integer `-1`"),
             (doc("[7]"), "channels[0]: invalid type: integer `7`, expected a channel section"),
             (doc(&format!("{ok}, \"channels\": []")), "channels: duplicate field"),
             (

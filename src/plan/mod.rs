@@ -198,6 +198,25 @@ pub struct ChannelPlan {
     /// above what the channel can send).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The channel's own fee rate and what fee-change hysteresis remembers of it across cycles
+    /// (absent when the snapshot had no local policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_rate: Option<FeeRateMemory>,
+}
+
+/// A channel's own fee rate as a plan saw it: the memory that keeps fee changes from being
+/// re-recommended within `analysis.fee_change_cooldown` and their targets from flapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeRateMemory {
+    /// `local_policy.fee_rate_ppm` in the snapshot (a negative rate reads as 0).
+    pub ppm: u64,
+    /// Snapshot time (unix seconds) of the first plan that saw `ppm` differ from the previous
+    /// plan's, carried forward while it stays the same; absent when no change was ever seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at_unix: Option<i64>,
+    /// The fee rate this plan's `fee_up` action on the channel sets; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_ppm: Option<u64>,
 }
 
 /// The channel's health (design.md section 4).
