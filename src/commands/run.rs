@@ -7,7 +7,7 @@
 use futures_util::future::join_all;
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::AppError;
+use super::error::AppError;
 use crate::config::{ConfigError, InvalidValue, LoadedConfig, ProcessEnv};
 use crate::daemon::notify::SystemdNotifier;
 use crate::daemon::{self, signals, Control, LoopOutputs, Progress};

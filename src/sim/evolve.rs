@@ -15,6 +15,7 @@ use super::scenario::{
     random_htlc_amount, HtlcAge, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
 };
 use super::state::{ChannelEvent, CloseSummary, CloseType, PendingStage};
+use super::traffic::traffic_attempts_per_tick;
 use crate::model::{Channel, Htlc, Initiator};
 
 /// Simulated seconds per tick.
@@ -531,12 +532,6 @@ impl Simulation {
             self.node.wallet.unconfirmed_sat += extra;
         }
     }
-}
-
-/// Attempts per tick at a new payment, invoice or forward (each succeeds with some
-/// probability): busy enough that a demo node always has HTLCs in flight.
-pub(super) fn traffic_attempts_per_tick(active_channels: usize) -> usize {
-    1 + active_channels / 10
 }
 
 /// The next HTLC index for one direction: never reused while the channel lives.
