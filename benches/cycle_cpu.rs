@@ -130,9 +130,7 @@ fn start_child(dir: &std::path::Path) -> (Child, BufReader<ChildStdout>, u16) {
 
 fn main() {
     // `cargo bench` adds `--bench`; flags are not ours.
-    let args: Vec<String> = std::env::args()
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args: Vec<String> = std::env::args().filter(|a| !a.starts_with("--")).collect();
     if args.get(1).map(String::as_str) == Some("serve") {
         serve(&args[2]);
         return;

@@ -32,20 +32,21 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for path in entries {
         if path.is_dir() {
             rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
+        } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("main.rs") {
             out.push(path);
         }
     }
 }
 
-/// `sim/mod.rs` → `["sim"]`, `sim/evolve.rs` → `["sim", "evolve"]`, `lib.rs` → `[]`.
+/// `sim/mod.rs` → `["sim"]`, `sim/evolve.rs` → `["sim", "evolve"]`, `lib.rs` → `[]`. (`main.rs`
+/// is another crate, which reaches the library as `dustwatch::`; it is not read.)
 fn module_of(relative: &str) -> ModPath {
     let stem = relative.trim_end_matches(".rs");
     let mut parts: ModPath = stem.split('/').map(str::to_string).collect();
     if parts.last().is_some_and(|p| p == "mod") {
         parts.pop();
     }
-    if parts == ["lib"] || parts == ["main"] {
+    if parts == ["lib"] {
         parts.clear();
     }
     parts
@@ -186,7 +187,9 @@ fn import_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
         for segments in &found.code {
             let absolute = match aliases.get(&segments[0]) {
-                Some(base) if segments.len() > 1 => Some([base.as_slice(), &segments[1..]].concat()),
+                Some(base) if segments.len() > 1 => {
+                    Some([base.as_slice(), &segments[1..]].concat())
+                }
                 _ => krate.absolute(&module, segments),
             };
             targets.extend(absolute);
@@ -278,15 +281,30 @@ fn no_import_cycle_between_files_of_src() {
         println!("{file} -> {}", list.join(" "));
     }
     let tolerated: BTreeSet<&str> = TOLERATED.iter().map(|(files, _)| *files).collect();
-    let cycles: Vec<String> = cycles(&graph)
+    let all: Vec<String> = cycles(&graph)
         .into_iter()
         .map(|c| c.join(" <-> "))
+        .collect();
+    let gone: Vec<&&str> = tolerated
+        .iter()
+        .filter(|t| !all.iter().any(|c| c == **t))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "no longer a cycle, remove from TOLERATED: {gone:?}"
+    );
+    let cycles: Vec<&String> = all
+        .iter()
         .filter(|c| !tolerated.contains(c.as_str()))
         .collect();
     assert!(
         cycles.is_empty(),
         "import cycles between files of src/ (each file imports the others, directly or not):\n{}",
-        cycles.join("\n")
+        cycles
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -299,9 +317,18 @@ fn a_cycle_is_found_and_named() {
     for (file, text) in [
         ("lib.rs", "pub mod sim; pub mod cli;"),
         ("cli.rs", "use crate::sim; fn f() { sim::evolve::tick(); }"),
-        ("sim/mod.rs", "pub mod evolve; pub mod scenario; pub use evolve::tick;"),
-        ("sim/evolve.rs", "use super::scenario::{Node, seed as s};\npub fn tick() {}"),
-        ("sim/scenario.rs", "pub struct Node; pub fn seed() { super::evolve::tick() }"),
+        (
+            "sim/mod.rs",
+            "pub mod evolve; pub mod scenario; pub use evolve::tick;",
+        ),
+        (
+            "sim/evolve.rs",
+            "use super::scenario::{Node, seed as s};\npub fn tick() {}",
+        ),
+        (
+            "sim/scenario.rs",
+            "pub struct Node; pub fn seed() { super::evolve::tick() }",
+        ),
     ] {
         std::fs::write(src.join(file), text).expect("write");
     }
@@ -312,6 +339,9 @@ fn a_cycle_is_found_and_named() {
     assert_eq!(edges("sim/evolve.rs"), ["sim/scenario.rs"]);
     assert_eq!(
         cycles(&graph),
-        [vec!["sim/evolve.rs".to_string(), "sim/scenario.rs".to_string()]]
+        [vec![
+            "sim/evolve.rs".to_string(),
+            "sim/scenario.rs".to_string()
+        ]]
     );
 }

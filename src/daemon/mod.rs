@@ -106,13 +106,9 @@ pub async fn run_cycle<S: NodeSource>(
     node_name: &str,
 ) -> Result<CycleReport, LndError> {
     let snapshot = source.fetch_snapshot().await?;
-    // Each stage's garbage goes back to the system before the next stage allocates: the
-    // fetch's wire buffers and LND's decoded answers, then the snapshot (see `allocator`).
-    crate::allocator::release_free_memory();
     let plan = analyze(&snapshot, &settings.analysis, previous);
     let taken_at_unix = snapshot.taken_at_unix;
     drop(snapshot);
-    crate::allocator::release_free_memory();
     let previous_alerts = previous.map_or(&[][..], PlanDigest::alerts);
     alerts::emit(node_name, previous_alerts, &plan.alerts);
     let write_error = match writer.write(&plan, taken_at_unix) {
@@ -418,9 +414,6 @@ where
         Some(Err(err)) => on_failure(state, &err, notifier, started.elapsed()),
         None => {}
     }
-    // The plan is gone; the daemon now idles until the next cycle, and an idle process does not
-    // purge by itself (see `allocator`).
-    crate::allocator::release_free_memory();
     false
 }
 
