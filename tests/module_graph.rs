@@ -101,6 +101,9 @@ impl<'ast> Visit<'ast> for Paths {
         self.use_tree(&[], &item.tree);
     }
 
+    /// `pub(super)` and `pub(in path)` name a module without importing it.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
         self.code
             .push(path.segments.iter().map(|s| s.ident.to_string()).collect());
