@@ -1,18 +1,9 @@
-//! The command line: clap types, exit codes, and [`dispatch`], which runs one command.
-//!
-//! `main` parses ([`Cli`]), loads the configuration, initialises logging and calls [`dispatch`];
-//! everything it needs to decide an exit code is [`AppError::exit_code`]. Commands implemented in
-//! other modules are wired in [`dispatch`], one match arm each.
+//! The command line, parsed: clap types ([`Cli`]) and the exit codes (sysexits.h). It only
+//! parses; `commands::dispatch` runs what was parsed.
 
-use std::error::Error as StdError;
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-
-use crate::commands;
-use crate::config::{ConfigError, LoadedConfig};
-use crate::logging::LoggingError;
 
 /// Exit codes (sysexits.h), the contract with systemd and scripts.
 pub mod exit {
@@ -170,126 +161,11 @@ pub fn usage_exit_code(err: &clap::Error) -> u8 {
     }
 }
 
-/// Why a command failed; [`AppError::exit_code`] turns it into the process's exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-
-    #[error(transparent)]
-    Logging(#[from] LoggingError),
-
-    /// A command line that parsed but cannot be carried out as given.
-    #[error("{0}")]
-    Usage(String),
-
-    /// An input file the command was given cannot be used; the message names the file.
-    #[error("{0}")]
-    Input(#[source] Box<dyn StdError + Send + Sync>),
-
-    /// `once` could not reach LND.
-    #[error("cannot reach LND: {0}")]
-    LndUnreachable(#[source] Box<dyn StdError + Send + Sync>),
-
-    /// Writing the command's output failed (e.g. stdout closed).
-    #[error("cannot write output: {0}")]
-    Output(#[from] std::io::Error),
-
-    /// Anything else: a bug or an environment problem the command cannot classify.
-    #[error("{0}")]
-    Internal(#[source] Box<dyn StdError + Send + Sync>),
-}
-
-impl AppError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            AppError::Config(_) => exit::CONFIG,
-            AppError::Logging(err) if err.is_config_error() => exit::CONFIG,
-            AppError::Logging(_) => exit::SOFTWARE,
-            AppError::Usage(_) => exit::USAGE,
-            AppError::Input(_) => exit::DATA,
-            AppError::LndUnreachable(_) => exit::UNAVAILABLE,
-            AppError::Output(_) | AppError::Internal(_) => exit::SOFTWARE,
-        }
-    }
-}
-
-/// `err` and its sources on one line, skipping a source whose text its parent already shows
-/// (most of our messages embed their cause).
-pub fn error_report(err: &(dyn StdError + 'static)) -> String {
-    let mut report = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !report.contains(&text) {
-            report.push_str(": ");
-            report.push_str(&text);
-        }
-        source = cause.source();
-    }
-    report
-}
-
-/// Runs `command` with the loaded configuration, writing its normal output to `stdout`.
-///
-/// Commands that connect to LND check its certificate and macaroon first, so a missing file is
-/// a configuration error (78) before anything else happens.
-pub async fn dispatch(
-    command: Command,
-    config: LoadedConfig,
-    stdout: &mut (dyn Write + Send),
-) -> Result<(), AppError> {
-    if command.connects_to_lnd() {
-        config.check_lnd_files()?;
-    }
-    match command {
-        Command::CheckConfig => check_config(&config, stdout),
-        Command::Run => commands::run::run(config).await,
-        Command::Once => commands::once::run(&config.settings, stdout).await,
-        Command::Analyze(args) => commands::analyze_offline::run(&args, &config.settings, stdout),
-        Command::Demo(args) => commands::demo::run(&args, &config.settings, stdout).await,
-        Command::Plan(PlanCommand::Show { target }) => {
-            commands::plans::show(target.as_deref(), &config.settings, stdout)
-        }
-        Command::Plan(PlanCommand::Diff { old, new }) => {
-            commands::plans::diff_files(&old, &new, stdout)
-        }
-        Command::Sim(args) => commands::sim::run(&args).await,
-    }
-}
-
-/// `dustwatch check-config`: the configuration loaded and validated (else `main` never got
-/// here) and LND's files are readable; print the effective settings.
-fn check_config(config: &LoadedConfig, stdout: &mut (dyn Write + Send)) -> Result<(), AppError> {
-    let mut text = config.render()?;
-    text.push('\n');
-    text.push_str(&config.describe_lnd_paths());
-    text.push_str("# configuration is valid; LND's certificate and macaroon are readable\n");
-    write_output(stdout, &text)
-}
-
-/// Writes a command's output. A closed pipe (`dustwatch … | head`) is the reader's choice, not
-/// a failure, so it ends the output quietly.
-pub fn write_output(stdout: &mut (dyn Write + Send), text: &str) -> Result<(), AppError> {
-    // Reports embed LND's strings (aliases, versions, messages): no raw control characters.
-    let text = crate::escape::escape_report(text);
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        result => Ok(result?),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use clap::CommandFactory;
 
     use super::*;
-    use crate::config::{load, ConfigFile};
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("dustwatch").chain(args.iter().copied()))
@@ -413,99 +289,5 @@ mod tests {
             let err = parse(args).expect_err("clap reports help as an error");
             assert_eq!(usage_exit_code(&err), exit::OK, "{args:?}");
         }
-    }
-
-    #[test]
-    fn exit_codes_follow_the_contract() {
-        assert_eq!(AppError::Internal("bug".into()).exit_code(), exit::SOFTWARE);
-        assert_eq!(AppError::Input("bad file".into()).exit_code(), exit::DATA);
-        assert_eq!(AppError::Usage("x".into()).exit_code(), exit::USAGE);
-        assert_eq!(
-            AppError::LndUnreachable("connection refused".into()).exit_code(),
-            exit::UNAVAILABLE
-        );
-        let config = ConfigError::FileNotFound { path: "/x".into() };
-        assert_eq!(AppError::from(config).exit_code(), exit::CONFIG);
-    }
-
-    #[test]
-    fn error_report_adds_only_new_causes() {
-        let inner = std::io::Error::other("socket closed");
-        let err = AppError::Internal(Box::new(inner));
-        assert_eq!(error_report(&err), "socket closed");
-        let err = AppError::LndUnreachable(Box::new(std::io::Error::other("refused")));
-        assert_eq!(error_report(&err), "cannot reach LND: refused");
-    }
-
-    fn defaults_without_file() -> LoadedConfig {
-        let dir = tempfile::tempdir().expect("tempdir");
-        load(
-            &ConfigFile::Default(dir.path().join("absent.toml")),
-            &BTreeMap::new(),
-        )
-        .expect("defaults")
-    }
-
-    #[tokio::test]
-    async fn commands_without_lnd_do_not_need_its_files() {
-        // The default macaroon path does not exist here; analyze must not care: it fails on
-        // its own input file instead (exit 65), naming it.
-        let config = defaults_without_file();
-        let cli = parse(&["analyze", "--listchannels", "/nonexistent/x.json"]).expect("parses");
-        let err = dispatch(cli.command, config, &mut Vec::new())
-            .await
-            .expect_err("the input file is missing");
-        assert!(matches!(err, AppError::Input(_)), "{err:?}");
-        assert!(err.to_string().contains("/nonexistent/x.json"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn commands_with_lnd_check_its_files_first() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let env: BTreeMap<String, String> = [(
-            "DUSTWATCH_LND__TLS_CERT_PATH".to_string(),
-            dir.path().join("absent.cert").display().to_string(),
-        )]
-        .into();
-        let config =
-            load(&ConfigFile::Default(dir.path().join("absent.toml")), &env).expect("loads");
-        let err = dispatch(Command::Once, config, &mut Vec::new())
-            .await
-            .expect_err("files missing");
-        assert_eq!(err.exit_code(), exit::CONFIG, "{err}");
-        assert!(err.to_string().contains("lnd.tls_cert_path"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn check_config_prints_the_effective_config() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cert = dir.path().join("tls.cert");
-        let macaroon = dir.path().join("readonly.macaroon");
-        let pem = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-            .expect("certificate")
-            .cert
-            .pem();
-        std::fs::write(&cert, pem).expect("cert");
-        std::fs::write(&macaroon, "m").expect("macaroon");
-        let env: BTreeMap<String, String> = [
-            ("DUSTWATCH_LND__TLS_CERT_PATH", cert.display().to_string()),
-            (
-                "DUSTWATCH_LND__MACAROON_PATH",
-                macaroon.display().to_string(),
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let config =
-            load(&ConfigFile::Default(dir.path().join("absent.toml")), &env).expect("loads");
-        let mut out = Vec::new();
-        dispatch(Command::CheckConfig, config, &mut out)
-            .await
-            .expect("valid");
-        let text = String::from_utf8(out).expect("utf-8");
-        assert!(text.contains("[lnd]"), "{text}");
-        assert!(text.contains(&macaroon.display().to_string()), "{text}");
-        assert!(text.contains("DUSTWATCH_LND__MACAROON_PATH"), "{text}");
     }
 }

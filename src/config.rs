@@ -8,6 +8,7 @@
 //! * The `config` crate merges the three layers into [`Settings`].
 //! * [`validate`] then checks values that have the right type but make no sense; each problem names
 //!   its key and where the value came from ([`Origin`]).
+//! * [`render`] prints the effective configuration for `check-config`, secrets redacted.
 //!
 //! LND's certificate and macaroon are checked separately ([`LoadedConfig::check_lnd_files`]),
 //! because only the commands that talk to LND need them.

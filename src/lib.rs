@@ -34,11 +34,8 @@
 //! * [`commands`]: one module per CLI command (run, once, analyze, demo, sim, plan show/diff),
 //!   each gathering its input, calling the core and writing output.
 //! * [`config`], [`cli`], [`logging`]: the edges `main` wires together.
-//! * [`allocator`]: the memory allocator every binary runs on (mimalloc, tuned in the
-//!   `dustwatch-allocator` crate, which holds the only `unsafe` code of the project).
 #![forbid(unsafe_code)]
 
-pub mod allocator;
 pub mod analyze;
 pub mod cli;
 pub mod commands;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use dustwatch::cli::{self, AppError, Cli};
+use dustwatch::cli::{self, Cli};
+use dustwatch::commands::{self, AppError};
 use dustwatch::config::{self, ConfigFile, ProcessEnv};
 use dustwatch::logging;
 
@@ -22,7 +23,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::from(cli::exit::OK),
         Err(err) => {
-            eprintln!("dustwatch: error: {}", cli::error_report(&err));
+            eprintln!("dustwatch: error: {}", commands::error_report(&err));
             ExitCode::from(err.exit_code())
         }
     }
@@ -32,5 +33,5 @@ async fn run(cli: Cli) -> Result<(), AppError> {
     let config = config::load(&ConfigFile::from_flag(cli.config), &ProcessEnv)?;
     let rust_log = std::env::var("RUST_LOG").ok();
     logging::init(&config.settings.log, rust_log.as_deref())?;
-    cli::dispatch(cli.command, config, &mut std::io::stdout()).await
+    commands::dispatch(cli.command, config, &mut std::io::stdout()).await
 }

@@ -10,6 +10,8 @@
 //! * a channel that cannot be read is left out *and* named in `warnings`; it never takes
 //!   the rest of the snapshot down with it;
 //! * `channels` are sorted by `chan_id`, so everything derived from them is deterministic.
+//!
+//! [`flow`] holds forwarding flow per channel over a window.
 
 use std::fmt;
 use std::sync::Arc;

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use dustwatch::analyze::analyze;
-use dustwatch::cli::AppError;
 use dustwatch::commands::plans;
+use dustwatch::commands::AppError;
 use dustwatch::dust::{channel_dust, DustParams};
 use dustwatch::model::NodeSnapshot;
 use dustwatch::plan::{Plan, PlanDigest};
@@ -159,9 +159,9 @@ fn anything_but_a_schema_v1_plan_is_a_clear_error() {
         assert_eq!(err.exit_code(), 65);
         assert!(message.contains(name), "{name}: names the file: {message}");
         assert!(
-            dustwatch::cli::error_report(&err).contains(expected),
+            dustwatch::commands::error_report(&err).contains(expected),
             "{name}: says why: {}",
-            dustwatch::cli::error_report(&err)
+            dustwatch::commands::error_report(&err)
         );
     }
     let missing = dir.path().join("missing.json");

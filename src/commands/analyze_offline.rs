@@ -2,13 +2,15 @@
 
 use std::io::Write;
 
+use super::error::AppError;
+use super::output::write_output;
 use crate::analyze::analyze;
-use crate::cli::{write_output, AnalyzeArgs, AppError};
-use crate::daemon::load_previous_digest;
+use crate::cli::AnalyzeArgs;
 use crate::plan::render::render_table;
 use crate::plan::Plan;
 use crate::settings::Settings;
 use crate::sink::plan_file::PlanFileWriter;
+use crate::sink::previous_plan::load_previous_digest;
 use crate::snapshot::lncli::{apply_fwdinghistory_file, snapshot_from_files, LncliFiles};
 
 /// Reads the files, analyses, prints a table (or the plan as JSON) and, with `--out`, writes

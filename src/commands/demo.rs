@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::{write_output, AppError, DemoArgs};
+use super::error::AppError;
+use super::output::write_output;
+use crate::cli::DemoArgs;
 use crate::daemon::notify::RecordingNotifier;
 use crate::daemon::{self, Control, LoopOutputs, Progress};
 use crate::lnd::client::LndClient;

@@ -2,13 +2,15 @@
 
 use std::io::Write;
 
-use crate::cli::{write_output, AppError};
-use crate::daemon::{load_previous_digest, run_cycle};
+use super::error::AppError;
+use super::output::write_output;
+use crate::daemon::run_cycle;
 use crate::lnd::client::LndClient;
 use crate::lnd::flow_store::FlowStore;
 use crate::plan::render::render_table;
 use crate::settings::Settings;
 use crate::sink::plan_file::PlanFileWriter;
+use crate::sink::previous_plan::load_previous_digest;
 
 /// Takes one snapshot per node, writes its plan and prints it. Every node is tried; if any
 /// could not be reached the command exits 69 after the others, and a plan that could not be

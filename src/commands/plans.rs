@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{write_output, AppError};
+use super::error::AppError;
+use super::output::write_output;
 use crate::plan::diff::{diff, render_diff};
 use crate::plan::render::render_table;
 use crate::plan::{read_plan, Plan};

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use futures_util::future::join_all;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::cli::AppError;
+use super::error::AppError;
 use crate::config::{ConfigError, InvalidValue, LoadedConfig, ProcessEnv};
 use crate::daemon::notify::SystemdNotifier;
 use crate::daemon::watchdog::{self, Heartbeat};

@@ -1,6 +1,7 @@
 //! `dustwatch sim`: a simulated LND on 127.0.0.1 for trying dustwatch (or any LND tool).
 
-use crate::cli::{AppError, SimArgs};
+use super::error::AppError;
+use crate::cli::SimArgs;
 use crate::sim::lncli_dump::dump_scenario;
 use crate::sim::{run_standalone, ScenarioConfig, SimConfig, DEFAULT_MAX_FEE_EXPOSURE_SAT};
 

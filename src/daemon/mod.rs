@@ -1,5 +1,7 @@
 //! The daemon loop: snapshot LND on an interval and soon after channel events, analyse, write
-//! the plan, log alert transitions, and keep systemd informed.
+//! the plan, log alert transitions, and keep systemd informed. [`run`] is the loop and
+//! [`run_cycle`] one cycle; [`backoff`] paces retries, [`notify`] talks to systemd, [`signals`]
+//! turns SIGHUP/SIGTERM into [`Control`].
 //!
 //! Invariants:
 //! * cycles never overlap: the loop runs one cycle at a time and schedules the next only after
@@ -41,7 +43,8 @@ use crate::plan::{Plan, PlanDigest};
 use crate::settings::Settings;
 use crate::sink::alerts;
 use crate::sink::metrics::Metrics;
-use crate::sink::plan_file::{open_latest, PlanFileError, PlanFileWriter};
+use crate::sink::plan_file::{PlanFileError, PlanFileWriter};
+use crate::sink::previous_plan::load_previous_digest;
 
 use backoff::Backoff;
 use htlc_watch::{HtlcWatch, WithLinkFailures};
@@ -153,13 +156,9 @@ pub async fn run_cycle_writing<S: NodeSource>(
     when: WriteWhen,
 ) -> Result<CycleReport, LndError> {
     let snapshot = source.fetch_snapshot().await?;
-    // Each stage's garbage goes back to the system before the next stage allocates: the
-    // fetch's wire buffers and LND's decoded answers, then the snapshot (see `allocator`).
-    crate::allocator::release_free_memory();
     let plan = analyze(&snapshot, &settings.analysis, previous);
     let taken_at_unix = snapshot.taken_at_unix;
     drop(snapshot);
-    crate::allocator::release_free_memory();
     let previous_alerts = previous.map_or(&[][..], PlanDigest::alerts);
     let open = &plan.channels;
     let journal = alerts::emit(node_name, previous_alerts, &plan.alerts, |chan| {
@@ -218,29 +217,6 @@ pub async fn run_cycle_writing<S: NodeSource>(
         journal,
         written,
     })
-}
-
-/// Loads the digest of the previous plan from `<plan_dir>/latest.json`, if there is a readable
-/// one. The file is streamed ([`PlanDigest::from_reader`]): a 100 MB plan is never held as text
-/// or as a plan.
-///
-/// A plan that cannot be read or parsed is logged and ignored (every action then counts as new):
-/// it must not keep the daemon from starting.
-pub fn load_previous_digest(writer: &PlanFileWriter) -> Option<PlanDigest> {
-    match open_latest(writer.dir()) {
-        Ok(Some(file)) => match PlanDigest::from_reader(file) {
-            Ok(digest) => Some(digest),
-            Err(err) => {
-                tracing::warn!(dir = %writer.dir().display(), error = %err, "ignoring unreadable latest.json");
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot read the previous plan");
-            None
-        }
-    }
 }
 
 /// Removes temporary plan files a killed writer left behind (SIGKILL, OOM, watchdog), logging
@@ -624,9 +600,6 @@ where
         }
         None => {}
     }
-    // The plan is gone; the daemon now idles until the next cycle, and an idle process does not
-    // purge by itself (see `allocator`).
-    crate::allocator::release_free_memory();
     false
 }
 
@@ -812,48 +785,4 @@ fn on_failure<S>(
     )));
     // The loop itself is healthy: it is waiting for LND on purpose.
     notifier.notify(Notice::Watchdog);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::analyze::testkit::{channel, snapshot};
-    use crate::settings::AnalysisSettings;
-    use crate::sink::plan_file::LATEST_FILE_NAME;
-
-    #[test]
-    fn the_previous_digest_is_streamed_from_latest_json() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let writer = PlanFileWriter::new(dir.path().join("plans"), 2);
-        assert_eq!(load_previous_digest(&writer), None, "first run");
-
-        let snap = snapshot(
-            vec![
-                channel(9, 2_000_000, 1_900_000),
-                channel(1, 2_000_000, 50_000),
-            ],
-            Some(800_000),
-        );
-        let plan = analyze(&snap, &AnalysisSettings::default(), None);
-        let _ = writer.write(&plan, snap.taken_at_unix).expect("write");
-        assert_eq!(load_previous_digest(&writer), Some(PlanDigest::of(&plan)));
-    }
-
-    #[test]
-    fn an_unreadable_latest_json_is_ignored() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let writer = PlanFileWriter::new(dir.path(), 2);
-        let latest = dir.path().join(LATEST_FILE_NAME);
-        for text in [
-            "not json",
-            r#"{"schema_version": 2}"#,
-            r#"{"schema_version": 1}"#,
-        ] {
-            std::fs::write(&latest, text).expect("write");
-            assert_eq!(load_previous_digest(&writer), None, "{text}");
-        }
-        std::fs::remove_file(&latest).expect("rm");
-        std::fs::create_dir(&latest).expect("mkdir");
-        assert_eq!(load_previous_digest(&writer), None, "a directory");
-    }
 }

@@ -209,17 +209,7 @@ pub fn second_level_weights(commitment_type: CommitmentType) -> SecondLevelWeigh
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ALL_TYPES: [CommitmentType; 8] = [
-        CommitmentType::Legacy,
-        CommitmentType::StaticRemoteKey,
-        CommitmentType::Anchors,
-        CommitmentType::ScriptEnforcedLease,
-        CommitmentType::SimpleTaproot,
-        CommitmentType::SimpleTaprootOverlay,
-        CommitmentType::SimpleTaprootFinal,
-        CommitmentType::Unknown,
-    ];
+    use crate::dust::tests::ALL_TYPES;
 
     #[test]
     fn bolt3_fee_example() {

@@ -5,20 +5,9 @@
 use proptest::prelude::*;
 
 use super::channel_view::{build_side, resolve_assumptions, SideInputs};
-use super::tests::{channel, htlc, trimmed};
+use super::tests::{channel, htlc, trimmed, ALL_TYPES};
 use super::*;
 use crate::model::{CommitmentType, Constraints, Htlc, Initiator};
-
-const ALL_TYPES: [CommitmentType; 8] = [
-    CommitmentType::Legacy,
-    CommitmentType::StaticRemoteKey,
-    CommitmentType::Anchors,
-    CommitmentType::ScriptEnforcedLease,
-    CommitmentType::SimpleTaproot,
-    CommitmentType::SimpleTaprootOverlay,
-    CommitmentType::SimpleTaprootFinal,
-    CommitmentType::Unknown,
-];
 
 fn any_type() -> impl Strategy<Value = CommitmentType> {
     prop::sample::select(ALL_TYPES.to_vec())

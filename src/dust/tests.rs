@@ -4,6 +4,18 @@
 use super::*;
 use crate::model::{CommitmentType, Constraints, Htlc, Initiator};
 
+/// Every commitment type, for tests that must hold for all of them.
+pub(super) const ALL_TYPES: [CommitmentType; 8] = [
+    CommitmentType::Legacy,
+    CommitmentType::StaticRemoteKey,
+    CommitmentType::Anchors,
+    CommitmentType::ScriptEnforcedLease,
+    CommitmentType::SimpleTaproot,
+    CommitmentType::SimpleTaprootOverlay,
+    CommitmentType::SimpleTaprootFinal,
+    CommitmentType::Unknown,
+];
+
 pub(super) fn htlc(index: u64, incoming: bool, amount_sat: u64, expiration_height: u32) -> Htlc {
     Htlc {
         incoming,

@@ -8,6 +8,9 @@
 //!
 //! * [`list_channels`]: the client's decoder of the largest answer, ListChannels, which
 //!   decodes its channel records on every core.
+//! * [`client`]: one node's connection and snapshot; [`tls`] pins LND's certificate,
+//!   [`macaroon`] sends the credential, [`error`] decides transient vs fatal, and [`source`] is
+//!   the `NodeSource` seam the daemon (and its tests) fetch through.
 //! * [`flow_store`]: the forwards of the long flow window, kept between cycles so each cycle
 //!   fetches only new ones ([`convert_flow`] converts them).
 //!

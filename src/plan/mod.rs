@@ -15,6 +15,9 @@
 //! Plans are read back (`plan show`, `plan diff`) with [`read_plan`], which rejects any other
 //! `schema_version` with a clear error instead of guessing. The next cycle needs only a
 //! [`PlanDigest`] of the previous plan, which [`digest`] streams from a file with the same checks.
+//!
+//! Also here: [`ids`] (channel and action ids in memory), [`text`] (the words of actions and
+//! alerts), [`render`] (tables for humans), [`diff`] (`plan diff`).
 
 pub mod diff;
 pub mod digest;

@@ -16,6 +16,7 @@ use super::scenario::{
     random_htlc_amount, HtlcAge, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
 };
 use super::state::{ChannelEvent, CloseSummary, CloseType, PendingStage};
+use super::traffic::traffic_attempts_per_tick;
 use crate::model::{Channel, ForwardingEvent, Htlc, Initiator};
 
 /// Simulated seconds per tick.
@@ -568,17 +569,6 @@ impl Simulation {
             self.node.wallet.unconfirmed_sat += extra;
         }
     }
-}
-
-/// Attempts per tick at a new payment, invoice or forward (each succeeds with some
-/// probability): busy enough that a demo node always has HTLCs in flight.
-pub(super) fn traffic_attempts_per_tick(active_channels: usize) -> usize {
-    1 + active_channels / 10
-}
-
-/// Settled forwards per tick on average: attempts × P(attempt) × P(forward) × P(settled).
-pub(super) fn forwards_per_tick(active_channels: usize) -> f64 {
-    traffic_attempts_per_tick(active_channels) as f64 * 0.6 * 0.6 * 0.8
 }
 
 /// The next HTLC index for one direction: never reused while the channel lives.

@@ -47,7 +47,7 @@ impl Simulation {
         let mut rng = StdRng::seed_from_u64(seed ^ 0xf0d_f10e);
         let now = self.node.now_unix;
         let height = self.node.block_height;
-        let per_minute = super::evolve::forwards_per_tick(active);
+        let per_minute = super::traffic::forwards_per_tick(active);
         let wanted = (per_minute * (HISTORY_SECS / 60) as f64) as usize;
         let count = wanted.min(MAX_HISTORY_EVENTS);
         let (mut out_cum, mut in_cum) = (Vec::new(), Vec::new());

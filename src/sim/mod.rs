@@ -16,6 +16,11 @@
 //! goes away and comes back on the same port, a rotated macaroon, a ListChannels answer bigger
 //! than tonic's default 4 MiB limit.
 //!
+//! The rest of the folder: [`state`] (the node at one instant), `traffic` (how busy it is),
+//! `server` (one generation of the listener), [`answers`] (a cycle's answers without the
+//! network), [`load`] (extra HTLCs for benchmarks), [`faults`] (switches tests flip),
+//! [`lncli_dump`] (the node as `lncli` JSON), [`testing`] (client helpers for tests).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), dustwatch::sim::SimError> {
 //! use dustwatch::sim::{SimConfig, SimNode};
@@ -48,6 +53,7 @@ mod service;
 pub mod state;
 pub mod testing;
 pub mod tls;
+mod traffic;
 mod wire;
 
 use std::future::Future;

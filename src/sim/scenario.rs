@@ -15,9 +15,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
 use super::accounting;
-use super::evolve;
 use super::forwards::FlowRole;
 use super::state::{CloseType, NodeState, PendingChannel, PendingStage};
+use super::traffic::traffic_attempts_per_tick;
 use crate::dust::DustParams;
 use crate::model::{
     Channel, CommitmentType, Constraints, Htlc, Initiator, PaymentHash, RoutingPolicy,
@@ -473,7 +473,7 @@ impl Simulation {
         }
         // Forwards per tick: attempts × P(attempt) × P(forward) × P(settled).
         let active = channels.iter().filter(|c| c.active).count();
-        let per_hour = evolve::traffic_attempts_per_tick(active) as f64 * 0.6 * 0.6 * 0.8 * 60.0;
+        let per_hour = traffic_attempts_per_tick(active) as f64 * 0.6 * 0.6 * 0.8 * 60.0;
         let now = self.node.now_unix;
         let this_hour = now - now.rem_euclid(3_600);
         let mut log = Vec::with_capacity(30 * 24);

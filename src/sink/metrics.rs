@@ -9,6 +9,9 @@
 //! * [`serve`] answers `GET /metrics` with [`Metrics::encode`] (OpenMetrics text, written by
 //!   `prometheus-client`).
 //!
+//! Files: `series` derives a plan's values once, `encode` keeps the per-node state and encodes
+//! it on each scrape, `server` is the HTTP edge.
+//!
 //! Invariants:
 //! * **Bounded cardinality.** `observe_plan` replaces all plan-derived series of that node at
 //!   once, so a closed channel's series disappear with the next plan. Label values other than

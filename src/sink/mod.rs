@@ -4,8 +4,10 @@
 //!
 //! * [`alerts`]: alert transitions (raised, escalated, eased, cleared) as structured log events.
 //! * [`plan_file`]: versioned JSON plan files on disk (atomic writes, `latest.json`, retention).
+//! * [`previous_plan`]: the previous plan's digest, streamed from `latest.json` at start.
 //! * [`metrics`]: Prometheus metrics derived from each node's plan, served over HTTP.
 
 pub mod alerts;
 pub mod metrics;
 pub mod plan_file;
+pub mod previous_plan;

@@ -1,4 +1,5 @@
-//! Offline snapshots from the JSON that `lncli` prints.
+//! Offline snapshots from the JSON that `lncli` prints, one file per command: `channels`
+//! (`listchannels`), `getinfo`, `pending` (`pendingchannels`), `feereport`.
 //!
 //! `dustwatch analyze --listchannels F [--getinfo F] [--pendingchannels F] [--feereport F]` reads
 //! the output of `lncli listchannels`, `getinfo`, `pendingchannels` and `feereport` into the

@@ -1,9 +1,8 @@
 //! Memory over many polling cycles: runs the daemon's cycle (`daemon::run_cycle`: snapshot over
 //! gRPC, analyse against the previous plan's digest, write the plan, log alert transitions)
 //! `CYCLES` times against the LND the configuration points at, keeping the digest of the
-//! previous plan (not the plan) between cycles and returning freed memory at the end of each, as
-//! the daemon does, and prints the process's VmRSS and VmHWM (from /proc/self/status) as it
-//! goes. Flat VmRSS from the warm-up (cycle 10: the digest is held from cycle 2 on and the
+//! previous plan (not the plan) between cycles, as the daemon does, and prints the process's
+//! VmRSS and VmHWM (from /proc/self/status) as it goes, and the cycle times at the end. Flat VmRSS from the warm-up (cycle 10: the digest is held from cycle 2 on and the
 //! allocator has settled) to the last cycle means no growth. The simulator keeps ticking, so its
 //! node changes a little (channels open and close): the channel and HTLC counts are printed next
 //! to the memory figures.
@@ -14,7 +13,7 @@
 //!        DUSTWATCH_LND__TLS_CERT_PATH=/tmp/dw/sim/tls.cert \
 //!        DUSTWATCH_LND__MACAROON_PATH=/tmp/dw/sim/readonly.macaroon \
 //!        DUSTWATCH_OUTPUT__PLAN_DIR=/dev/shm/dw-plans
-//! cargo run --release --example cycle_rss -- 1000
+//! cargo bench --bench cycle_rss -- 1000
 //! ```
 //!
 //! The configuration is read like `dustwatch once` reads it (`--config`-less: the default file
@@ -47,7 +46,8 @@ fn memory() -> (u64, u64) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cycles: u32 = match std::env::args().nth(1) {
+    // `cargo bench` adds `--bench`; flags are not ours.
+    let cycles: u32 = match std::env::args().skip(1).find(|a| !a.starts_with("--")) {
         Some(arg) => arg.parse()?,
         None => 1_000,
     };
@@ -65,7 +65,9 @@ async fn main() -> anyhow::Result<()> {
     let mut previous: Option<PlanDigest> = None;
     let started = Instant::now();
     let mut warm = None;
+    let mut times = Vec::with_capacity(cycles as usize);
     for cycle in 1..=cycles {
+        let cycle_started = Instant::now();
         let report = run_cycle(&mut client, &settings, &writer, previous.as_ref(), &name).await?;
         if let Some(err) = report.write_error {
             anyhow::bail!("cycle {cycle}: plan not written: {err}");
@@ -74,8 +76,7 @@ async fn main() -> anyhow::Result<()> {
         let htlcs: usize = report.plan.channels.iter().map(|c| c.htlcs.len()).sum();
         previous = Some(PlanDigest::of(&report.plan));
         drop(report);
-        // As the daemon loop does at the end of each cycle (`daemon::run`).
-        dustwatch::allocator::release_free_memory();
+        times.push(cycle_started.elapsed().as_secs_f64() * 1000.0);
         let (rss, hwm) = memory();
         if cycle == WARM_UP_CYCLES {
             warm = Some(rss);
@@ -88,6 +89,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let (rss, hwm) = memory();
+    times.sort_by(f64::total_cmp);
+    if let (Some(min), Some(max)) = (times.first(), times.last()) {
+        let median = times[times.len() / 2];
+        println!("cycle time: min {min:.1} ms, median {median:.1} ms, max {max:.1} ms");
+    }
     match warm {
         Some(warm) => println!(
             "end: VmRSS {rss} MiB, at cycle {WARM_UP_CYCLES} {warm} MiB: growth {} MiB; VmHWM {hwm} MiB",

@@ -15,8 +15,8 @@
 //! CPU times are read from /proc (Linux, 10 ms ticks: use enough cycles, 40 by default).
 //!
 //! ```text
-//! cargo run --release --example cycle_cpu -- 40
-//! CYCLE_CPU_CHANNELS=1000 cargo run --release --example cycle_cpu -- 200
+//! cargo bench --bench cycle_cpu -- 40
+//! CYCLE_CPU_CHANNELS=1000 cargo bench --bench cycle_cpu -- 200
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -31,7 +31,6 @@ use dustwatch::settings::{AnalysisSettings, LndSettings};
 use dustwatch::sim::{answers, SimConfig, SimNode};
 use prost::Message as _;
 
-#[path = "../benches/common/mod.rs"]
 mod common;
 
 use common::{BUSY, SEED};
@@ -138,7 +137,8 @@ fn start_child(dir: &std::path::Path) -> (Child, BufReader<ChildStdout>, u16) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` adds `--bench`; flags are not ours.
+    let args: Vec<String> = std::env::args().filter(|a| !a.starts_with("--")).collect();
     if args.get(1).map(String::as_str) == Some("serve") {
         serve(&args[2]);
         return;

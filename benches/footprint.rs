@@ -12,7 +12,7 @@
 //! (a cycle with alert transitions, and hourly).
 //!
 //! ```text
-//! cargo run --release --example footprint -- 1000 1440 /var/tmp/dw-footprint
+//! cargo bench --bench footprint -- 1000 1440 /var/tmp/dw-footprint
 //! ```
 //!
 //! Arguments: channels (default 1,000), cycles (default 1,440: 24 simulated hours) and the
@@ -65,7 +65,8 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     use tracing_subscriber::layer::SubscriberExt;
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` adds `--bench`; flags are not ours.
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let channels: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let cycles: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_440);
     let plan_dir = PathBuf::from(args.next().unwrap_or_else(|| "footprint-plans".to_owned()));
@@ -139,7 +140,6 @@ async fn main() -> anyhow::Result<()> {
             first_cycle_lines = lines.load(Ordering::Relaxed) + cycle_lines;
         }
         previous = Some(PlanDigest::of(&report.plan));
-        dustwatch::allocator::release_free_memory();
     }
     let wrote = write_bytes() - before;
     let hours = f64::from(cycles) / 60.0;

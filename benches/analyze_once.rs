@@ -1,6 +1,8 @@
 //! One `analyze` of a generated busy node, for instruction-count profiles that do not depend on
-//! the machine's load: `valgrind --tool=callgrind --toggle-collect='*analyze_and_drop*'
-//! target/release/examples/analyze_once 1000` counts the analysis and the plan's drop only.
+//! the machine's load: `cargo bench --bench analyze_once --no-run` prints the binary's path,
+//! and `valgrind --tool=callgrind --toggle-collect='*analyze_and_drop*' <that path> 1000`
+//! counts the analysis and the plan's drop only (`cargo bench --bench analyze_once -- 1000`
+//! runs it plainly).
 //!
 //! Arguments: channel count (default 1,000), mean pending HTLCs per channel (default 10),
 //! analysis threads (default: one per core) and runs (default 1; with more, the minimum and the
@@ -18,7 +20,6 @@ use dustwatch::plan::PlanDigest;
 use dustwatch::settings::AnalysisSettings;
 use dustwatch::sim::{answers, HtlcLoad};
 
-#[path = "../benches/common/mod.rs"]
 mod common;
 
 /// Kept out of line so a profiler can collect exactly this call.
@@ -33,7 +34,8 @@ fn analyze_and_drop(
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` adds `--bench`; flags are not ours.
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let channels: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let mean: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10.0);
     let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
