@@ -410,7 +410,11 @@ fn lnd_files_are_derived_from_lnddir_and_network_and_errors_say_so() {
     );
 
     std::fs::create_dir_all(expected_macaroon.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&expected_cert, "c").expect("cert");
+    let pem = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("certificate")
+        .cert
+        .pem();
+    std::fs::write(&expected_cert, pem).expect("cert");
     std::fs::write(&expected_macaroon, [2u8, 1]).expect("macaroon");
     loaded.check_lnd_files().expect("derived files are found");
 }

@@ -203,6 +203,9 @@ async fn the_simulated_history_has_busy_idle_draining_and_young_channels() {
 
     let mut idle_with_past_flow = 0;
     let mut sinks = 0;
+    // Sinks drain on the whole; one sink may see more in than out while live ticks (whose
+    // count depends on how fast this machine runs the test) add forwards either way.
+    let (mut sinks_out_msat, mut sinks_in_msat) = (0u64, 0u64);
     for ch in &snapshot.channels {
         let window = flow.window.of(ch.chan_id);
         let long = flow.long_window.of(ch.chan_id);
@@ -226,7 +229,8 @@ async fn the_simulated_history_has_busy_idle_draining_and_young_channels() {
             FlowRole::Sink if window.forwards_out > 0 => {
                 sinks += 1;
                 assert!(ch.local_policy.expect("policy").fee_rate_ppm >= 1_500);
-                assert!(window.routed_out_msat > window.routed_in_msat);
+                sinks_out_msat += window.routed_out_msat;
+                sinks_in_msat += window.routed_in_msat;
             }
             _ => {}
         }
@@ -236,6 +240,10 @@ async fn the_simulated_history_has_busy_idle_draining_and_young_channels() {
         "idle channels that had flow earlier"
     );
     assert!(sinks >= 2, "busy sinks");
+    assert!(
+        sinks_out_msat > 2 * sinks_in_msat,
+        "sinks drain: out {sinks_out_msat} msat, in {sinks_in_msat} msat"
+    );
     let young = snapshot
         .channels
         .iter()

@@ -102,7 +102,10 @@ fn a_future_dated_plan_file_does_not_keep_a_retention_slot() {
     assert!(!future.exists(), "the future-dated file holds a slot");
     assert_eq!(
         file_names(&list_plan_files(dir).expect("list")),
-        ["plan-20261124T035001Z.json", "plan-20261124T035002Z.json"]
+        [
+            "plan-20261124T035001Z.json.zst",
+            "plan-20261124T035002Z.json.zst"
+        ]
     );
 }
 

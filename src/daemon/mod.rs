@@ -39,7 +39,8 @@ use tokio_stream::StreamExt;
 use crate::analyze::analyze;
 use crate::lnd::error::LndError;
 use crate::lnd::source::{ChannelEvents, NodeSource};
-use crate::plan::{Plan, PlanDigest};
+use crate::model::ChanId;
+use crate::plan::{Alert, AlertCode, Plan, PlanDigest, Severity};
 use crate::settings::Settings;
 use crate::sink::alerts;
 use crate::sink::metrics::Metrics;
@@ -114,13 +115,25 @@ pub enum WriteWhen {
     Changed { last_written_unix: Option<i64> },
 }
 
-/// A plan is news when an action appeared or went away, or a channel's alert state changed
-/// (an HTLC alert that resolved included, so `latest.json` never shows an alert that is gone).
-pub fn plan_is_news(plan: &Plan, journal: &alerts::Emitted) -> bool {
+/// A plan is news when an action appeared or went away, or any alert appeared, went or changed
+/// severity (also one the journal folds into a channel's unchanged worst state, so
+/// `latest.json` never lacks an alert or shows one that is gone).
+pub fn plan_is_news(plan: &Plan, previous_alerts: &[Alert], journal: &alerts::Emitted) -> bool {
     !plan.changes.new.is_empty()
         || !plan.changes.resolved.is_empty()
         || journal.logged > 0
         || journal.htlcs_resolved > 0
+        || alert_keys(&plan.alerts) != alert_keys(previous_alerts)
+}
+
+/// What makes an alert the same alert from one plan to the next, in a fixed order.
+fn alert_keys(alerts: &[Alert]) -> Vec<(AlertCode, Severity, Option<ChanId>)> {
+    let mut keys: Vec<_> = alerts
+        .iter()
+        .map(|a| (a.code, a.severity, a.chan_id))
+        .collect();
+    keys.sort_unstable();
+    keys
 }
 
 /// Runs one cycle: snapshot, analyse against `previous` (the digest of the previous plan),
@@ -169,7 +182,7 @@ pub async fn run_cycle_writing<S: NodeSource>(
         WriteWhen::Changed { last_written_unix } => {
             let refresh = i64::try_from(settings.output.plan_refresh.as_secs()).unwrap_or(i64::MAX);
             previous.is_none()
-                || plan_is_news(&plan, &journal)
+                || plan_is_news(&plan, previous_alerts, &journal)
                 || last_written_unix.is_none_or(|at| taken_at_unix.saturating_sub(at) >= refresh)
         }
     };

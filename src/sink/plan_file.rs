@@ -515,7 +515,8 @@ pub fn read_plan_text(path: &Path) -> Result<String, PlanFileError> {
     if !compressed {
         return read_regular_to_string(path, MAX_PLAN_FILE_BYTES).map_err(read_error);
     }
-    let decoder = zstd::Decoder::new(open_regular(path).map_err(read_error)?).map_err(read_error)?;
+    let decoder =
+        zstd::Decoder::new(open_regular(path).map_err(read_error)?).map_err(read_error)?;
     let mut bytes = Vec::new();
     // Bounded like a plain plan file, so a hostile or corrupt archive cannot fill memory.
     decoder
