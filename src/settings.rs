@@ -345,6 +345,8 @@ pub struct HealthSettings {
     pub imbalanced_below: f64,
     pub high_dust_ratio: f64,
     pub underutilized_below: f64,
+    /// Issue `overutilized` when daily turnover exceeds this many times `target_daily_turnover`
+    /// (uncapped): more flow than the capacity carries, not merely a channel at its target.
     pub overutilized_above: f64,
     /// Daily flow (sent + received) as a share of capacity that counts as fully utilized.
     pub target_daily_turnover: f64,
@@ -363,7 +365,7 @@ impl Default for HealthSettings {
             imbalanced_below: 0.2,
             high_dust_ratio: 0.1,
             underutilized_below: 0.3,
-            overutilized_above: 0.9,
+            overutilized_above: 5.0,
             target_daily_turnover: 0.1,
             low_uptime_below: 0.8,
         }
@@ -430,7 +432,8 @@ impl Default for CloseSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SpliceSettings {
-    /// Utilization above which a channel is busy enough to deserve more capacity.
+    /// Daily turnover, as a multiple of `health.target_daily_turnover`, above which a channel is
+    /// busy enough to deserve more capacity.
     pub busy_utilization_above: f64,
     /// Utilization below which a large channel's capacity is idle.
     pub idle_utilization_below: f64,
@@ -445,7 +448,7 @@ pub struct SpliceSettings {
 impl Default for SpliceSettings {
     fn default() -> Self {
         SpliceSettings {
-            busy_utilization_above: 0.8,
+            busy_utilization_above: 5.0,
             idle_utilization_below: 0.05,
             large_capacity_sat: 5_000_000,
             min_amount_sat: 250_000,

@@ -111,6 +111,24 @@ pub fn uptime_judged(
         && old_enough(age_secs, settings)
 }
 
+/// How much more the window's flow must go one way than the other to count as one-way.
+const ONE_WAY_FLOW: f64 = 1.5;
+
+/// True when the window's forwards mostly push the channel further toward the side it is
+/// already short of: out of a drained channel, or into a full one.
+fn flow_deepens_imbalance(channel: &Channel, flow: &FlowFacts) -> bool {
+    let out = flow.window.routed_out_msat as f64;
+    let inbound = flow.window.routed_in_msat as f64;
+    if flow.window.is_idle() {
+        return false;
+    }
+    if local_ratio(channel.local_balance_sat, channel.remote_balance_sat) < 0.5 {
+        out > ONE_WAY_FLOW * inbound
+    } else {
+        inbound > ONE_WAY_FLOW * out
+    }
+}
+
 /// Scores one channel without forwarding history (flow unknown).
 pub fn assess(channel: &Channel, dust: &ChannelDust, settings: &AnalysisSettings) -> Health {
     assess_with_flow(channel, dust, settings, None, None)
@@ -149,9 +167,10 @@ pub fn assess_with_flow(
     let judged_on_flow = utilization.filter(|_| old_enough(age_secs, settings));
 
     let mut issues = Vec::new();
-    // Imbalance matters for the flow it blocks: judged only with forwarding history, on a
-    // channel that forwarded in the window (an idle one is `underutilized` instead).
-    if balance < h.imbalanced_below && flow.is_some_and(|f| !f.window.is_idle()) {
+    // Imbalance matters where the window's flow keeps it so: a drained channel that mostly
+    // routes out, or a full one that mostly routes in. Two-way flow rebalances a channel by
+    // itself, and an idle one is `underutilized` instead.
+    if balance < h.imbalanced_below && flow.is_some_and(|f| flow_deepens_imbalance(channel, f)) {
         issues.push(Issue::Imbalanced);
     }
     if dust_ratio > h.high_dust_ratio {
@@ -160,7 +179,11 @@ pub fn assess_with_flow(
     if judged_on_flow.is_some_and(|u| u < h.underutilized_below) {
         issues.push(Issue::Underutilized);
     }
-    if judged_on_flow.is_some_and(|u| u > h.overutilized_above) {
+    // Busy beyond what the capacity carries: uncapped turnover against the target.
+    let raw_utilization = turnover
+        .filter(|_| old_enough(age_secs, settings) && h.target_daily_turnover > 0.0)
+        .map(|t| t / h.target_daily_turnover);
+    if raw_utilization.is_some_and(|u| u > h.overutilized_above) {
         issues.push(Issue::Overutilized);
     }
     if !channel.active {
@@ -292,8 +315,12 @@ mod tests {
         let h = assess_flow(&ch, &[forward(3_600, 9, id, 1_400_000, 100)]);
         assert_eq!(h.health_score, 1.0);
         assert_eq!(h.status, HealthStatus::Healthy);
-        assert_eq!(h.issues, vec![Issue::Overutilized]);
-        assert_eq!(implementation_priority(&h), 5);
+        // Twice the target turnover is a well-used channel, not an overutilized one ...
+        assert!(h.issues.is_empty(), "{:?}", h.issues);
+        // ... more than five times it is: the capacity holds the flow back.
+        let busy = assess_flow(&ch, &[forward(3_600, 9, id, 7_000_000, 100)]);
+        assert_eq!(busy.issues, vec![Issue::Overutilized]);
+        assert_eq!(implementation_priority(&h), 3);
 
         // Half the target flow: 0.4 + 0.3 + 0.15 = 0.85, healthy without issues.
         let h = assess_flow(&ch, &[forward(3_600, 9, id, 350_000, 100)]);
@@ -373,5 +400,30 @@ mod tests {
             "{:?}",
             idle.issues
         );
+        // Flow that refills the drained side rebalances the channel by itself.
+        let refilling = assess_flow(&ch, &[forward(86_400, id, 9, 10_000, 100)]);
+        assert!(
+            !refilling.issues.contains(&Issue::Imbalanced),
+            "{:?}",
+            refilling.issues
+        );
+        let two_way = assess_flow(
+            &ch,
+            &[
+                forward(86_400, 9, id, 10_000, 100),
+                forward(3_600, id, 9, 10_000, 100),
+            ],
+        );
+        assert!(
+            !two_way.issues.contains(&Issue::Imbalanced),
+            "{:?}",
+            two_way.issues
+        );
+        // A full channel is imbalanced when its flow keeps coming in.
+        let full = channel(id, 1_000_000, 950_000);
+        let h = assess_flow(&full, &[forward(86_400, id, 9, 10_000, 100)]);
+        assert!(h.issues.contains(&Issue::Imbalanced), "{:?}", h.issues);
+        let h = assess_flow(&full, &[forward(86_400, 9, id, 10_000, 100)]);
+        assert!(!h.issues.contains(&Issue::Imbalanced), "{:?}", h.issues);
     }
 }

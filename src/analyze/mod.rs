@@ -287,49 +287,52 @@ fn analyze_on_pool(
     // The recommenders and the alerts only read the views. Rebalance matching (and the policy
     // suggestions that depend on it) is one serial pass over the node, so it runs next to the
     // per-channel ones instead of before them.
-    let ((mut rebalance_and_policy, left_out), (dust, mut splice, mut close, alerts, mut summary)) =
-        rayon::join(
-            || {
-                let rebalanced = rebalance::recommend(&views, settings);
-                let mut actions = rebalanced.actions;
-                actions.extend(policy::recommend(
-                    &views,
-                    settings,
-                    &rebalanced.unmatched,
-                    previous,
-                    snapshot.taken_at_unix,
-                ));
-                (actions, rebalanced.left_out)
-            },
-            || {
-                let ((dust, splice), (close, (alerts, summary))) = rayon::join(
-                    || {
-                        rayon::join(
-                            || dust_strategy::recommend(&views, settings, &params, previous),
-                            || splice::recommend(&views, settings, snapshot.wallet.as_ref()),
-                        )
-                    },
-                    || {
-                        rayon::join(
-                            || close::recommend(&views, settings),
-                            || {
-                                rayon::join(
-                                    || alerts::collect(snapshot, &views, settings),
-                                    || summarize(snapshot, &views),
-                                )
-                            },
-                        )
-                    },
-                );
-                (dust, splice, close, alerts, summary)
-            },
-        );
+    let (
+        (mut rebalance_and_policy, left_out),
+        (mut dust, mut splice, mut close, alerts, mut summary),
+    ) = rayon::join(
+        || {
+            let rebalanced = rebalance::recommend(&views, settings);
+            let mut actions = rebalanced.actions;
+            actions.extend(policy::recommend(
+                &views,
+                settings,
+                &rebalanced.unmatched,
+                previous,
+                snapshot.taken_at_unix,
+            ));
+            (actions, rebalanced.left_out)
+        },
+        || {
+            let ((dust, splice), (close, (alerts, summary))) = rayon::join(
+                || {
+                    rayon::join(
+                        || dust_strategy::recommend(&views, settings, &params, previous),
+                        || splice::recommend(&views, settings, snapshot.wallet.as_ref()),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || close::recommend(&views, settings),
+                        || {
+                            rayon::join(
+                                || alerts::collect(snapshot, &views, settings),
+                                || summarize(snapshot, &views),
+                            )
+                        },
+                    )
+                },
+            );
+            (dust, splice, close, alerts, summary)
+        },
+    );
     // The same order as one recommender after the other: rebalance, policy, splice, dust
     // strategies, close (the sorts below break ties by this position).
     summary.rebalance_actions_left_out = left_out;
     summary.actions_below_min_benefit = keep_worthwhile(&mut rebalance_and_policy, settings)
         + keep_worthwhile(&mut splice, settings)
-        + keep_worthwhile(&mut close, settings);
+        + keep_worthwhile(&mut close, settings)
+        + keep_dust_worthwhile(&mut dust.actions, &views, settings);
     let actions = NodeActions::new([rebalance_and_policy, splice, dust.actions, close]);
 
     // The node-wide order and the channel sections only read the actions, and each section
@@ -837,12 +840,13 @@ fn summarize(snapshot: &NodeSnapshot, views: &[ChannelView<'_>]) -> Summary {
     }
 }
 
-/// True for actions that protect funds (HTLC expiry, fee exposure, a force close to hold off):
-/// they are listed whatever their fee arithmetic says.
+/// True for actions that protect funds (a force close to hold off, the node's exposure limit):
+/// they are listed whatever their fee arithmetic says. `raise_min_htlc` protects funds only on a
+/// channel near its fee-exposure limit ([`keep_worthwhile`]); elsewhere it must pay like the rest.
 pub(crate) fn protects_funds(kind: ActionKind) -> bool {
     matches!(
         kind,
-        ActionKind::RaiseMinHtlc | ActionKind::HoldOffForceClose | ActionKind::SetMaxFeeExposure
+        ActionKind::HoldOffForceClose | ActionKind::SetMaxFeeExposure
     )
 }
 
@@ -850,12 +854,37 @@ pub(crate) fn protects_funds(kind: ActionKind) -> bool {
 /// those that protect funds. Returns how many were left out.
 fn keep_worthwhile(actions: &mut Vec<Action>, settings: &AnalysisSettings) -> u32 {
     let before = actions.len();
+    actions.retain(|a| protects_funds(a.kind) || pays_for_itself(a, settings));
+    count(before - actions.len())
+}
+
+/// Keeps each dust strategy that protects funds (a force close held off, the node's exposure
+/// limit, `raise_min_htlc` on a channel whose exposure is near its limit) or pays for itself
+/// like any other action; a `min_htlc` raise for a few sat of dust on a channel far from the
+/// limit costs small payments more than it saves. Returns how many were left out.
+fn keep_dust_worthwhile(
+    actions: &mut Vec<Action>,
+    views: &[ChannelView<'_>],
+    settings: &AnalysisSettings,
+) -> u32 {
+    let near_limit = |chan_id: &ChanId| {
+        views
+            .binary_search_by_key(chan_id, ChannelView::chan_id)
+            .is_ok_and(|i| views[i].dust.exposure_ratio >= settings.exposure_warn_ratio)
+    };
+    let before = actions.len();
     actions.retain(|a| {
         protects_funds(a.kind)
-            || (a.expected_benefit_sat >= a.expected_cost_sat
-                && a.expected_benefit_sat - a.expected_cost_sat >= settings.min_action_benefit_sat)
+            || (a.kind == ActionKind::RaiseMinHtlc && a.chan_ids.iter().any(near_limit))
+            || pays_for_itself(a, settings)
     });
     count(before - actions.len())
+}
+
+/// Benefit − cost ≥ `min_action_benefit_sat`.
+fn pays_for_itself(action: &Action, settings: &AnalysisSettings) -> bool {
+    action.expected_benefit_sat >= action.expected_cost_sat
+        && action.expected_benefit_sat - action.expected_cost_sat >= settings.min_action_benefit_sat
 }
 
 /// Alerts by severity, for the summary.

@@ -291,9 +291,9 @@ mod tests {
         let id = scid(800_000, 4);
         let mut ch = channel(id, 1_000_000, 300_000);
         ch.fee_per_kw = 2_000;
-        // 2.1M sat out in 7 days: 0.3 of capacity per day = 3× the 0.1 target; 0.8 is busy →
-        // capacity × (3/0.8 − 1) = 2.75M, capped at the channel's own capacity.
-        let events = [forward(86_400, 9, id, 2_100_000, 800)];
+        // 7M sat out in 7 days: 1.0 of capacity per day = 10× the 0.1 target; 5× is busy →
+        // capacity × (10/5 − 1) = 1M, at most the channel's own capacity.
+        let events = [forward(86_400, 9, id, 7_000_000, 800)];
         let acts = run(std::slice::from_ref(&ch), &events, 10_000_000);
         assert_eq!(acts.len(), 1);
         let a = &acts[0];

@@ -124,9 +124,10 @@ pub fn validate(settings: &Settings) -> Vec<Problem> {
         "analysis.health.underutilized_below",
         health.underutilized_below,
     );
-    check.unit(
+    check.that(
+        health.overutilized_above.is_finite() && health.overutilized_above > 0.0,
         "analysis.health.overutilized_above",
-        health.overutilized_above,
+        "must be a positive multiple of target_daily_turnover",
     );
     check.that(
         health.underutilized_below < health.overutilized_above,
@@ -148,9 +149,10 @@ pub fn validate(settings: &Settings) -> Vec<Problem> {
     );
 
     let splice = &analysis.splice;
-    check.unit(
+    check.that(
+        splice.busy_utilization_above.is_finite() && splice.busy_utilization_above > 0.0,
         "analysis.splice.busy_utilization_above",
-        splice.busy_utilization_above,
+        "must be a positive multiple of target_daily_turnover",
     );
     check.unit(
         "analysis.splice.idle_utilization_below",

@@ -26,6 +26,11 @@ fn funded_unix(ch: &Channel, block_height: u32, now_unix: i64) -> i64 {
     now_unix - i64::from(block_height.saturating_sub(funding)) * 600
 }
 
+/// The generated past forwards at this share of the live rate: the live rate keeps HTLCs in
+/// flight for the demo, while a real routing node turns its capacity over a few percent a day,
+/// and the advice is judged on the past week.
+const HISTORY_RATE_SHARE: f64 = 0.1;
+
 /// The routing fee a channel's own policy charges to forward `amount_msat` out through it.
 fn policy_fee_msat(ch: &Channel, amount_msat: u64) -> u64 {
     let policy = ch.local_policy.unwrap_or_default();
@@ -47,7 +52,7 @@ impl Simulation {
         let mut rng = StdRng::seed_from_u64(seed ^ 0xf0d_f10e);
         let now = self.node.now_unix;
         let height = self.node.block_height;
-        let per_minute = super::traffic::forwards_per_tick(active);
+        let per_minute = super::traffic::forwards_per_tick(active) * HISTORY_RATE_SHARE;
         let wanted = (per_minute * (HISTORY_SECS / 60) as f64) as usize;
         let count = wanted.min(MAX_HISTORY_EVENTS);
         let (mut out_cum, mut in_cum) = (Vec::new(), Vec::new());
