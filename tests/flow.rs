@@ -192,7 +192,9 @@ async fn a_failing_forwarding_history_leaves_flow_unknown_and_the_rest_intact() 
 
 #[tokio::test]
 async fn the_simulated_history_has_busy_idle_draining_and_young_channels() {
-    let (node, _dir) = start_sim(80, 15).await;
+    // Roles follow a hash of the channel ids, which depend on when the node starts: at 200
+    // channels every role is common enough to check whenever the test runs.
+    let (node, _dir) = start_sim(200, 15).await;
     let mut client = client(&node, 10_000);
     let snapshot = client.fetch_snapshot().await.expect("snapshot");
     let now = snapshot.taken_at_unix;
@@ -226,11 +228,13 @@ async fn the_simulated_history_has_busy_idle_draining_and_young_channels() {
                     assert!(ppm <= 10, "cheap: {ppm}");
                 }
             }
-            FlowRole::Sink if window.forwards_out > 0 => {
+            // Judged over the long window: the generated past forwards at a real node's pace,
+            // so a small sink may see none in a given week.
+            FlowRole::Sink if long.forwards_out > 0 => {
                 sinks += 1;
                 assert!(ch.local_policy.expect("policy").fee_rate_ppm >= 1_500);
-                sinks_out_msat += window.routed_out_msat;
-                sinks_in_msat += window.routed_in_msat;
+                sinks_out_msat += long.routed_out_msat;
+                sinks_in_msat += long.routed_in_msat;
             }
             _ => {}
         }

@@ -59,6 +59,10 @@ impl Simulation {
         let (mut out_total, mut in_total) = (0.0, 0.0);
         for ch in channels {
             let (w_out, w_in) = FlowRole::of(ch.chan_id).weights(ch.chan_id);
+            // Forwards find a channel in proportion to its capacity, as on a real node: a big
+            // channel carries more, and turnover (flow per capacity) is what roles tell apart.
+            let size = ch.capacity_sat as f64;
+            let (w_out, w_in) = (w_out * size, w_in * size);
             out_total += w_out;
             in_total += w_in;
             out_cum.push(out_total);
