@@ -28,12 +28,17 @@
 //!   tried once more; [`WrittenPlan::pruned_for_room`] says what that removed.
 //!
 //! The writer is generic over [`serde::Serialize`], so it does not depend on the plan type.
+//! File names live in `names`, reading plan files back in `read`.
 
+mod names;
+mod read;
 mod regular;
 mod temps;
+#[cfg(test)]
+mod tests;
 
 use std::fs::{self, DirBuilder, File, Permissions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -44,6 +49,9 @@ use thiserror::Error;
 
 use crate::settings::OutputSettings;
 
+pub use names::{format_utc_timestamp, plan_file_name};
+use names::{next_sequence, plan_file_name_for_stamp, scan_plan_files, PlanFileEntry};
+pub use read::{list_plan_files, open_latest, read_latest, read_plan_text};
 pub use regular::{open_regular, read_regular_to_string, MAX_PLAN_FILE_BYTES};
 pub use temps::STALE_TEMP_AGE;
 use temps::{lock_temp, TEMP_PREFIX, TEMP_SUFFIX};
@@ -60,11 +68,6 @@ pub const PLAN_DIR_MODE: u32 = 0o750;
 /// How many same-second names to try before giving up; only reachable if another process
 /// keeps racing us for the same names.
 const MAX_NAME_ATTEMPTS: u32 = 1000;
-
-/// Oldest and newest instants a four-digit year can name: 0000-01-01T00:00:00Z and
-/// 9999-12-31T23:59:59Z. Outside them a file name would no longer sort correctly.
-const MIN_NAMEABLE_UNIX: i64 = -62_167_219_200;
-const MAX_NAMEABLE_UNIX: i64 = 253_402_300_799;
 
 /// Why a plan file could not be written or read. Every variant names the path involved.
 #[derive(Debug, Error)]
@@ -403,205 +406,8 @@ impl PlanFileWriter {
     }
 }
 
-/// Loads the previous plan's JSON (`<dir>/latest.json`) at startup, so the first plan after a
-/// restart can report changes. A missing file or directory is `None` (first run); anything
-/// else that prevents reading it is an error naming the path.
-pub fn read_latest(dir: &Path) -> Result<Option<String>, PlanFileError> {
-    let path = dir.join(LATEST_FILE_NAME);
-    match read_regular_to_string(&path, MAX_PLAN_FILE_BYTES) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PlanFileError::Read { path, source }),
-    }
-}
-
-/// Opens `<dir>/latest.json` for streaming, so the previous plan need not be held as text (a
-/// 10,000-channel plan is ~100 MB). Same outcomes as [`read_latest`]: a missing file or
-/// directory is `None`; a `latest.json` that is not a regular file, or cannot be opened, is an
-/// error naming the path. Errors while reading the stream are the reader's to report.
-pub fn open_latest(dir: &Path) -> Result<Option<File>, PlanFileError> {
-    let path = dir.join(LATEST_FILE_NAME);
-    // Non-blocking and checked: a FIFO named latest.json must not hang the daemon's start.
-    match open_regular(&path) {
-        Ok(file) => Ok(Some(file)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PlanFileError::Read { path, source }),
-    }
-}
-
-/// The timestamped plan files in `dir`, oldest first (by the timestamp and sequence in their
-/// names). `latest.json`, temporaries and unrelated files are not listed. A missing directory
-/// has no plan files.
-pub fn list_plan_files(dir: &Path) -> Result<Vec<PathBuf>, PlanFileError> {
-    match scan_plan_files(dir) {
-        Ok(entries) => Ok(entries.into_iter().map(|entry| entry.path).collect()),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(PlanFileError::Read {
-            path: dir.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-/// The file name for a plan stamped `generated_at_unix`: `plan-20261124T035000Z.json` for
-/// sequence 0, `plan-20261124T035000Z_1.json` for the next plan of the same second. `None`
-/// outside the years 0000-9999.
-pub fn plan_file_name(generated_at_unix: i64, sequence: u32) -> Option<String> {
-    format_utc_timestamp(generated_at_unix).map(|stamp| plan_file_name_for_stamp(&stamp, sequence))
-}
-
-/// Formats unix seconds as a compact ISO 8601 UTC timestamp, `YYYYMMDDTHHMMSSZ`. Fixed width,
-/// so lexical order is time order. `None` outside the years 0000-9999.
-pub fn format_utc_timestamp(unix: i64) -> Option<String> {
-    if !(MIN_NAMEABLE_UNIX..=MAX_NAMEABLE_UNIX).contains(&unix) {
-        return None;
-    }
-    let days = unix.div_euclid(86_400);
-    let second_of_day = unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    Some(format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    ))
-}
-
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`), exact for every day in range with no lookup tables.
-fn civil_from_days(days_since_epoch: i64) -> (i64, i64, i64) {
-    let z = days_since_epoch + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153; // 0 = March
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn plan_file_name_for_stamp(stamp: &str, sequence: u32) -> String {
-    if sequence == 0 {
-        format!("plan-{stamp}.json{COMPRESSED_SUFFIX}")
-    } else {
-        format!("plan-{stamp}_{sequence}.json{COMPRESSED_SUFFIX}")
-    }
-}
-
-/// What history file names end with after `.json`: zstd-compressed.
-const COMPRESSED_SUFFIX: &str = ".zst";
-
 /// zstd's level for history: plans compress about tenfold at its fast default.
 const ZSTD_LEVEL: i32 = 3;
-
-/// A plan file's JSON text: decompressed when its name ends in `.zst`, read as it is otherwise
-/// (`latest.json`, uncompressed history of older versions, files a user saved).
-pub fn read_plan_text(path: &Path) -> Result<String, PlanFileError> {
-    let read_error = |source| PlanFileError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let compressed = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name.ends_with(COMPRESSED_SUFFIX));
-    if !compressed {
-        return read_regular_to_string(path, MAX_PLAN_FILE_BYTES).map_err(read_error);
-    }
-    let decoder =
-        zstd::Decoder::new(open_regular(path).map_err(read_error)?).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    // Bounded like a plain plan file, so a hostile or corrupt archive cannot fill memory.
-    decoder
-        .take(MAX_PLAN_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_PLAN_FILE_BYTES {
-        return Err(read_error(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("decompresses to more than {MAX_PLAN_FILE_BYTES} bytes; not a plan file"),
-        )));
-    }
-    String::from_utf8(bytes).map_err(|e| read_error(io::Error::new(io::ErrorKind::InvalidData, e)))
-}
-
-/// A plan file found on disk, with the sort key parsed from its name.
-#[derive(Debug)]
-struct PlanFileEntry {
-    stamp: String,
-    sequence: u32,
-    path: PathBuf,
-}
-
-/// Parses `plan-YYYYMMDDTHHMMSSZ.json` or `plan-YYYYMMDDTHHMMSSZ_N.json` (N ≥ 1, no leading
-/// zero), either with `.zst` after it, into (stamp, sequence). Anything else is not a plan file and must never be pruned.
-fn parse_plan_file_name(name: &str) -> Option<(String, u32)> {
-    let name = name.strip_suffix(COMPRESSED_SUFFIX).unwrap_or(name);
-    let rest = name.strip_prefix("plan-")?.strip_suffix(".json")?;
-    let (stamp, sequence) = match rest.split_once('_') {
-        Some((stamp, digits)) => {
-            let well_formed = !digits.is_empty()
-                && !digits.starts_with('0')
-                && digits.bytes().all(|b| b.is_ascii_digit());
-            if !well_formed {
-                return None;
-            }
-            (stamp, digits.parse::<u32>().ok()?)
-        }
-        None => (rest, 0),
-    };
-    let bytes = stamp.as_bytes();
-    let shape_ok = bytes.len() == 16
-        && bytes[8] == b'T'
-        && bytes[15] == b'Z'
-        && bytes[..8].iter().all(u8::is_ascii_digit)
-        && bytes[9..15].iter().all(u8::is_ascii_digit);
-    shape_ok.then(|| (stamp.to_owned(), sequence))
-}
-
-/// Regular files in `dir` whose names are plan-file names, oldest first. Symlinks and
-/// directories are skipped even when their names match.
-fn scan_plan_files(dir: &Path) -> io::Result<Vec<PlanFileEntry>> {
-    let mut entries = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        let Some((stamp, sequence)) = parse_plan_file_name(&name) else {
-            continue;
-        };
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        entries.push(PlanFileEntry {
-            stamp,
-            sequence,
-            path: entry.path(),
-        });
-    }
-    entries.sort_by(|a, b| (&a.stamp, a.sequence).cmp(&(&b.stamp, b.sequence)));
-    Ok(entries)
-}
-
-/// The first sequence number not yet used for `stamp`. Only a hint: the noclobber rename is
-/// what guarantees uniqueness against a concurrent writer.
-fn next_sequence(dir: &Path, stamp: &str) -> u32 {
-    scan_plan_files(dir)
-        .unwrap_or_default()
-        .iter()
-        .filter(|entry| entry.stamp == stamp)
-        .map(|entry| entry.sequence.saturating_add(1))
-        .max()
-        .unwrap_or(0)
-}
 
 /// Creates the plan directory with mode 0750 if it does not exist, and says whether it did.
 /// An existing directory is left as the operator made it (its mode is theirs to choose).
@@ -690,137 +496,4 @@ fn compressed_temp(dir: &Path, source: &NamedTempFile) -> io::Result<NamedTempFi
 /// Makes the renames in `dir` durable.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use std::os::unix::fs::MetadataExt;
-
-    use super::*;
-
-    fn written_temp(dir: &Path, bytes: &[u8]) -> NamedTempFile {
-        let temp = new_temp(dir).expect("temp file");
-        temp.as_file().write_all(bytes).expect("write");
-        temp.as_file().sync_all().expect("fsync");
-        temp
-    }
-
-    #[test]
-    fn history_is_the_compressed_plan_and_reads_back() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let text = format!("{{\"plan\": \"{}\"}}\n", "x".repeat(10_000));
-        let source = written_temp(dir.path(), text.as_bytes());
-        let compressed = compressed_temp(dir.path(), &source).expect("compressed");
-        let meta = fs::metadata(compressed.path()).expect("stat");
-        assert_eq!(meta.mode() & 0o777, PLAN_FILE_MODE);
-        assert!(meta.len() < 1_000, "{} bytes", meta.len());
-        let named = dir.path().join("plan-20261124T035000Z.json.zst");
-        compressed.persist(&named).expect("persist");
-        assert_eq!(read_plan_text(&named).expect("read"), text);
-        // An uncompressed file reads as it is.
-        let plain = dir.path().join("plan-20261124T035000Z.json");
-        fs::write(&plain, &text).expect("write");
-        assert_eq!(read_plan_text(&plain).expect("read"), text);
-    }
-
-    #[test]
-    fn formats_known_instants() {
-        assert_eq!(format_utc_timestamp(0).as_deref(), Some("19700101T000000Z"));
-        // 2026-11-24T03:50:00Z
-        assert_eq!(
-            format_utc_timestamp(1_795_492_200).as_deref(),
-            Some("20261124T035000Z")
-        );
-        // Leap day and the last second of a leap year.
-        assert_eq!(
-            format_utc_timestamp(951_782_400).as_deref(),
-            Some("20000229T000000Z")
-        );
-        assert_eq!(
-            format_utc_timestamp(1_735_689_599).as_deref(),
-            Some("20241231T235959Z")
-        );
-        assert_eq!(
-            format_utc_timestamp(-1).as_deref(),
-            Some("19691231T235959Z")
-        );
-    }
-
-    #[test]
-    fn nameable_range_is_four_digit_years() {
-        assert_eq!(
-            format_utc_timestamp(MIN_NAMEABLE_UNIX).as_deref(),
-            Some("00000101T000000Z")
-        );
-        assert_eq!(
-            format_utc_timestamp(MAX_NAMEABLE_UNIX).as_deref(),
-            Some("99991231T235959Z")
-        );
-        assert_eq!(format_utc_timestamp(MIN_NAMEABLE_UNIX - 1), None);
-        assert_eq!(format_utc_timestamp(MAX_NAMEABLE_UNIX + 1), None);
-        assert_eq!(format_utc_timestamp(i64::MIN), None);
-    }
-
-    #[test]
-    fn every_day_of_a_400_year_cycle_round_trips_in_order() {
-        // Consecutive days must produce strictly increasing, well-formed stamps.
-        let mut previous = String::new();
-        for day in -146_097..146_097_i64 {
-            let stamp = format_utc_timestamp(day * 86_400).expect("in range");
-            assert!(stamp > previous, "{stamp} after {previous}");
-            let (year, month, day_of_month) = civil_from_days(day);
-            assert!((1..=12).contains(&month) && (1..=31).contains(&day_of_month));
-            assert!((1570..=2370).contains(&year));
-            previous = stamp;
-        }
-    }
-
-    #[test]
-    fn names_sort_in_write_order_within_a_second() {
-        let names: Vec<String> = (0..3)
-            .map(|sequence| plan_file_name(1_795_492_200, sequence).expect("in range"))
-            .collect();
-        assert_eq!(names[0], "plan-20261124T035000Z.json.zst");
-        assert_eq!(names[1], "plan-20261124T035000Z_1.json.zst");
-        let mut sorted = names.clone();
-        sorted.sort();
-        assert_eq!(sorted, names);
-        let next_second = plan_file_name(1_795_492_201, 0).expect("in range");
-        assert!(next_second > names[2]);
-    }
-
-    #[test]
-    fn parses_only_exact_plan_file_names() {
-        assert_eq!(
-            parse_plan_file_name("plan-20261124T035000Z.json"),
-            Some(("20261124T035000Z".into(), 0))
-        );
-        assert_eq!(
-            parse_plan_file_name("plan-20261124T035000Z_12.json"),
-            Some(("20261124T035000Z".into(), 12))
-        );
-        assert_eq!(
-            parse_plan_file_name("plan-20261124T035000Z_12.json.zst"),
-            Some(("20261124T035000Z".into(), 12))
-        );
-        for not_a_plan in [
-            "latest.json",
-            "plan-20261124T035000Z.json.bak",
-            "plan-20261124T035000Z.json.zst.zst",
-            "plan-20261124T035000Z.zst",
-            "plan-20261124T035000Z_.json",
-            "plan-20261124T035000Z_01.json",
-            "plan-20261124T035000Z_1a.json",
-            "plan-20261124T035000Z-1.json",
-            "plan-2026112T035000Z.json",
-            "plan-20261124X035000Z.json",
-            "plan-20261124T035000.json",
-            "plan-2026112AT035000Z.json",
-            "myplan-20261124T035000Z.json",
-            ".plan-abc123.tmp",
-            "plan-20261124T035000Z_99999999999.json",
-        ] {
-            assert_eq!(parse_plan_file_name(not_a_plan), None, "{not_a_plan}");
-        }
-    }
 }

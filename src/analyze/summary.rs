@@ -1,0 +1,167 @@
+//! The plan's node-wide summary, and which actions are worth listing at all.
+
+use crate::model::{ChanId, NodeSnapshot, PendingKind};
+use crate::plan::{
+    ratio, Action, ActionKind, AlertCounts, HealthStatus, PendingCounts, Severity, StatusCounts,
+    Summary,
+};
+use crate::settings::AnalysisSettings;
+
+use super::{flow, health, ChannelView};
+
+/// `part / whole` rounded for the plan, 0 when `whole` is 0.
+pub(super) fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        ratio(part as f64 / whole as f64)
+    }
+}
+
+/// The node-wide summary of what the views and the snapshot say. It runs beside the
+/// recommenders, so what depends on their results is left at zero for the caller to set:
+/// `recommended_actions` (the node-wide list's distinct ids), `estimated_recovery_sat` and
+/// `optimization_potential` (the channel sections), `recommended_max_fee_exposure_sat` (the
+/// dust strategies) and `alerts` ([`alert_counts`]).
+///
+/// One pass over the views: each is a few hundred bytes, and a pass per total would read all
+/// of them again from memory for each.
+pub(super) fn summarize(snapshot: &NodeSnapshot, views: &[ChannelView<'_>]) -> Summary {
+    #[derive(Default)]
+    struct Totals {
+        capacity: u64,
+        local: u64,
+        remote: u64,
+        dust: u64,
+        active: usize,
+        score: f64,
+    }
+    let mut totals = Totals::default();
+    let mut by_status = StatusCounts::default();
+    // The first channel with the highest exposure (views are sorted by chan_id).
+    let mut highest: Option<(ChanId, u64)> = None;
+    for v in views {
+        let ch = v.channel;
+        totals.capacity = totals.capacity.saturating_add(ch.capacity_sat);
+        totals.local = totals.local.saturating_add(ch.local_balance_sat);
+        totals.remote = totals.remote.saturating_add(ch.remote_balance_sat);
+        totals.dust = totals
+            .dust
+            .saturating_add(health::dust_at_stake_sat(&v.dust));
+        totals.active += usize::from(ch.active);
+        totals.score += v.health.health_score;
+        let exposure = v.dust.max_fee_exposure_now_sat();
+        if highest.is_none_or(|(_, e)| exposure > e) {
+            highest = Some((v.chan_id(), exposure));
+        }
+        match v.health.status {
+            HealthStatus::Healthy => by_status.healthy += 1,
+            HealthStatus::AttentionNeeded => by_status.attention_needed += 1,
+            HealthStatus::Unhealthy => by_status.unhealthy += 1,
+        }
+    }
+    let mut pending = PendingCounts::default();
+    for p in &snapshot.pending_channels {
+        match p.kind {
+            PendingKind::Opening => pending.opening += 1,
+            PendingKind::WaitingClose => pending.waiting_close += 1,
+            PendingKind::ForceClosing => pending.force_closing += 1,
+        }
+        pending.limbo_balance_sat = pending
+            .limbo_balance_sat
+            .saturating_add(p.limbo_balance_sat);
+    }
+    Summary {
+        total_channels: count(views.len()),
+        active_channels: count(totals.active),
+        total_capacity_sat: totals.capacity,
+        total_local_balance_sat: totals.local,
+        total_remote_balance_sat: totals.remote,
+        total_dust_sat: totals.dust,
+        dust_ratio: share(totals.dust, totals.capacity),
+        highest_fee_exposure_sat: highest.map_or(0, |(_, e)| e),
+        highest_fee_exposure_chan_id: highest.map(|(id, _)| id),
+        // Set by the caller from the recommenders' and sections' results.
+        recommended_max_fee_exposure_sat: 0,
+        optimization_potential: 0.0,
+        estimated_recovery_sat: 0,
+        recommended_actions: 0,
+        average_health_score: if views.is_empty() {
+            0.0
+        } else {
+            ratio(totals.score / views.len() as f64)
+        },
+        channels_by_status: by_status,
+        alerts: AlertCounts::default(),
+        pending_channels: pending,
+        flow_unknown: snapshot
+            .flow
+            .is_none()
+            .then(|| flow::FLOW_UNKNOWN_REASON.to_string()),
+        rebalance_actions_left_out: 0,
+        actions_below_min_benefit: 0,
+    }
+}
+
+/// True for actions that protect funds (a force close to hold off, the node's exposure limit):
+/// they are listed whatever their fee arithmetic says. `raise_min_htlc` protects funds only on a
+/// channel near its fee-exposure limit ([`keep_worthwhile`]); elsewhere it must pay like the rest.
+pub(crate) fn protects_funds(kind: ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::HoldOffForceClose | ActionKind::SetMaxFeeExposure
+    )
+}
+
+/// Keeps the actions that pay for themselves: benefit − cost ≥ `min_action_benefit_sat`, and
+/// those that protect funds. Returns how many were left out.
+pub(super) fn keep_worthwhile(actions: &mut Vec<Action>, settings: &AnalysisSettings) -> u32 {
+    let before = actions.len();
+    actions.retain(|a| protects_funds(a.kind) || pays_for_itself(a, settings));
+    count(before - actions.len())
+}
+
+/// Keeps each dust strategy that protects funds (a force close held off, the node's exposure
+/// limit, `raise_min_htlc` on a channel whose exposure is near its limit) or pays for itself
+/// like any other action; a `min_htlc` raise for a few sat of dust on a channel far from the
+/// limit costs small payments more than it saves. Returns how many were left out.
+pub(super) fn keep_dust_worthwhile(
+    actions: &mut Vec<Action>,
+    views: &[ChannelView<'_>],
+    settings: &AnalysisSettings,
+) -> u32 {
+    let near_limit = |chan_id: &ChanId| {
+        views
+            .binary_search_by_key(chan_id, ChannelView::chan_id)
+            .is_ok_and(|i| views[i].dust.exposure_ratio >= settings.exposure_warn_ratio)
+    };
+    let before = actions.len();
+    actions.retain(|a| {
+        protects_funds(a.kind)
+            || (a.kind == ActionKind::RaiseMinHtlc && a.chan_ids.iter().any(near_limit))
+            || pays_for_itself(a, settings)
+    });
+    count(before - actions.len())
+}
+
+/// Benefit − cost ≥ `min_action_benefit_sat`.
+fn pays_for_itself(action: &Action, settings: &AnalysisSettings) -> bool {
+    action.expected_benefit_sat >= action.expected_cost_sat
+        && action.expected_benefit_sat - action.expected_cost_sat >= settings.min_action_benefit_sat
+}
+
+/// Alerts by severity, for the summary.
+pub(super) fn alert_counts(alerts: &[crate::plan::Alert]) -> AlertCounts {
+    let mut counts = AlertCounts::default();
+    for alert in alerts {
+        match alert.severity {
+            Severity::Warn => counts.warn += 1,
+            Severity::Error => counts.error += 1,
+        }
+    }
+    counts
+}
+
+pub(super) fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
