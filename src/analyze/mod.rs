@@ -66,7 +66,10 @@ use flow::{channel_age_secs, FlowFacts};
 use node_actions::{advisories_leave_room, NodeActions, Routes};
 pub(crate) use parallel::{bucket_sort, par_filter_map, par_pieces};
 use sections::{channel_plans, FeeContext};
-use summary::{alert_counts, count, keep_dust_worthwhile, keep_worthwhile, share, summarize};
+use summary::{
+    alert_counts, count, keep_dust_worthwhile, keep_worthwhile, one_answer_to_demand, share,
+    summarize,
+};
 
 /// The latest instant `humantime` formats as RFC 3339 (9999-12-31T23:59:59Z).
 const MAX_RFC3339_UNIX: u64 = 253_402_300_799;
@@ -264,6 +267,7 @@ fn analyze_on_pool(
         + keep_worthwhile(&mut splice, settings)
         + keep_worthwhile(&mut close, settings)
         + keep_dust_worthwhile(&mut dust.actions, &views, settings);
+    one_answer_to_demand(&mut splice, &rebalance_and_policy);
     let actions = NodeActions::new([rebalance_and_policy, splice, dust.actions, close]);
 
     // The node-wide order and the channel sections only read the actions, and each section

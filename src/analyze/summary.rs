@@ -144,6 +144,29 @@ pub(super) fn keep_dust_worthwhile(
     count(before - actions.len())
 }
 
+/// A channel short of capacity for its demand gets one answer: a fee rise and more capacity
+/// are alternatives, and the cheap, reversible one comes first. So a `splice_in` is dropped
+/// where the same channel's `fee_up` nets at least as much.
+pub(super) fn one_answer_to_demand(splice: &mut Vec<Action>, policy: &[Action]) {
+    let net = |a: &Action| a.expected_benefit_sat.saturating_sub(a.expected_cost_sat);
+    let fee_up_net = |chan_id: ChanId| {
+        policy
+            .iter()
+            .filter(|a| a.kind == ActionKind::UpdatePolicy && a.id.ends_with(":fee_up"))
+            .filter(|a| a.chan_ids.as_slice() == [chan_id])
+            .map(net)
+            .max()
+    };
+    splice.retain(|a| {
+        let fee_up_nets_more = a
+            .chan_ids
+            .first()
+            .and_then(|&id| fee_up_net(id))
+            .is_some_and(|fee| fee >= net(a));
+        a.kind != ActionKind::SpliceIn || !fee_up_nets_more
+    });
+}
+
 /// Benefit − cost ≥ `min_action_benefit_sat`.
 fn pays_for_itself(action: &Action, settings: &AnalysisSettings) -> bool {
     action.expected_benefit_sat >= action.expected_cost_sat
@@ -164,4 +187,32 @@ pub(super) fn alert_counts(alerts: &[crate::plan::Alert]) -> AlertCounts {
 
 pub(super) fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::new_action;
+
+    fn action(kind: ActionKind, chan_id: ChanId, bucket: Option<&str>, net: u64) -> Action {
+        let mut a = new_action(kind, &[], bucket);
+        a.chan_ids = [chan_id].into_iter().collect();
+        a.id = crate::plan::action_id(kind, &[chan_id], bucket);
+        a.expected_cost_sat = 100;
+        a.expected_benefit_sat = 100 + net;
+        a
+    }
+
+    #[test]
+    fn a_fee_rise_that_nets_as_much_replaces_more_capacity() {
+        let fee_up = |id, net| action(ActionKind::UpdatePolicy, id, Some("fee_up"), net);
+        let splice = |id, net| action(ActionKind::SpliceIn, id, None, net);
+        let policy = [fee_up(1, 5_000), fee_up(2, 500)];
+        let mut splices = vec![splice(1, 1_700), splice(2, 9_000), splice(3, 800)];
+        one_answer_to_demand(&mut splices, &policy);
+        let kept: Vec<ChanId> = splices.iter().map(|a| a.chan_ids[0]).collect();
+        // Channel 1: the fee rise nets more, so no parallel channel; channel 2: the capacity
+        // nets far more than the fee rise; channel 3 has no fee rise at all.
+        assert_eq!(kept, [2, 3]);
+    }
 }
