@@ -6,12 +6,11 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::accounting;
-use super::service::{admit, lock, Shared, EVENT_BUFFER};
+use super::service::{admit, lock, stream_events, Shared};
 use super::SimHandle;
 use crate::dust::channel_dust;
 use crate::lnd::pb::routerrpc::{
@@ -57,31 +56,8 @@ impl Router for RouterService {
             return Err(Status::unimplemented("unknown service routerrpc.Router"));
         }
         admit(&self.shared, &request).await?;
-        let mut events = self.shared.htlc_events.subscribe();
-        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-        tokio::spawn(async move {
-            loop {
-                let event = tokio::select! {
-                    () = tx.closed() => return,
-                    event = events.recv() => event,
-                };
-                match event {
-                    Ok(event) => {
-                        if tx.send(Ok(event)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(
-                            missed,
-                            "simulator: a slow HTLC event subscriber missed events"
-                        );
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let events = self.shared.htlc_events.subscribe();
+        Ok(Response::new(stream_events(events, "HTLC", |event| event)))
     }
 }
 

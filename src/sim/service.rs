@@ -21,6 +21,45 @@ use crate::lnd::pb;
 /// Channel events buffered per subscriber before a slow one starts missing some.
 pub(super) const EVENT_BUFFER: usize = 1024;
 
+/// A subscriber's stream: each broadcast event, converted by `to_wire`, until the subscriber
+/// goes away or the node stops. A subscriber too slow for the broadcast buffer misses events,
+/// as a slow gRPC client of LND does, and the simulator logs how many (`what` names the stream).
+pub(super) fn stream_events<E, W>(
+    mut events: broadcast::Receiver<E>,
+    what: &'static str,
+    to_wire: impl Fn(E) -> W + Send + 'static,
+) -> ReceiverStream<Result<W, Status>>
+where
+    E: Clone + Send + 'static,
+    W: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                () = tx.closed() => return,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) => {
+                    if tx.send(Ok(to_wire(event))).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        stream = what,
+                        "simulator: a slow subscriber missed events"
+                    );
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
 /// State shared by the handle and every served call.
 pub(super) struct Shared {
     pub sim: Mutex<Simulation>,
@@ -150,28 +189,10 @@ impl pb::lightning_server::Lightning for LightningService {
         request: Request<pb::ChannelEventSubscription>,
     ) -> Result<Response<Self::SubscribeChannelEventsStream>, Status> {
         admit(&self.shared, &request).await?;
-        let mut events = self.shared.events.subscribe();
-        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-        tokio::spawn(async move {
-            loop {
-                let event = tokio::select! {
-                    () = tx.closed() => return,
-                    event = events.recv() => event,
-                };
-                match event {
-                    Ok(event) => {
-                        if tx.send(Ok(wire::channel_event(&event))).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "simulator: a slow event subscriber missed events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let events = self.shared.events.subscribe();
+        Ok(Response::new(stream_events(events, "channel", |event| {
+            wire::channel_event(&event)
+        })))
     }
 
     async fn get_chan_info(
