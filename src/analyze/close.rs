@@ -9,7 +9,9 @@
 //! * `uneconomical_balance`: the local balance is under `uneconomical_balance_fee_multiple`
 //!   cooperative-close fees and the channel is underutilized.
 //!
-//! All three need forwarding history: without it, nothing is closed.
+//! All three need forwarding history: without it, nothing is closed. A reason is not enough:
+//! the close must also pay ([`CloseEconomics`]). The freed balance is capital moved, not
+//! earned; what a close earns is what that capital makes redeployed, less what the channel made.
 //!
 //! A cooperative close is the recommended route (one ~700-weight transaction, paid by the
 //! channel's initiator); the force close is the alternative, with its full cost from the dust
@@ -67,12 +69,76 @@ fn has_uneconomical_balance(view: &ChannelView<'_>, settings: &AnalysisSettings)
         && view.health.utilization < settings.health.underutilized_below
 }
 
-/// True when closing the channel is recommended: the other recommenders leave such a channel
-/// alone, so the plan never suggests rebalancing into or resizing a channel it says to close.
+/// True when closing the channel is recommended (a reason, and the close pays): the other
+/// recommenders leave such a channel alone, so the plan never suggests rebalancing into or
+/// resizing a channel it says to close.
 pub fn is_candidate(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
+    has_reason(view, settings) && CloseEconomics::of(view, settings).is_some_and(|e| e.pays(settings))
+}
+
+fn has_reason(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
     has_low_uptime(view, settings)
         || is_idle(view, settings)
         || has_uneconomical_balance(view, settings)
+}
+
+/// What a close is worth over `benefit_horizon_days`, as an operator weighs it.
+///
+/// Benefit: the freed local balance earning the node's demonstrated capital yield
+/// (`capital_yield_per_day`) over the horizon, less the fees the channel itself earned at the
+/// window's pace over the same horizon. Cost: the cooperative close when we opened the channel,
+/// plus reopening the capital elsewhere (one funding transaction, sized like the close, always
+/// ours). `None` without forwarding history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CloseEconomics {
+    pub redeployed_sat: u64,
+    pub forgone_sat: u64,
+    pub close_sat: u64,
+    pub reopen_sat: u64,
+    pub horizon_days: u64,
+    pub yield_ppm_per_day: f64,
+}
+
+impl CloseEconomics {
+    pub fn of(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Self> {
+        let flow = view.flow?;
+        let per_day = view.capital_yield_per_day?;
+        let ch = view.channel;
+        let horizon_days = settings.benefit_horizon_days;
+        let days = horizon_days as f64;
+        let coop = view.dust.force_close.coop_close_fee_sat;
+        // `as` saturates; both products are non-negative.
+        let redeployed = (ch.local_balance_sat as f64 * per_day * days).floor() as u64;
+        let forgone = (flow.window.fee_earned_msat as f64 / 1000.0 / flow.judged_days() * days)
+            .ceil() as u64;
+        Some(CloseEconomics {
+            redeployed_sat: redeployed,
+            forgone_sat: forgone,
+            close_sat: if matches!(ch.initiator, Initiator::Remote) {
+                0
+            } else {
+                coop
+            },
+            reopen_sat: coop,
+            horizon_days,
+            yield_ppm_per_day: per_day * 1e6,
+        })
+    }
+
+    pub fn benefit_sat(&self) -> u64 {
+        self.redeployed_sat.saturating_sub(self.forgone_sat)
+    }
+
+    pub fn cost_sat(&self) -> u64 {
+        self.close_sat.saturating_add(self.reopen_sat)
+    }
+
+    /// Benefit − cost ≥ `min_action_benefit_sat`, the rule every listed action meets.
+    pub fn pays(&self, settings: &AnalysisSettings) -> bool {
+        self.benefit_sat()
+            .checked_sub(self.cost_sat())
+            .is_some_and(|net| net >= settings.min_action_benefit_sat)
+    }
 }
 
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<Action> {
@@ -110,6 +176,7 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
     if reasons.is_empty() {
         return None;
     }
+    let economics = CloseEconomics::of(view, settings).filter(|e| e.pays(settings))?;
     if view.health.status == HealthStatus::Unhealthy {
         priority += 1;
     }
@@ -117,7 +184,7 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
     let fc = &view.dust.force_close;
     let coop_fee = fc.coop_close_fee_sat;
     let we_pay = !matches!(ch.initiator, Initiator::Remote);
-    let cost = if we_pay { coop_fee } else { 0 };
+    let cost = economics.cost_sat();
     let mut prerequisites = Vec::new();
     if !ch.active {
         prerequisites.push(
@@ -134,26 +201,40 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
     }
     // Close candidates are few (dead weight), and their reasons are already words: written now.
     let wording = Wording::written(ActionText {
-        cost_formula: if we_pay {
-            format!(
-                "cooperative close ~700 weight × {} sat/kw / 1000 = {} sat, paid by us as the initiator",
-                ch.fee_per_kw,
-                group_thousands(coop_fee)
-            )
-        } else {
-            format!(
-                "0: the peer opened the channel and pays the cooperative close fee ({} sat)",
-                group_thousands(coop_fee)
-            )
-        },
-        benefit_formula: "local balance − close cost: capital back on-chain to deploy elsewhere".to_string(),
+        cost_formula: format!(
+            "{} + reopening the capital elsewhere {} sat (one funding transaction, estimated at the close's ~700 \
+             weight × {} sat/kw / 1000)",
+            if we_pay {
+                format!("cooperative close {} sat, paid by us as the initiator", group_thousands(coop_fee))
+            } else {
+                format!("cooperative close 0 sat (the peer opened the channel and pays its {} sat)", group_thousands(coop_fee))
+            },
+            group_thousands(economics.reopen_sat),
+            ch.fee_per_kw,
+        ),
+        benefit_formula: format!(
+            "local balance {} sat × the node's capital yield {:.1} ppm/day (window fees earned ÷ local balance) × {} \
+             days = {} sat it would earn redeployed, − this channel's window fees at the same pace over {} days \
+             ({} sat)",
+            group_thousands(ch.local_balance_sat),
+            economics.yield_ppm_per_day,
+            economics.horizon_days,
+            group_thousands(economics.redeployed_sat),
+            economics.horizon_days,
+            group_thousands(economics.forgone_sat),
+        ),
         prerequisites,
         rationale: format!(
-            "Close {} ({}): {}. A cooperative close costs {} sat (paid by {}); a force close would cost {} sat \
-             ({} more) and lock our funds for {} blocks.",
+            "Close {} ({}): {}. Its {} sat of local balance would earn about {} sat over {} days redeployed at \
+             the node's yield, against {} sat this channel earns. A cooperative close costs {} sat (paid by {}); \
+             a force close would cost {} sat ({} more) and lock our funds for {} blocks.",
             alias(&ch.peer_alias, ch.chan_id),
             ch.chan_id,
             reasons.join("; "),
+            group_thousands(ch.local_balance_sat),
+            group_thousands(economics.redeployed_sat),
+            economics.horizon_days,
+            group_thousands(economics.forgone_sat),
             group_thousands(coop_fee),
             if we_pay { "us" } else { "the peer" },
             group_thousands(fc.total_sat),
@@ -187,7 +268,7 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
         priority,
         amount_sat: Some(ch.local_balance_sat),
         expected_cost_sat: cost,
-        expected_benefit_sat: ch.local_balance_sat.saturating_sub(cost),
+        expected_benefit_sat: economics.benefit_sat(),
         complexity: Complexity::Low,
         wording,
         ..new_action(ActionKind::Close, &[view], None)
@@ -214,7 +295,18 @@ mod tests {
             .map(|c| flow_view(c, Some(height), &flow))
             .collect();
         super::super::mark_top_half_by_flow(&mut views);
+        super::super::mark_capital_yield(&mut views);
         recommend(&views, &AnalysisSettings::default())
+    }
+
+    /// A channel that earned 10,000 sat in the window on 500,000 sat of local balance, so the
+    /// node's capital has a yield that a close can be weighed against.
+    fn earner() -> (crate::model::Channel, ForwardingEvent) {
+        let id = scid(800_000, 20);
+        (
+            channel(id, 1_000_000, 500_000),
+            forward(86_400, 999, id, 10_000_000, 1_000),
+        )
     }
 
     /// About 41 days after funding.
@@ -229,10 +321,11 @@ mod tests {
         ch.lifetime_secs = 3_600;
         ch.fee_per_kw = 1_000;
         settle_balances(&mut ch);
+        let (busy, earned) = earner();
         let acts = run_at(
-            std::slice::from_ref(&ch),
+            &[ch.clone(), busy],
             OLD,
-            &[forward(40 * 86_400, 1, id, 500_000, 100)],
+            &[forward(40 * 86_400, 1, id, 500_000, 100), earned],
         );
         assert_eq!(acts.len(), 1);
         let a = &acts[0];
@@ -244,7 +337,17 @@ mod tests {
             "{}",
             a.text().rationale
         );
-        assert_eq!(a.expected_cost_sat, 700);
+        // The close (we opened it) and reopening the capital elsewhere, 700 sat each.
+        assert_eq!(a.expected_cost_sat, 1_400);
+        // 600,000 sat at the node's yield (10,000 sat / 1,100,000 sat / 7 days) over 30 days;
+        // the idle channel earned nothing, so nothing is forgone.
+        let local = ch.local_balance_sat as f64;
+        let expected = (local * 10_000.0 / 1_100_000.0 / 7.0 * 30.0).floor() as u64;
+        assert!(
+            a.expected_benefit_sat.abs_diff(expected) <= 1,
+            "{} vs {expected}",
+            a.expected_benefit_sat
+        );
         assert_eq!(
             a.text().commands[0].line,
             format!("lncli closechannel --chan_point {}", ch.channel_point)
@@ -260,13 +363,17 @@ mod tests {
         let ch = channel(id, 1_000_000, 600_000);
         // Without forwarding history: unknown, never closed.
         assert!(recommend(&[view(&ch, Some(OLD))], &AnalysisSettings::default()).is_empty());
-        // Ten days old: too young to close for idleness.
-        assert!(run_at(std::slice::from_ref(&ch), 801_440, &[]).is_empty());
+        // On a node whose capital earns enough that a close of this idle channel pays …
+        let (busy, earned) = earner();
+        let both = [ch.clone(), busy];
+        assert_eq!(run_at(&both, OLD, &[earned]).len(), 1);
+        // … ten days old: too young to close for idleness.
+        assert!(run_at(&both, 801_440, &[earned]).is_empty());
         // A forward 20 days ago: not idle over the 30-day window.
         assert!(run_at(
-            std::slice::from_ref(&ch),
+            &both,
             OLD,
-            &[forward(20 * 86_400, 1, id, 50_000, 100)]
+            &[forward(20 * 86_400, 1, id, 50_000, 100), earned]
         )
         .is_empty());
     }
@@ -280,7 +387,7 @@ mod tests {
         // The weak channel routes less than the other: bottom half, closed on uptime.
         let events = [
             forward(86_400, busy, weak, 10_000, 100),
-            forward(86_400, 999, busy, 900_000, 100),
+            forward(86_400, 999, busy, 45_000_000, 1_000),
         ];
         let both = [ch.clone(), other.clone()];
         let acts = run_at(&both, OLD, &events);
@@ -306,6 +413,33 @@ mod tests {
     }
 
     #[test]
+    fn a_close_pays_only_when_redeployed_capital_earns_more_than_it_costs() {
+        let id = scid(800_000, 12);
+        let idle = channel(id, 1_000_000, 600_000);
+        let (busy, _) = earner();
+        // The node earns 70 sat a week on 1.1M sat: 600,000 sat redeployed would earn ~163 sat
+        // in 30 days, less than closing and reopening cost. An idle channel, but no close.
+        let meagre = forward(86_400, 999, busy.chan_id, 70_000, 1_000);
+        let views_flow = flow_of(std::slice::from_ref(&meagre));
+        let chans = [idle.clone(), busy.clone()];
+        let mut views: Vec<_> = chans
+            .iter()
+            .map(|c| flow_view(c, Some(OLD), &views_flow))
+            .collect();
+        super::super::mark_capital_yield(&mut views);
+        let settings = AnalysisSettings::default();
+        let e = CloseEconomics::of(&views[0], &settings).unwrap();
+        assert!(e.benefit_sat() < e.cost_sat(), "{e:?}");
+        assert!(is_idle(&views[0], &settings) && !is_candidate(&views[0], &settings));
+        assert!(recommend(&views, &settings).is_empty());
+        // A busier node: the same idle channel's capital is worth moving.
+        let (_, earned) = earner();
+        let acts = run_at(&[idle, busy], OLD, &[earned]);
+        assert_eq!(acts.len(), 1, "{acts:?}");
+        assert!(acts[0].expected_benefit_sat > acts[0].expected_cost_sat + 500);
+    }
+
+    #[test]
     fn remote_initiators_pay_the_close() {
         let id = scid(800_000, 11);
         let mut idle = channel(id, 1_000_000, 500_000);
@@ -313,8 +447,10 @@ mod tests {
         idle.pending_htlcs.push(htlc(0, true, 5_000, 806_500));
         idle.active = false;
         settle_balances(&mut idle);
-        let a = &run_at(&[idle], OLD, &[])[0];
-        assert_eq!(a.expected_cost_sat, 0);
+        let (busy, earned) = earner();
+        let a = &run_at(&[idle, busy], OLD, &[earned])[0];
+        // The peer pays the close; reopening the capital elsewhere is still ours.
+        assert_eq!(a.expected_cost_sat, 177, "~700 weight × 253 sat/kw");
         assert_eq!(
             a.text().prerequisites.len(),
             2,

@@ -3,9 +3,12 @@
 //! The prototype's ideas ("consolidate dust to the remote side", "use dust for fees", "sweep dust
 //! with a splice") cannot work: a trimmed HTLC is not an output, it only exists as extra fee on
 //! the commitment transaction, and it resolves off-chain or goes to miners. What works:
-//! * `raise_min_htlc`: where we keep offering HTLCs below the trim threshold, raise our
-//!   `min_htlc` above it, so forwards that would be dust on either commitment are not offered
-//!   on this channel at all;
+//! * `raise_min_htlc`: where we keep offering HTLCs below the trim threshold on a channel whose
+//!   fee exposure is near LND's limit, raise our `min_htlc` above it, so forwards that would be
+//!   dust on either commitment are not offered on this channel at all. It protects: at the
+//!   limit LND fails every further HTLC on the channel. Far from the limit it is not an action:
+//!   the dust at stake is not a saving (a trimmed HTLC that settles costs nothing), and the
+//!   raise turns small paying forwards away;
 //! * `hold_off_force_close`: while trimmed HTLCs are pending on our commitment, a force close
 //!   burns them; wait for them to resolve (the action names the sat at stake). Raised when a
 //!   force close is plausible (peer offline, an HTLC near expiry) or the dust reaches
@@ -96,7 +99,7 @@ fn raise_min_htlc(
     let count = u32::try_from(outgoing().count()).unwrap_or(u32::MAX);
     let recurring = count >= s.recurring_trimmed_htlcs.max(1)
         || (count >= 1 && seen_before.binary_search(&ch.chan_id).is_ok());
-    if !recurring {
+    if !recurring || d.exposure_ratio < settings.exposure_warn_ratio {
         return None;
     }
     // Our offered HTLC is "offered" on our commitment and "received" on the peer's.
@@ -121,13 +124,12 @@ fn raise_min_htlc(
             .map(|a| ppm_of(a, ppm).saturating_add(base_sat))
             .fold(0, u64::saturating_add)
     });
-    let mut priority: u8 = 5;
+    // Near the exposure limit by construction (`FeeExposureNearLimit`).
+    let mut priority: u8 = 6;
     if view.health.issues.contains(&Issue::HighDustRatio) {
         priority += 1;
     }
-    if view.health.issues.contains(&Issue::FeeExposureNearLimit) {
-        priority += 1;
-    }
+    let exposure_percent = (d.exposure_ratio * 100.0).round();
     let chan_id = ch.chan_id;
     let name = alias(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
@@ -158,13 +160,14 @@ fn raise_min_htlc(
         ActionText {
             cost_formula,
             benefit_formula: format!(
-                "Σ outgoing trimmed HTLC sat now ({count} HTLCs): dust kept off both commitments, which a force \
-                 close would give to miners and which counts against the fee-exposure limit"
+                "not a saving: Σ outgoing trimmed HTLC sat now ({count} HTLCs), the dust kept off both commitments \
+                 of a channel at {exposure_percent}% of its fee-exposure limit, where LND fails every further HTLC"
             ),
             prerequisites,
             rationale: format!(
-                "{name} ({chan_id}) has {count} outgoing HTLCs ({} sat) that are dust on a commitment; HTLCs below {} sat are \
-                 trimmed at up to {m}× today's feerate, and min_htlc is {current_text}: raise it to {} msat.",
+                "{name} ({chan_id}) is at {exposure_percent}% of its fee-exposure limit with {count} outgoing HTLCs ({} sat) \
+                 that are dust on a commitment; HTLCs below {} sat are trimmed at up to {m}× today's feerate, and min_htlc \
+                 is {current_text}: raise it to {} msat before LND starts failing HTLCs on it.",
                 group_thousands(dust_sat),
                 group_thousands(min_sat),
                 group_thousands(min_msat),
@@ -368,10 +371,34 @@ mod tests {
     use crate::analyze::testkit::{channel, htlc, params, settle_balances, view};
     use crate::model::{Channel, CommitmentType};
 
+    /// Runs the strategies as if every channel were near its fee-exposure limit (warn ratio 0),
+    /// where `raise_min_htlc` protects funds.
     fn run(channels: &[Channel], previous: Option<&PlanDigest>) -> DustStrategyOutcome {
-        let settings = AnalysisSettings::default();
+        let settings = AnalysisSettings {
+            exposure_warn_ratio: 0.0,
+            ..AnalysisSettings::default()
+        };
+        run_with(channels, previous, &settings)
+    }
+
+    fn run_with(
+        channels: &[Channel],
+        previous: Option<&PlanDigest>,
+        settings: &AnalysisSettings,
+    ) -> DustStrategyOutcome {
         let views: Vec<_> = channels.iter().map(|c| view(c, Some(800_000))).collect();
-        recommend(&views, &settings, &params(&settings), previous)
+        recommend(&views, settings, &params(settings), previous)
+    }
+
+    #[test]
+    fn far_from_the_exposure_limit_dust_does_not_raise_min_htlc() {
+        // Three outgoing dust HTLCs recur, but the channel's exposure is a small share of the
+        // default 500,000 sat limit: the dust is not a saving, and the raise would turn small
+        // forwards away.
+        let out = run_with(&[dusty(1, 3, 0, 801_000)], None, &AnalysisSettings::default());
+        assert!(out.actions.iter().all(|a| a.kind != ActionKind::RaiseMinHtlc));
+        let near = run(&[dusty(1, 3, 0, 801_000)], None);
+        assert!(near.actions.iter().any(|a| a.kind == ActionKind::RaiseMinHtlc));
     }
 
     fn dusty(chan_id: u64, outgoing: usize, incoming: usize, expiry: u32) -> Channel {

@@ -36,6 +36,7 @@ pub mod health;
 pub mod link_failures;
 mod names;
 mod node_actions;
+mod observations;
 mod parallel;
 pub mod policy;
 pub mod rebalance;
@@ -87,6 +88,10 @@ pub struct ChannelView<'a> {
     /// In the node's top half by windowed flow (sat routed in + out): never closed on uptime
     /// alone. Set by the analysis once every channel's flow is known.
     pub top_half_by_flow: bool,
+    /// What a sat of the node's local balance earned per day in the window (Σ fees earned /
+    /// Σ local balance / window days): what capital freed by a close would earn redeployed.
+    /// `None` without forwarding history. Set by the analysis like `top_half_by_flow`.
+    pub capital_yield_per_day: Option<f64>,
 }
 
 impl<'a> ChannelView<'a> {
@@ -120,6 +125,7 @@ impl<'a> ChannelView<'a> {
             age_secs,
             flow,
             top_half_by_flow: false,
+            capital_yield_per_day: None,
         }
     }
 
@@ -217,6 +223,7 @@ fn analyze_on_pool(
         })
         .collect();
     mark_top_half_by_flow(&mut views);
+    mark_capital_yield(&mut views);
 
     // The recommenders and the alerts only read the views. Rebalance matching (and the policy
     // suggestions that depend on it) is one serial pass over the node, so it runs next to the
@@ -298,6 +305,16 @@ fn analyze_on_pool(
         .reduce(|| 0, u64::saturating_add);
     summary.optimization_potential = share(recovery, summary.total_dust_sat);
     summary.estimated_recovery_sat = recovery;
+    summary.channels_with_notes_only = count(
+        channels
+            .iter()
+            .filter(|c| {
+                c.health.issues.is_empty()
+                    && c.recommendations.actions.is_empty()
+                    && !c.notes.is_empty()
+            })
+            .count(),
+    );
     summary.recommended_max_fee_exposure_sat = dust.recommended_limit_sat;
     summary.alerts = alert_counts(&alerts);
     summary.recommended_actions = recommended_actions;
@@ -351,5 +368,26 @@ fn mark_top_half_by_flow(views: &mut [ChannelView<'_>]) {
     for view in views.iter_mut() {
         let mine = view.routed_msat();
         view.top_half_by_flow = mine > 0 && mine >= median;
+    }
+}
+
+/// Sets every view's `capital_yield_per_day`: the node's windowed fee income per sat of local
+/// balance per day (none without history or without local balance).
+fn mark_capital_yield(views: &mut [ChannelView<'_>]) {
+    let Some(window_secs) = views.iter().find_map(|v| v.flow.map(|f| f.window_secs)) else {
+        return;
+    };
+    let (fees_msat, local_sat) = views.iter().fold((0u64, 0u64), |(fees, local), v| {
+        (
+            fees.saturating_add(v.flow.map_or(0, |f| f.window.fee_earned_msat)),
+            local.saturating_add(v.channel.local_balance_sat),
+        )
+    });
+    if local_sat == 0 || window_secs == 0 {
+        return;
+    }
+    let per_day = fees_msat as f64 / 1000.0 / local_sat as f64 / (window_secs as f64 / 86_400.0);
+    for view in views.iter_mut() {
+        view.capital_yield_per_day = Some(per_day);
     }
 }

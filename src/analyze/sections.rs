@@ -13,7 +13,7 @@ use crate::settings::AnalysisSettings;
 use super::flow::FlowFacts;
 use super::node_actions::{NodeActions, Routes};
 use super::summary::share;
-use super::{health, policy, report, splice, ChannelView};
+use super::{health, observations, policy, report, splice, ChannelView};
 
 /// What a channel section's `fee_rate` memory is built from besides the channel.
 #[derive(Clone, Copy)]
@@ -37,15 +37,18 @@ pub(super) fn channel_plans(
     views
         .into_par_iter()
         .enumerate()
-        .map(|(i, view)| {
+        .map(|(i, mut view)| {
             let mut own: Vec<Action> = routes.actions_of(i, actions).cloned().collect();
             // The node-wide order restricted to this channel: `action_order`, ties by position
             // in `actions` (a stable sort of a handful of actions, in place).
             own.sort_by(action_order);
             let fee_rate =
                 policy::fee_rate_memory(view.channel, &own, settings, fees.previous, fees.now_unix);
+            let mut notes = channel_notes(&view, settings);
+            let mut issues = std::mem::take(&mut view.health.issues);
+            notes.extend(observations::demote(&mut issues, &view, &own, settings));
+            view.health.issues = issues;
             let recommendations = recommendations(&view, own);
-            let notes = channel_notes(&view, settings);
             let flow = view.flow.map(|f| flow_report(&f, view.age_secs));
             let ChannelView {
                 channel: ch,

@@ -100,12 +100,13 @@ pub(super) fn summarize(snapshot: &NodeSnapshot, views: &[ChannelView<'_>]) -> S
             .then(|| flow::FLOW_UNKNOWN_REASON.to_string()),
         rebalance_actions_left_out: 0,
         actions_below_min_benefit: 0,
+        channels_with_notes_only: 0,
     }
 }
 
 /// True for actions that protect funds (a force close to hold off, the node's exposure limit):
-/// they are listed whatever their fee arithmetic says. `raise_min_htlc` protects funds only on a
-/// channel near its fee-exposure limit ([`keep_worthwhile`]); elsewhere it must pay like the rest.
+/// they are listed whatever their fee arithmetic says. `raise_min_htlc` protects funds too, and
+/// is only raised on a channel near its fee-exposure limit ([`keep_dust_worthwhile`]).
 pub(crate) fn protects_funds(kind: ActionKind) -> bool {
     matches!(
         kind,

@@ -155,6 +155,9 @@ pub struct Summary {
     /// or their cost (fund-protecting actions are never left out).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub actions_below_min_benefit: u32,
+    /// Channels with observations (notes) but no issue or action: nothing pays to do there yet.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub channels_with_notes_only: u32,
 }
 
 fn is_zero(n: &u32) -> bool {

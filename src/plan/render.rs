@@ -216,6 +216,13 @@ pub fn render_table(plan: &Plan) -> String {
     for (count, what) in left_out.iter().filter(|(count, _)| *count > 0) {
         let _ = writeln!(out, "  {:<17} {count} {what}", "left out");
     }
+    if s.channels_with_notes_only > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<17} {} channels with notes only (idle, lopsided or offline, nothing pays yet): see their notes",
+            "observations", s.channels_with_notes_only
+        );
+    }
 
     out.push_str("\nTOP ACTIONS\n");
     if plan.priority_actions.is_empty() {
