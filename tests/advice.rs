@@ -151,7 +151,7 @@ fn a_dead_channel_with_old_flow_and_a_restarted_lnd_is_idle_not_overutilized() {
     assert!(!involves(&plan, ActionKind::Rebalance, dead));
     // The steady channel: windowed flow, no action.
     let eddie = plan.channels.iter().find(|c| c.chan_id == steady).unwrap();
-    assert_eq!(eddie.flow.unwrap().window.out_sat, 300_000);
+    assert_eq!(eddie.flow.unwrap().window.out_sat, 2_300_000);
     assert!(
         eddie.recommendations.actions.is_empty(),
         "{:?}",
@@ -281,8 +281,9 @@ fn a_channel_near_the_exposure_limit_gets_the_limit_or_min_htlc_first() {
     ));
 }
 
-/// Two channels that never routed: one a week old, one 139 days old. Only the old one is
-/// closed; the young one is noted as too young to judge.
+/// Two channels that never routed: one a week old, one 139 days old, next to one that earned
+/// 2,000 sat this week (so the node's capital has a yield to weigh a close against). Only the
+/// old one is closed; the young one is noted as too young to judge.
 #[test]
 fn a_young_channel_is_not_closed_for_idleness() {
     let (young, old) = (scid(879_000, 11), scid(860_000, 12));
@@ -309,4 +310,76 @@ fn a_young_channel_is_not_closed_for_idleness() {
         "{:?}",
         kid.notes
     );
+}
+
+/// The dead channel's close, weighed as an operator would: its 2,000,000 sat earn the node's
+/// yield redeployed (1,090 sat of window fees on 3,000,000 sat of local balance over 7 days,
+/// for 30 days: 3,114 sat), against closing (177 sat, we opened it) and reopening (177 sat).
+/// Over a 3-day horizon the same capital earns 311 sat: no close pays, and the idle channel
+/// is an observation, not something needing attention.
+#[test]
+fn a_close_pays_only_when_the_freed_capital_earns_more_redeployed() {
+    let dead = scid(860_000, 1);
+    let plan = plan("dead_channel_restarted_lnd");
+    let close = plan
+        .all_actions()
+        .into_iter()
+        .find(|a| a.kind == ActionKind::Close)
+        .unwrap();
+    let redeployed = 2_000_000.0 * 1_090.0 / 3_000_000.0 / 7.0 * 30.0;
+    assert!(
+        (close.expected_benefit_sat as f64 - redeployed).abs() <= 1.0,
+        "{} vs {redeployed}",
+        close.expected_benefit_sat
+    );
+    assert_eq!(close.expected_cost_sat, 354);
+    assert!(close.text().benefit_formula.contains("capital yield"));
+
+    let short = AnalysisSettings {
+        benefit_horizon_days: 3,
+        ..AnalysisSettings::default()
+    };
+    let plan = plan_with("dead_channel_restarted_lnd", true, &short);
+    assert!(
+        !involves(&plan, ActionKind::Close, dead),
+        "{:?}",
+        actions(&plan)
+    );
+    let ghost = plan.channels.iter().find(|c| c.chan_id == dead).unwrap();
+    assert!(ghost.health.issues.is_empty(), "{:?}", ghost.health.issues);
+    assert!(
+        ghost.notes.iter().any(|n| n.contains("no close pays yet")),
+        "{:?}",
+        ghost.notes
+    );
+    assert_eq!(plan.summary.channels_with_notes_only, 1);
+    let text = dustwatch::plan::render_table(&plan);
+    let attention = text.split("CHANNELS NEEDING ATTENTION").nth(1).unwrap();
+    assert!(!attention.contains(&dead.to_string()), "{text}");
+    assert!(text.contains("observations"), "{text}");
+}
+
+/// The near-limit node again, with LND's default 500,000 sat limit: the 72,000 sat of dust
+/// exposure is 14 % of it. Raising min_htlc there would turn small forwards away to protect
+/// nothing, so it is not suggested.
+#[test]
+fn far_from_the_exposure_limit_min_htlc_is_not_raised() {
+    let near = scid(855_000, 8);
+    let plan = plan_with("near_exposure_limit", true, &AnalysisSettings::default());
+    assert!(
+        !involves(&plan, ActionKind::RaiseMinHtlc, near),
+        "{:?}",
+        actions(&plan)
+    );
+    let limited = AnalysisSettings {
+        max_fee_exposure_sat: 100_000,
+        ..AnalysisSettings::default()
+    };
+    let plan = plan_with("near_exposure_limit", true, &limited);
+    let raise = plan
+        .all_actions()
+        .into_iter()
+        .find(|a| a.kind == ActionKind::RaiseMinHtlc)
+        .expect("near the limit, min_htlc is raised");
+    assert!(raise.text().benefit_formula.starts_with("not a saving"));
 }

@@ -76,7 +76,18 @@ fn candidates<'v, 'a>(
     let horizon = settings.benefit_horizon_days as f64;
     let mut sources = Vec::new();
     let mut sinks = Vec::new();
-    for view in views.iter().filter(|v| v.channel.active) {
+    // A channel with an HTLC near expiry may go on-chain within blocks (LND force-closes it
+    // if the HTLC is not resolved): no liquidity is moved into or out of it until then.
+    let settling = |v: &ChannelView<'_>| {
+        v.dust
+            .htlcs
+            .iter()
+            .any(|h| h.expiry == crate::dust::ExpiryLevel::Critical)
+    };
+    for view in views
+        .iter()
+        .filter(|v| v.channel.active && !settling(v))
+    {
         let Some(flow) = view.flow else { continue };
         let closing = close::is_candidate(view, settings);
         let ch = view.channel;
@@ -347,7 +358,7 @@ fn pair_action(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, scid, view};
+    use crate::analyze::testkit::{channel, flow_of, flow_view, forward, htlc, scid, view};
     use crate::model::{Channel, ForwardingEvent};
 
     fn outcome(channels: &[Channel], events: &[ForwardingEvent]) -> RebalanceOutcome {
@@ -476,6 +487,23 @@ mod tests {
         let out = outcome(&[channel(src, 2_000_000, 1_900_000), same_peer], &events);
         assert!(out.actions.is_empty());
         assert_eq!(out.unmatched.len(), 1);
+    }
+
+    #[test]
+    fn a_channel_with_an_htlc_near_expiry_gets_no_rebalance() {
+        let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
+        let events = [drains(dst, 7_000_000, 800)];
+        let mut settling = channel(dst, 10_000_000, 1_000_000);
+        // Expires 10 blocks after the snapshot's 806,000: LND may go on-chain within blocks.
+        settling.pending_htlcs.push(htlc(0, false, 50_000, 806_010));
+        crate::analyze::testkit::settle_balances(&mut settling);
+        let source = channel(src, 10_000_000, 9_000_000);
+        assert!(outcome(&[source.clone(), settling.clone()], &events)
+            .actions
+            .is_empty());
+        // The same HTLC far from expiry leaves the rebalance in place.
+        settling.pending_htlcs[0].expiration_height = 807_000;
+        assert_eq!(outcome(&[source, settling], &events).actions.len(), 1);
     }
 
     #[test]
