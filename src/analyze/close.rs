@@ -73,7 +73,8 @@ fn has_uneconomical_balance(view: &ChannelView<'_>, settings: &AnalysisSettings)
 /// recommenders leave such a channel alone, so the plan never suggests rebalancing into or
 /// resizing a channel it says to close.
 pub fn is_candidate(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
-    has_reason(view, settings) && CloseEconomics::of(view, settings).is_some_and(|e| e.pays(settings))
+    has_reason(view, settings)
+        && CloseEconomics::of(view, settings).is_some_and(|e| e.pays(settings))
 }
 
 fn has_reason(view: &ChannelView<'_>, settings: &AnalysisSettings) -> bool {
@@ -109,8 +110,8 @@ impl CloseEconomics {
         let coop = view.dust.force_close.coop_close_fee_sat;
         // `as` saturates; both products are non-negative.
         let redeployed = (ch.local_balance_sat as f64 * per_day * days).floor() as u64;
-        let forgone = (flow.window.fee_earned_msat as f64 / 1000.0 / flow.judged_days() * days)
-            .ceil() as u64;
+        let forgone =
+            (flow.window.fee_earned_msat as f64 / 1000.0 / flow.judged_days() * days).ceil() as u64;
         Some(CloseEconomics {
             redeployed_sat: redeployed,
             forgone_sat: forgone,
@@ -435,7 +436,8 @@ mod tests {
         assert!(is_idle(&views[0], &settings) && !is_candidate(&views[0], &settings));
         let acts = recommend(&views, &settings);
         assert!(
-            acts.iter().all(|a| a.expected_benefit_sat < a.expected_cost_sat),
+            acts.iter()
+                .all(|a| a.expected_benefit_sat < a.expected_cost_sat),
             "{acts:?}"
         );
         // A busier node: the same idle channel's capital is worth moving.

@@ -395,10 +395,20 @@ mod tests {
         // Three outgoing dust HTLCs recur, but the channel's exposure is a small share of the
         // default 500,000 sat limit: the dust is not a saving, and the raise would turn small
         // forwards away.
-        let out = run_with(&[dusty(1, 3, 0, 801_000)], None, &AnalysisSettings::default());
-        assert!(out.actions.iter().all(|a| a.kind != ActionKind::RaiseMinHtlc));
+        let out = run_with(
+            &[dusty(1, 3, 0, 801_000)],
+            None,
+            &AnalysisSettings::default(),
+        );
+        assert!(out
+            .actions
+            .iter()
+            .all(|a| a.kind != ActionKind::RaiseMinHtlc));
         let near = run(&[dusty(1, 3, 0, 801_000)], None);
-        assert!(near.actions.iter().any(|a| a.kind == ActionKind::RaiseMinHtlc));
+        assert!(near
+            .actions
+            .iter()
+            .any(|a| a.kind == ActionKind::RaiseMinHtlc));
     }
 
     fn dusty(chan_id: u64, outgoing: usize, incoming: usize, expiry: u32) -> Channel {

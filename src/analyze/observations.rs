@@ -9,7 +9,7 @@
 use crate::plan::{Action, ActionKind, Issue};
 use crate::settings::AnalysisSettings;
 
-use super::ChannelView;
+use super::{close, ChannelView};
 
 /// Moves the observation issues out of `issues` (the view's, taken out of it) and returns one
 /// note for each.
@@ -42,12 +42,21 @@ fn observation(
     let turnover = view.health.daily_turnover;
     let target = settings.health.target_daily_turnover;
     match issue {
-        Issue::Underutilized if !has(&[ActionKind::Close]) => Some(format!(
-            "underused: turnover {turnover:.3}× capacity per day in the window against a target of {target}×; \
-             no close pays yet (its capital would not earn the close and reopen back over {} days at the node's \
-             yield)",
-            settings.benefit_horizon_days
-        )),
+        Issue::Underutilized if !has(&[ActionKind::Close]) => {
+            let why = if close::is_idle(view, settings) {
+                format!(
+                    "no close pays yet: its local balance would not earn closing and reopening back over {} days \
+                     at the node's yield",
+                    settings.benefit_horizon_days
+                )
+            } else {
+                "it still routes or is too young to close for idleness".to_string()
+            };
+            Some(format!(
+                "underused: turnover {turnover:.3}× capacity per day in the window against a target of \
+                 {target}×; {why}"
+            ))
+        }
         Issue::Imbalanced
             if !has(&[
                 ActionKind::Rebalance,
@@ -91,8 +100,8 @@ fn observation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{channel, flow_of, flow_view, htlc, scid, settle_balances};
     use crate::analyze::new_action;
+    use crate::analyze::testkit::{channel, flow_of, flow_view, htlc, scid, settle_balances};
 
     #[test]
     fn issues_without_an_action_or_risk_become_notes() {
@@ -108,7 +117,10 @@ mod tests {
         assert!(issues.contains(&Issue::Inactive), "{issues:?}");
         let notes = demote(&mut issues, &view, &[], &settings);
         assert!(issues.is_empty(), "{issues:?}");
-        assert!(notes.iter().any(|n| n.starts_with("underused")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.starts_with("underused")),
+            "{notes:?}"
+        );
         assert!(notes.iter().any(|n| n.starts_with("inactive")), "{notes:?}");
 
         // A close on the channel makes idleness something to act on; a pending HTLC on an

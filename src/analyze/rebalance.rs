@@ -84,10 +84,7 @@ fn candidates<'v, 'a>(
             .iter()
             .any(|h| h.expiry == crate::dust::ExpiryLevel::Critical)
     };
-    for view in views
-        .iter()
-        .filter(|v| v.channel.active && !settling(v))
-    {
+    for view in views.iter().filter(|v| v.channel.active && !settling(v)) {
         let Some(flow) = view.flow else { continue };
         let closing = close::is_candidate(view, settings);
         let ch = view.channel;
