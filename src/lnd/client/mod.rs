@@ -25,7 +25,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tonic::client::Grpc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
@@ -34,7 +33,6 @@ use crate::lnd::convert::{self, SnapshotParts};
 use crate::lnd::convert_flow;
 use crate::lnd::error::{ErrorContext, LndError, LndState};
 use crate::lnd::flow_store::{self, FlowStore, SharedFlowStore};
-use crate::lnd::list_channels;
 use crate::lnd::macaroon::MacaroonInterceptor;
 use crate::lnd::pb;
 use crate::lnd::pb::lightning_client::LightningClient;
@@ -95,8 +93,6 @@ struct Connection {
     /// `State` answers without a macaroon, even while the wallet is locked.
     state: StateClient<Channel>,
     lightning: LightningClient<AuthedChannel>,
-    /// The same channel for ListChannels, whose answer [`list_channels`] decodes in parallel.
-    list_channels: Grpc<AuthedChannel>,
     /// `routerrpc.Router` on the same channel (HTLC events).
     router: RouterClient<AuthedChannel>,
 }
@@ -353,8 +349,14 @@ impl LndClient {
         let taken_at_unix = (self.clock)();
         let ln = conn.lightning;
         let policy = &self.policy;
-        let (mut c1, mut c3, mut c4, mut c5, mut c6) =
-            (ln.clone(), ln.clone(), ln.clone(), ln.clone(), ln.clone());
+        let (mut c1, mut c2, mut c3, mut c4, mut c5, mut c6) = (
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+        );
         let (info, channels, pending, fee_report, wallet, debug_info) = tokio::try_join!(
             policy.unary(
                 "GetInfo",
@@ -362,14 +364,11 @@ impl LndClient {
             ),
             policy.unary(
                 "ListChannels",
-                list_channels::call(
-                    conn.list_channels,
-                    policy.request(pb::ListChannelsRequest {
-                        // Plans name peers by alias, as `lncli listchannels` does by default.
-                        peer_alias_lookup: true,
-                        ..Default::default()
-                    })
-                )
+                c2.list_channels(policy.request(pb::ListChannelsRequest {
+                    // Plans name peers by alias, as `lncli listchannels` does by default.
+                    peer_alias_lookup: true,
+                    ..Default::default()
+                }))
             ),
             optional(policy.unary(
                 "PendingChannels",
@@ -492,8 +491,6 @@ impl LndClient {
         let limit = self.settings.max_message_bytes;
         Ok(Connection {
             state: StateClient::new(channel.clone()).max_decoding_message_size(limit),
-            list_channels: Grpc::new(InterceptedService::new(channel.clone(), macaroon.clone()))
-                .max_decoding_message_size(limit),
             router: RouterClient::with_interceptor(channel.clone(), macaroon.clone())
                 .max_decoding_message_size(limit),
             lightning: LightningClient::with_interceptor(channel, macaroon)
