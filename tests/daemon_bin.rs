@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 mod common;
 
-use common::{lnd_env, start_sim_in, temp_files};
+use common::{lnd_env, mkfifo, start_sim_in, temp_files};
 
 /// Upper bound on any wait: only reached when the behaviour under test is broken.
 const PATIENCE: Duration = Duration::from_secs(180);
@@ -165,26 +165,7 @@ fn assert_valid_latest(dir: &Path) -> String {
 
 /// The macaroon must not appear in stderr: raw, hex (either case), base64 or Debug-printed.
 fn assert_macaroon_never_logged(stderr: &[u8], macaroon: &[u8]) {
-    use base64::Engine as _;
-    assert!(!stderr.is_empty());
-    assert!(
-        !stderr.windows(macaroon.len()).any(|w| w == macaroon),
-        "raw macaroon bytes on stderr"
-    );
-    let text = String::from_utf8_lossy(stderr).to_lowercase();
-    for (form, needle) in [
-        ("hex", hex::encode(macaroon)),
-        (
-            "base64",
-            base64::engine::general_purpose::STANDARD.encode(macaroon),
-        ),
-        ("Debug", format!("{macaroon:?}")),
-    ] {
-        assert!(
-            !text.contains(&needle.to_lowercase()),
-            "the macaroon ({form}) is on stderr"
-        );
-    }
+    common::assert_macaroon_absent(stderr, macaroon, "on stderr");
 }
 
 /// Trace-level output really includes the gRPC transport (so the check above covers it).
@@ -374,14 +355,6 @@ async fn the_watchdog_is_pinged_between_cycles_however_long_the_interval() {
         result.is_ok(),
         "watchdog pings after the first cycle: {after_first_cycle:?} within {PATIENCE:?}"
     );
-}
-
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

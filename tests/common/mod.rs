@@ -59,3 +59,46 @@ pub fn temp_files(dir: &Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Runs the `dustwatch` binary with `args`, logging warnings only, and waits for it.
+pub fn dustwatch(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dustwatch"))
+        .args(args)
+        .env("DUSTWATCH_LOG__LEVEL", "warn")
+        .output()
+        .expect("dustwatch runs")
+}
+
+/// Makes a named pipe at `path`.
+pub fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// The macaroon is in `output` in no form: raw, hex (either case), base64 or Debug-printed.
+/// `place` says where the output went ("in the logs", "on stderr").
+pub fn assert_macaroon_absent(output: &[u8], macaroon: &[u8], place: &str) {
+    use base64::Engine as _;
+    assert!(!output.is_empty(), "nothing {place}");
+    assert!(
+        !output.windows(macaroon.len()).any(|w| w == macaroon),
+        "raw macaroon bytes {place}"
+    );
+    let text = String::from_utf8_lossy(output).to_lowercase();
+    for (form, needle) in [
+        ("hex", hex::encode(macaroon)),
+        (
+            "base64",
+            base64::engine::general_purpose::STANDARD.encode(macaroon),
+        ),
+        ("Debug", format!("{macaroon:?}")),
+    ] {
+        assert!(
+            !text.contains(&needle.to_lowercase()),
+            "the macaroon ({form}) is {place}"
+        );
+    }
+}
