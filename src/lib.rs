@@ -51,3 +51,5 @@ pub mod settings;
 pub mod sim;
 pub mod sink;
 pub mod snapshot;
+#[doc(hidden)]
+pub mod testkit;

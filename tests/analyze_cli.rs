@@ -3,26 +3,21 @@
 //! command line end to end (table, `--json`, `--out`, missing `--getinfo`, bad input).
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use dustwatch::analyze::analyze;
 use dustwatch::plan::read_plan;
 use dustwatch::settings::AnalysisSettings;
 use dustwatch::snapshot::lncli::{snapshot_from_files, LncliFiles};
 
+mod common;
+
+use common::dustwatch;
+
 const T0: i64 = 1_790_000_000;
 const FIXTURES: &str = "tests/fixtures/lncli";
 
 fn fixture(name: &str) -> String {
     format!("{FIXTURES}/{name}")
-}
-
-fn dustwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dustwatch"))
-        .args(args)
-        .env("DUSTWATCH_LOG__LEVEL", "warn")
-        .output()
-        .expect("dustwatch runs")
 }
 
 #[test]

@@ -15,12 +15,13 @@ use std::collections::BTreeSet;
 use dustwatch::analyze::analyze;
 use dustwatch::dust::{commitment_dust, DustParams, Side};
 use dustwatch::model::{
-    Channel, CommitmentType, Constraints, ExposureLimitSource, ForwardingEvent, ForwardingFlow,
-    Htlc, Initiator, NodeExposureLimit, NodeInfo, NodeSnapshot, PaymentHash, PendingChannel,
-    PendingKind, RoutingPolicy, SnapshotSource, SnapshotWarning, WalletBalance,
+    Channel, CommitmentType, ExposureLimitSource, ForwardingEvent, ForwardingFlow, Htlc, Initiator,
+    NodeExposureLimit, NodeInfo, NodeSnapshot, PaymentHash, PendingChannel, PendingKind,
+    RoutingPolicy, SnapshotSource, SnapshotWarning, WalletBalance,
 };
 use dustwatch::plan::{read_plan, render_table, Plan, PlanDigest};
 use dustwatch::settings::AnalysisSettings;
+use dustwatch::testkit;
 
 const BLOCK: u32 = 850_000;
 const TAKEN_AT: i64 = 1_750_000_000;
@@ -93,35 +94,20 @@ impl Spec {
     }
 
     fn build(&self) -> Channel {
-        let constraints = |dust_limit_sat| Constraints {
-            csv_delay: 144,
-            chan_reserve_sat: self.capacity / 100,
-            dust_limit_sat,
-            max_pending_amt_msat: self.capacity * 990,
-            min_htlc_msat: 1,
-            max_accepted_htlcs: 483,
-        };
         let pending_htlcs = self
             .htlcs
             .iter()
             .enumerate()
             .map(|(i, &(incoming, amount_sat, blocks))| Htlc {
-                incoming,
-                amount_sat,
                 hash_lock: PaymentHash::from_hex(&format!(
                     "{:064x}",
                     self.chan_id.wrapping_mul(31).wrapping_add(i as u64)
                 )),
-                expiration_height: BLOCK + blocks,
-                htlc_index: i as u64,
-                forwarding_channel: 0,
-                forwarding_htlc_index: 0,
-                locked_in: true,
+                ..testkit::htlc(i as u64, incoming, amount_sat, BLOCK + blocks)
             })
             .collect();
         let lifetime_secs = self.lifetime_days * DAY;
         let mut ch = Channel {
-            chan_id: self.chan_id,
             channel_point: format!(
                 "{:064x}:{}",
                 self.chan_id.wrapping_mul(7_919),
@@ -131,14 +117,8 @@ impl Spec {
             remote_pubkey: format!("02{:064x}", self.chan_id.wrapping_mul(104_729)).into(),
             peer_alias: self.alias.to_string().into(),
             active: self.active,
-            private: false,
             initiator: self.initiator,
             commitment_type: self.commitment_type,
-            capacity_sat: self.capacity,
-            local_balance_sat: self.local,
-            remote_balance_sat: 0,
-            commit_fee_sat: 0,
-            commit_weight: 0,
             fee_per_kw: self.fee_per_kw,
             unsettled_balance_sat: self.htlcs.iter().map(|h| h.1).sum(),
             total_satoshis_sent: self.sent,
@@ -146,11 +126,6 @@ impl Spec {
             num_updates: 1_000,
             lifetime_secs,
             uptime_secs: (lifetime_secs as f64 * self.uptime_share) as u64,
-            local_chan_reserve_sat: self.capacity / 100,
-            remote_chan_reserve_sat: self.capacity / 100,
-            push_amount_sat: 0,
-            local_constraints: Some(constraints(354)),
-            remote_constraints: Some(constraints(573)),
             pending_htlcs,
             local_policy: self.policy.map(|(base, ppm, min)| RoutingPolicy {
                 fee_base_msat: base,
@@ -160,7 +135,7 @@ impl Spec {
                 time_lock_delta: Some(80),
                 ..RoutingPolicy::default()
             }),
-            remote_policy: None,
+            ..testkit::channel(self.chan_id, self.capacity, self.local)
         };
         // Both balances are net: the initiator's of the base fee and the anchors.
         let params = DustParams::default();
@@ -373,22 +348,13 @@ fn idle() -> NodeSnapshot {
     let mut snap = snapshot("idle", &[dead, lazy, flaky, busy, tiny]);
     snap.pending_channels = vec![
         PendingChannel {
-            kind: PendingKind::ForceClosing,
-            channel_point: format!("{:064x}:0", 42),
-            remote_pubkey: format!("02{:064x}", 42),
-            capacity_sat: 500_000,
-            local_balance_sat: 200_000,
             limbo_balance_sat: 199_000,
             blocks_til_maturity: Some(120),
+            ..testkit::pending_channel(PendingKind::ForceClosing, 42, 500_000, 200_000)
         },
         PendingChannel {
-            kind: PendingKind::Opening,
             channel_point: format!("{:064x}:1", 43),
-            remote_pubkey: format!("02{:064x}", 43),
-            capacity_sat: 1_000_000,
-            local_balance_sat: 999_000,
-            limbo_balance_sat: 0,
-            blocks_til_maturity: None,
+            ..testkit::pending_channel(PendingKind::Opening, 43, 1_000_000, 999_000)
         },
     ];
     snap.warnings.push(SnapshotWarning {

@@ -30,7 +30,7 @@ use dustwatch::logging;
 use dustwatch::model::NodeSnapshot;
 use dustwatch::plan::{read_plan, AlertCode, Plan, SCHEMA_VERSION};
 use dustwatch::settings::{LogFormat, LogSettings, Settings};
-use dustwatch::sim::{ChannelEvent, RpcState, SimConfig, SimHandle, SimNode};
+use dustwatch::sim::{ChannelEvent, RpcState, SimHandle};
 use dustwatch::sink::alerts::{is_resolved_htlc, transitions, Transition};
 use dustwatch::sink::plan_file::{list_plan_files, read_plan_text};
 use serde_json::Value;
@@ -38,6 +38,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing_subscriber::fmt::MakeWriter;
+
+mod common;
+
+use common::{start_sim, temp_files};
 
 /// Upper bound on any wait: only reached when the behaviour under test is broken.
 const PATIENCE: Duration = Duration::from_secs(180);
@@ -123,43 +127,10 @@ fn capture_logs() -> (Logs, tracing::dispatcher::DefaultGuard) {
 /// The macaroon must not appear in the logs in any form: raw, hex (either case), base64, or
 /// as a Debug-printed byte list.
 fn assert_macaroon_never_logged(logs: &Logs, macaroon: &[u8]) {
-    use base64::Engine as _;
-    let bytes = logs.bytes();
-    assert!(!bytes.is_empty(), "nothing was logged");
-    assert!(
-        !bytes.windows(macaroon.len()).any(|w| w == macaroon),
-        "raw macaroon bytes in the logs"
-    );
-    let text = String::from_utf8_lossy(&bytes).to_lowercase();
-    for (form, needle) in [
-        ("hex", hex::encode(macaroon)),
-        (
-            "base64",
-            base64::engine::general_purpose::STANDARD.encode(macaroon),
-        ),
-        ("Debug", format!("{macaroon:?}")),
-    ] {
-        assert!(
-            !text.contains(&needle.to_lowercase()),
-            "the macaroon ({form}) is in the logs"
-        );
-    }
+    common::assert_macaroon_absent(&logs.bytes(), macaroon, "in the logs");
 }
 
 // ---------- simulator and settings ----------
-
-async fn start_sim(channels: usize, seed: u64) -> (SimHandle, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = SimNode::start(SimConfig {
-        channels,
-        seed,
-        data_dir: dir.path().join("lnd"),
-        port: None,
-    })
-    .await
-    .expect("simulator starts");
-    (node, dir)
-}
 
 fn macaroon_of(sim: &SimHandle) -> Vec<u8> {
     std::fs::read(sim.macaroon_path()).expect("read the macaroon")
@@ -201,19 +172,6 @@ fn latest(plan_dir: &Path) -> (Vec<u8>, Plan) {
 
 fn plan_files(plan_dir: &Path) -> Vec<PathBuf> {
     list_plan_files(plan_dir).expect("list plan files")
-}
-
-/// Leftover temporary files of an interrupted write (`.plan-*.tmp`).
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|name| name.starts_with(".plan-") || name.ends_with(".tmp"))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn mode(path: &Path) -> u32 {

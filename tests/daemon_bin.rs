@@ -15,44 +15,18 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use dustwatch::plan::read_plan;
-use dustwatch::sim::{SimConfig, SimHandle, SimNode};
 use dustwatch::sink::plan_file::list_plan_files;
 use tokio::time::Instant;
+
+mod common;
+
+use common::{lnd_env, mkfifo, start_sim_in, temp_files};
 
 /// Upper bound on any wait: only reached when the behaviour under test is broken.
 const PATIENCE: Duration = Duration::from_secs(180);
 
 /// How often the tests look at the daemon's files and stderr.
 const POLL_CADENCE: Duration = Duration::from_millis(20);
-
-async fn start_sim(dir: &Path, channels: usize, seed: u64) -> SimHandle {
-    SimNode::start(SimConfig {
-        channels,
-        seed,
-        data_dir: dir.join("lnd"),
-        port: None,
-    })
-    .await
-    .expect("simulator starts")
-}
-
-/// Environment that points the daemon at `sim` (the configuration file holds the rest).
-/// Nothing else is inherited, so the developer's `DUSTWATCH_*` variables cannot interfere.
-fn lnd_env(sim: &SimHandle) -> Vec<(String, String)> {
-    vec![
-        ("DUSTWATCH_LND__HOST".into(), "127.0.0.1".into()),
-        ("DUSTWATCH_LND__PORT".into(), sim.addr().port().to_string()),
-        (
-            "DUSTWATCH_LND__TLS_CERT_PATH".into(),
-            sim.cert_path().display().to_string(),
-        ),
-        (
-            "DUSTWATCH_LND__MACAROON_PATH".into(),
-            sim.macaroon_path().display().to_string(),
-        ),
-        ("RUST_LOG".into(), "trace".into()),
-    ]
-}
 
 fn config_text(plan_dir: &Path, interval: &str, extra_poll: &str) -> String {
     format!(
@@ -183,18 +157,6 @@ fn plan_count(dir: &Path) -> usize {
     list_plan_files(dir).map(|files| files.len()).unwrap_or(0)
 }
 
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|name| name.starts_with(".plan-") || name.ends_with(".tmp"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn assert_valid_latest(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("latest.json")).expect("latest.json");
     read_plan(&text).expect("latest.json is a valid plan");
@@ -203,26 +165,7 @@ fn assert_valid_latest(dir: &Path) -> String {
 
 /// The macaroon must not appear in stderr: raw, hex (either case), base64 or Debug-printed.
 fn assert_macaroon_never_logged(stderr: &[u8], macaroon: &[u8]) {
-    use base64::Engine as _;
-    assert!(!stderr.is_empty());
-    assert!(
-        !stderr.windows(macaroon.len()).any(|w| w == macaroon),
-        "raw macaroon bytes on stderr"
-    );
-    let text = String::from_utf8_lossy(stderr).to_lowercase();
-    for (form, needle) in [
-        ("hex", hex::encode(macaroon)),
-        (
-            "base64",
-            base64::engine::general_purpose::STANDARD.encode(macaroon),
-        ),
-        ("Debug", format!("{macaroon:?}")),
-    ] {
-        assert!(
-            !text.contains(&needle.to_lowercase()),
-            "the macaroon ({form}) is on stderr"
-        );
-    }
+    common::assert_macaroon_absent(stderr, macaroon, "on stderr");
 }
 
 /// Trace-level output really includes the gRPC transport (so the check above covers it).
@@ -234,11 +177,11 @@ fn assert_transport_traced(stderr: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_with_a_bad_config_keeps_the_old_one_and_sigterm_exits_zero() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = start_sim(dir.path(), 8, 31).await;
+    let sim = start_sim_in(dir.path(), 8, 31).await;
     let plan_dir = dir.path().join("plans");
     let config = dir.path().join("dustwatch.toml");
     std::fs::write(&config, config_text(&plan_dir, "100ms", "")).expect("config");
-    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim));
+    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim, "trace"));
 
     daemon
         .wait_until("latest.json", |_| plan_dir.join("latest.json").exists())
@@ -303,7 +246,7 @@ async fn sighup_with_a_bad_config_keeps_the_old_one_and_sigterm_exits_zero() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_cycle_exits_zero_without_temp_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = start_sim(dir.path(), 8, 32).await;
+    let sim = start_sim_in(dir.path(), 8, 32).await;
     let plan_dir = dir.path().join("plans");
     let config = dir.path().join("dustwatch.toml");
     // One cycle at start, then only on SIGHUP or channel events; LND calls never time out.
@@ -313,7 +256,7 @@ async fn sigterm_during_a_cycle_exits_zero_without_temp_files() {
             + "\n[lnd]\nrequest_timeout = \"1h\"\n",
     )
     .expect("config");
-    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim));
+    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim, "trace"));
     daemon
         .wait_until("latest.json", |_| plan_dir.join("latest.json").exists())
         .await;
@@ -363,13 +306,13 @@ async fn the_watchdog_is_pinged_between_cycles_however_long_the_interval() {
     // WatchdogSec=300ms against a one-hour interval: a daemon that pings only when a cycle ends
     // would be killed; one that pings on its own timer is not.
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = start_sim(dir.path(), 4, 41).await;
+    let sim = start_sim_in(dir.path(), 4, 41).await;
     let plan_dir = dir.path().join("plans");
     let config = dir.path().join("dustwatch.toml");
     std::fs::write(&config, config_text(&plan_dir, "1h", "")).expect("config");
     let socket_path = dir.path().join("notify.sock");
     let socket = tokio::net::UnixDatagram::bind(&socket_path).expect("notify socket");
-    let mut env = lnd_env(&sim);
+    let mut env = lnd_env(&sim, "trace");
     env.push(("NOTIFY_SOCKET".into(), socket_path.display().to_string()));
     env.push(("WATCHDOG_USEC".into(), "300000".into()));
     // sd_notify honours WATCHDOG_USEC only with WATCHDOG_PID naming the process: the shell's
@@ -414,18 +357,10 @@ async fn the_watchdog_is_pinged_between_cycles_however_long_the_interval() {
     );
 }
 
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(status.success(), "mkfifo {}", path.display());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fifo_named_latest_json_neither_hangs_run_nor_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = start_sim(dir.path(), 4, 43).await;
+    let sim = start_sim_in(dir.path(), 4, 43).await;
     let plan_dir = dir.path().join("plans");
     std::fs::create_dir(&plan_dir).expect("mkdir");
     let config = dir.path().join("dustwatch.toml");
@@ -437,7 +372,11 @@ async fn a_fifo_named_latest_json_neither_hangs_run_nor_once() {
         .args(["once", "--config"])
         .arg(&config)
         .env_clear()
-        .envs(lnd_env(&sim).into_iter().filter(|(k, _)| k != "RUST_LOG"))
+        .envs(
+            lnd_env(&sim, "trace")
+                .into_iter()
+                .filter(|(k, _)| k != "RUST_LOG"),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -460,7 +399,7 @@ async fn a_fifo_named_latest_json_neither_hangs_run_nor_once() {
     // `run`: starts, writes its first plan over the FIFO, and stops on SIGTERM.
     std::fs::remove_file(plan_dir.join("latest.json")).expect("rm");
     mkfifo(&plan_dir.join("latest.json"));
-    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim));
+    let mut daemon = Daemon::spawn(&config, &lnd_env(&sim, "trace"));
     daemon
         .wait_until("a plan written over the FIFO", |_| {
             std::fs::metadata(plan_dir.join("latest.json")).is_ok_and(|m| m.is_file())
@@ -500,7 +439,7 @@ fn scrape_ok(port: u16) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_applies_log_level_and_moves_the_metrics_endpoint() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = start_sim(dir.path(), 4, 47).await;
+    let sim = start_sim_in(dir.path(), 4, 47).await;
     let plan_dir = dir.path().join("plans");
     let config = dir.path().join("dustwatch.toml");
     let (first, second) = (free_port(), free_port());
@@ -512,7 +451,7 @@ async fn sighup_applies_log_level_and_moves_the_metrics_endpoint() {
     };
     std::fs::write(&config, config_with("info", first)).expect("config");
     // log.level only counts without RUST_LOG.
-    let env: Vec<(String, String)> = lnd_env(&sim)
+    let env: Vec<(String, String)> = lnd_env(&sim, "trace")
         .into_iter()
         .filter(|(k, _)| k != "RUST_LOG")
         .collect();

@@ -16,23 +16,14 @@ use dustwatch::model::flow::LONG_FLOW_WINDOW_SECS;
 use dustwatch::model::{funding_block_height, FlowWindow, ForwardingEvent, ForwardingFlow};
 use dustwatch::settings::LndSettings;
 use dustwatch::sim::forwards::{FlowRole, ForwardingQuery};
-use dustwatch::sim::{SimConfig, SimHandle, SimNode};
+use dustwatch::sim::SimHandle;
+
+mod common;
+
+use common::start_sim;
 
 const DAY: i64 = 86_400;
 const WINDOW: Duration = Duration::from_secs(7 * 86_400);
-
-async fn start_sim(channels: usize, seed: u64) -> (SimHandle, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = SimNode::start(SimConfig {
-        channels,
-        seed,
-        data_dir: dir.path().to_path_buf(),
-        port: None,
-    })
-    .await
-    .expect("simulator starts");
-    (node, dir)
-}
 
 fn client(node: &SimHandle, page_size: u32) -> LndClient {
     let settings = LndSettings {

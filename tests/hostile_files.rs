@@ -6,16 +6,12 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::mkfifo;
+
 /// Far longer than a refusal takes; reached only when the command hangs.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(status.success(), "mkfifo {}", path.display());
-}
 
 /// Runs dustwatch with `args`; kills it and fails if it has not finished within [`PATIENCE`].
 fn dustwatch(args: &[&str]) -> Output {

@@ -4,27 +4,13 @@
 
 use std::process::{Command, Output, Stdio};
 
-use dustwatch::sim::{SimConfig, SimHandle, SimNode};
+mod common;
+
+use common::{lnd_env, start_sim_in};
 
 /// Sets the terminal title, clears the screen, returns to the line start, forges a line and
 /// reverses what follows; also a C1 CSI.
 const HOSTILE: &str = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nFAKE LINE\u{202e}gnp.exe\u{9b}31m";
-
-fn lnd_env(sim: &SimHandle) -> Vec<(String, String)> {
-    vec![
-        ("DUSTWATCH_LND__HOST".into(), "127.0.0.1".into()),
-        ("DUSTWATCH_LND__PORT".into(), sim.addr().port().to_string()),
-        (
-            "DUSTWATCH_LND__TLS_CERT_PATH".into(),
-            sim.cert_path().display().to_string(),
-        ),
-        (
-            "DUSTWATCH_LND__MACAROON_PATH".into(),
-            sim.macaroon_path().display().to_string(),
-        ),
-        ("RUST_LOG".into(), "debug".into()),
-    ]
-}
 
 async fn dustwatch(args: Vec<String>, env: Vec<(String, String)>) -> Output {
     tokio::task::spawn_blocking(move || {
@@ -58,14 +44,7 @@ fn assert_escaped(what: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lnd_strings_are_escaped_in_text_and_logs_and_exact_in_json() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = SimNode::start(SimConfig {
-        channels: 12,
-        seed: 5,
-        data_dir: dir.path().join("lnd"),
-        port: None,
-    })
-    .await
-    .expect("simulator starts");
+    let sim = start_sim_in(dir.path(), 12, 5).await;
     sim.set_untrusted_strings(HOSTILE, HOSTILE, HOSTILE);
     let plan_dir = dir.path().join("plans");
     let config = dir.path().join("dustwatch.toml");
@@ -84,7 +63,7 @@ async fn lnd_strings_are_escaped_in_text_and_logs_and_exact_in_json() {
             "--config".into(),
             config.display().to_string(),
         ],
-        lnd_env(&sim),
+        lnd_env(&sim, "debug"),
     )
     .await;
     let stdout = String::from_utf8_lossy(&once.stdout);

@@ -14,25 +14,16 @@ use dustwatch::lnd::error::LndError;
 use dustwatch::plan::{read_plan, AlertCode};
 use dustwatch::settings::{AnalysisSettings, Settings};
 use dustwatch::sim::router::ForwardOutcome;
-use dustwatch::sim::{SimConfig, SimHandle, SimNode};
+use dustwatch::sim::SimHandle;
 use dustwatch::sink::metrics::Metrics;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::StreamExt;
 
-const PATIENCE: Duration = Duration::from_secs(120);
+mod common;
 
-async fn start_sim() -> (SimHandle, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = SimNode::start(SimConfig {
-        channels: 12,
-        seed: 18,
-        data_dir: dir.path().join("lnd"),
-        port: None,
-    })
-    .await
-    .expect("simulator starts");
-    (node, dir)
-}
+use common::start_sim;
+
+const PATIENCE: Duration = Duration::from_secs(120);
 
 fn settings_for(sim: &SimHandle, plan_dir: &std::path::Path) -> Settings {
     let mut settings = Settings::default();
@@ -70,7 +61,7 @@ fn squeeze_limit(sim: &SimHandle) -> u64 {
 
 #[tokio::test]
 async fn a_refused_forward_reaches_the_client_as_a_link_failure() {
-    let (sim, _dir) = start_sim().await;
+    let (sim, _dir) = start_sim(12, 18).await;
     let chan = squeeze_limit(&sim);
     let settings = settings_for(&sim, std::path::Path::new("/nonexistent"));
     let mut client = LndClient::new(&settings.lnd).expect("client");
@@ -96,7 +87,7 @@ async fn a_refused_forward_reaches_the_client_as_a_link_failure() {
 
 #[tokio::test]
 async fn without_routerrpc_the_subscription_fails_with_unimplemented() {
-    let (sim, _dir) = start_sim().await;
+    let (sim, _dir) = start_sim(12, 18).await;
     sim.set_router_unimplemented(true);
     let settings = settings_for(&sim, std::path::Path::new("/nonexistent"));
     let mut client = LndClient::new(&settings.lnd).expect("client");
@@ -173,7 +164,7 @@ impl Running {
 
 #[tokio::test]
 async fn the_daemon_counts_refusals_into_the_plan_and_the_metrics() {
-    let (sim, dir) = start_sim().await;
+    let (sim, dir) = start_sim(12, 18).await;
     let chan = squeeze_limit(&sim);
     let plan_dir = dir.path().join("plans");
     let metrics = Metrics::new();
@@ -258,7 +249,7 @@ async fn an_lnd_without_get_debug_info_is_said_once_and_snapshots_go_on() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let (sim, _dir) = start_sim().await;
+    let (sim, _dir) = start_sim(12, 18).await;
     sim.set_debug_info_unimplemented(true);
     let settings = settings_for(&sim, std::path::Path::new("/nonexistent"));
     let mut client = LndClient::new(&settings.lnd).expect("client");
@@ -278,7 +269,7 @@ async fn an_lnd_without_get_debug_info_is_said_once_and_snapshots_go_on() {
 /// A single-node daemon (node `default`) labels its series with the node's alias from GetInfo.
 #[tokio::test]
 async fn a_single_node_daemon_is_labelled_with_the_nodes_alias() {
-    let (sim, dir) = start_sim().await;
+    let (sim, dir) = start_sim(12, 18).await;
     let alias = sim.with_state(|n| n.alias.clone());
     assert!(!alias.is_empty());
     let metrics = Metrics::new();

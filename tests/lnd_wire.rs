@@ -602,20 +602,6 @@ fn mutated_enum_number_is_caught() {
     );
 }
 
-// ------------------------------------------------------------------ the client's own decoder
-
-/// The client decodes ListChannels with its own parallel decoder (`lnd::list_channels`): on
-/// LND's own bytes (every field set) it gives exactly what the generated type's decoder gives.
-#[test]
-fn parallel_list_channels_decoder_matches_the_generated_one_on_lnds_bytes() {
-    let Some(dir) = fixture_dir() else { return };
-    let bytes = std::fs::read(dir.join("ListChannelsResponse.bin")).expect("fixture");
-    let expected = pb::ListChannelsResponse::decode(bytes.as_slice()).expect("fixture decodes");
-    assert!(!expected.channels.is_empty());
-    let decoded = dustwatch::lnd::list_channels::decode(bytes.into()).expect("parallel decode");
-    assert_eq!(decoded, expected);
-}
-
 // ------------------------------------------------------------------ LND's bytes into the model
 
 /// LND's own (deliberately odd) answers go through `convert::snapshot` without a panic: every

@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use dustwatch::analyze::analyze;
-use dustwatch::dust::{commitment_dust, DustParams, Side};
 use dustwatch::model::{
-    Channel, CommitmentType, Constraints, ExposureLimitSource, Htlc, Initiator, NodeExposureLimit,
-    NodeSnapshot, PaymentHash, PendingChannel, PendingKind, SnapshotSource,
+    Channel, ExposureLimitSource, Htlc, NodeExposureLimit, NodeSnapshot, PendingChannel,
+    PendingKind, SnapshotSource,
 };
 use dustwatch::plan::Plan;
 use dustwatch::settings::AnalysisSettings;
 use dustwatch::sink::metrics::{serve, Metrics, DRAIN_TIMEOUT, LND_STATES};
+use dustwatch::testkit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -30,68 +30,28 @@ const AWKWARD_ALIAS: &str = "ACINQ, \"the\" node=1 {x}";
 // ---------------------------------------------------------------------------------------------
 // A small, consistent node.
 
+/// A busy kit channel of 1,000,000 sat at 2,500 sat/kw, carrying `htlcs`.
 fn channel(chan_id: u64, alias: &str, local_sat: u64, htlcs: Vec<Htlc>) -> Channel {
-    let capacity_sat = 1_000_000;
-    let constraints = |dust_limit_sat| Constraints {
-        csv_delay: 144,
-        chan_reserve_sat: capacity_sat / 100,
-        dust_limit_sat,
-        max_pending_amt_msat: capacity_sat * 1000,
-        min_htlc_msat: 1,
-        max_accepted_htlcs: 483,
-    };
     let mut ch = Channel {
-        chan_id,
         channel_point: format!("{chan_id:064x}:1").into(),
         remote_pubkey: format!("03{chan_id:064x}").into(),
-        peer_alias: alias.to_string().into(),
-        active: true,
-        private: false,
-        initiator: Initiator::Local,
-        commitment_type: CommitmentType::Anchors,
-        capacity_sat,
-        local_balance_sat: local_sat,
-        remote_balance_sat: 1,
-        commit_fee_sat: 0,
-        commit_weight: 1124,
+        peer_alias: alias.into(),
         fee_per_kw: 2_500,
-        unsettled_balance_sat: 0,
         total_satoshis_sent: 2_000_000,
         total_satoshis_received: 1_500_000,
         num_updates: 1_000,
         lifetime_secs: 60 * 86_400,
         uptime_secs: 59 * 86_400,
-        local_chan_reserve_sat: capacity_sat / 100,
-        remote_chan_reserve_sat: capacity_sat / 100,
-        push_amount_sat: 0,
-        local_constraints: Some(constraints(354)),
-        remote_constraints: Some(constraints(573)),
         pending_htlcs: htlcs,
         local_policy: None,
-        remote_policy: None,
+        ..testkit::channel(chan_id, 1_000_000, local_sat)
     };
-    // Settle the balances the way LND reports them: capacity = local + remote + HTLCs +
-    // commitment fee + anchors, and commit_fee = capacity − Σ outputs of our commitment.
-    let params = DustParams::from_settings(&AnalysisSettings::default(), None);
-    let htlc_sum: u64 = ch.pending_htlcs.iter().map(|h| h.amount_sat).sum();
-    let base = commitment_dust(&ch, Side::Local, ch.fee_per_kw, &params).base_fee_sat;
-    ch.remote_balance_sat = capacity_sat - (local_sat + htlc_sum + base + 660);
-    ch.commit_fee_sat =
-        commitment_dust(&ch, Side::Local, ch.fee_per_kw, &params).fees_to_miners_sat;
+    testkit::settle_balances(&mut ch);
     ch
 }
 
 fn htlc(htlc_index: u64, incoming: bool, amount_sat: u64, expires_in: u32) -> Htlc {
-    Htlc {
-        incoming,
-        amount_sat,
-        hash_lock: PaymentHash::from_hex(&format!("{htlc_index:064x}")),
-        expiration_height: BLOCK_HEIGHT + expires_in,
-        htlc_index,
-        forwarding_channel: 0,
-        forwarding_htlc_index: 0,
-        locked_in: true,
-    }
+    testkit::htlc(htlc_index, incoming, amount_sat, BLOCK_HEIGHT + expires_in)
 }
 
 fn snapshot(channels: Vec<Channel>) -> NodeSnapshot {
@@ -110,13 +70,9 @@ fn snapshot(channels: Vec<Channel>) -> NodeSnapshot {
         source: ExposureLimitSource::LndChannelMaxFeeExposure,
     });
     snap.pending_channels = vec![PendingChannel {
-        kind: PendingKind::ForceClosing,
-        channel_point: format!("{:064x}:0", 99),
-        remote_pubkey: format!("02{:064x}", 99),
-        capacity_sat: 400_000,
-        local_balance_sat: 150_000,
         limbo_balance_sat: 150_000,
         blocks_til_maturity: Some(80),
+        ..testkit::pending_channel(PendingKind::ForceClosing, 99, 400_000, 150_000)
     }];
     snap.channels = channels;
     snap.normalize();

@@ -26,6 +26,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
+mod common;
+
+use common::start_sim;
+
 // ---------- helpers ----------
 
 const START_UNIX: i64 = 1_760_000_000;
@@ -100,19 +104,6 @@ impl tonic::service::Interceptor for MacaroonAuth {
         }
         Ok(request)
     }
-}
-
-async fn start(channels: usize, seed: u64) -> (SimHandle, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = SimNode::start(SimConfig {
-        channels,
-        seed,
-        data_dir: dir.path().to_path_buf(),
-        port: None,
-    })
-    .await
-    .expect("simulator starts");
-    (node, dir)
 }
 
 async fn channel_to(node: &SimHandle) -> Channel {
@@ -296,7 +287,7 @@ fn ticks_move_the_node() {
 
 #[tokio::test]
 async fn every_rpc_answers_like_lnd() {
-    let (node, _dir) = start(40, 3).await;
+    let (node, _dir) = start_sim(40, 3).await;
     let state = node.state();
     let mut lnd = authed(&node).await;
 
@@ -440,7 +431,7 @@ async fn every_rpc_answers_like_lnd() {
 
 #[tokio::test]
 async fn ticks_show_up_on_the_wire() {
-    let (node, _dir) = start(20, 8).await;
+    let (node, _dir) = start_sim(20, 8).await;
     let mut lnd = authed(&node).await;
     let before = lnd
         .get_info(pb::GetInfoRequest {})
@@ -465,7 +456,7 @@ async fn ticks_show_up_on_the_wire() {
 
 #[tokio::test]
 async fn the_default_webpki_verifier_refuses_lnds_ca_certificate() {
-    let (node, _dir) = start(1, 1).await;
+    let (node, _dir) = start_sim(1, 1).await;
     // Trusting the certificate as a root, the usual way, fails: it is CA:TRUE and is
     // presented as the end-entity certificate. This is the trap pinning avoids.
     let endpoint = tonic::transport::Endpoint::from_shared(format!("https://{}", node.addr()))
@@ -489,8 +480,8 @@ async fn the_default_webpki_verifier_refuses_lnds_ca_certificate() {
 
 #[tokio::test]
 async fn a_different_certificate_is_refused_by_the_pin() {
-    let (node, _dir) = start(1, 1).await;
-    let (other, _other_dir) = start(1, 2).await;
+    let (node, _dir) = start_sim(1, 1).await;
+    let (other, _other_dir) = start_sim(1, 2).await;
     let err = connect(node.addr(), other.cert_pem().as_bytes())
         .await
         .expect_err("pinned to another node's certificate");
@@ -499,7 +490,7 @@ async fn a_different_certificate_is_refused_by_the_pin() {
 
 #[tokio::test]
 async fn macaroon_failures_use_lnds_messages() {
-    let (node, _dir) = start(5, 4).await;
+    let (node, _dir) = start_sim(5, 4).await;
     let mut none = client(&node, None).await;
     assert_unknown(
         none.get_info(pb::GetInfoRequest {}).await,
@@ -543,7 +534,7 @@ async fn macaroon_failures_use_lnds_messages() {
 
 #[tokio::test]
 async fn a_client_without_alpn_h2_is_refused_at_the_handshake() {
-    let (node, _dir) = start(1, 1).await;
+    let (node, _dir) = start_sim(1, 1).await;
     let verifier = Arc::new(pinned_cert(node.cert_pem().as_bytes()).unwrap());
     let tls = |alpn: Vec<Vec<u8>>| {
         let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -588,7 +579,7 @@ async fn a_client_without_alpn_h2_is_refused_at_the_handshake() {
 
 #[tokio::test(start_paused = true)]
 async fn a_locked_wallet_refuses_calls_until_it_unlocks() {
-    let (node, _dir) = start(3, 9).await;
+    let (node, _dir) = start_sim(3, 9).await;
     let mut lnd = authed(&node).await;
     let mut state = StateClient::new(channel_to(&node).await);
     node.lock_wallet_for(Duration::from_secs(30));
@@ -640,7 +631,7 @@ async fn a_locked_wallet_refuses_calls_until_it_unlocks() {
 
 #[tokio::test(start_paused = true)]
 async fn slow_answers_follow_tokio_time() {
-    let (node, _dir) = start(3, 10).await;
+    let (node, _dir) = start_sim(3, 10).await;
     let mut lnd = authed(&node).await;
     node.set_delay(Duration::from_secs(30));
     let timed_out =
@@ -665,7 +656,7 @@ async fn slow_answers_follow_tokio_time() {
 
 #[tokio::test]
 async fn a_stopped_node_is_unavailable_and_comes_back_on_the_same_port() {
-    let (node, _dir) = start(5, 12).await;
+    let (node, _dir) = start_sim(5, 12).await;
     let addr = node.addr();
     let cert = node.cert_pem().to_string();
     let mut lnd = authed(&node).await;
@@ -734,7 +725,7 @@ async fn restart_with_a_chosen_port_and_the_same_data_dir_keeps_cert_and_macaroo
 
 #[tokio::test]
 async fn a_list_channels_answer_beyond_four_mib_needs_a_bigger_receive_limit() {
-    let (node, _dir) = start(0, 13).await;
+    let (node, _dir) = start_sim(0, 13).await;
     let size = node.grow_list_channels_past(4 * 1024 * 1024 + 64 * 1024);
     let count = node.with_state(|n| n.channels.len());
     assert!(
@@ -762,7 +753,7 @@ async fn a_list_channels_answer_beyond_four_mib_needs_a_bigger_receive_limit() {
 
 #[tokio::test]
 async fn channel_events_reach_subscribers() {
-    let (node, _dir) = start(60, 14).await;
+    let (node, _dir) = start_sim(60, 14).await;
     let mut lnd = authed(&node).await;
     let mut stream = lnd
         .subscribe_channel_events(pb::ChannelEventSubscription {})
@@ -882,7 +873,7 @@ async fn standalone_mode_ticks_on_its_interval_and_stops_on_shutdown() {
 async fn the_wire_answers_convert_back_to_the_simulated_node() {
     use dustwatch::lnd::convert;
     use dustwatch::model::{ExposureLimitSource, SnapshotSource};
-    let (node, _dir) = start(60, 16).await;
+    let (node, _dir) = start_sim(60, 16).await;
     for _ in 0..30 {
         node.tick();
     }

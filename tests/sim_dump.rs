@@ -1,17 +1,11 @@
 //! `dustwatch sim --dump-lncli DIR` writes a simulated node as `lncli` JSON that
 //! `dustwatch analyze` reads back: the public-tools route to the performance figures.
 
-use std::process::{Command, Output};
-
 use dustwatch::plan::read_plan;
 
-fn dustwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dustwatch"))
-        .args(args)
-        .env("DUSTWATCH_LOG__LEVEL", "warn")
-        .output()
-        .expect("dustwatch runs")
-}
+mod common;
+
+use common::dustwatch;
 
 #[test]
 fn a_dumped_node_is_analysed_offline_with_every_channel() {

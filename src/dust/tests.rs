@@ -56,36 +56,20 @@ pub(super) fn channel(
     pending_htlcs: Vec<Htlc>,
 ) -> Channel {
     Channel {
-        chan_id: 1,
-        channel_point: "00:0".into(),
-        remote_pubkey: String::new().into(),
-        peer_alias: String::new().into(),
-        active: true,
-        private: false,
         initiator,
         commitment_type,
-        capacity_sat,
         local_balance_sat,
         remote_balance_sat,
         commit_fee_sat,
-        commit_weight: 0,
         fee_per_kw,
         unsettled_balance_sat: pending_htlcs
             .iter()
             .fold(0u64, |sum, h| sum.saturating_add(h.amount_sat)),
-        total_satoshis_sent: 0,
-        total_satoshis_received: 0,
-        num_updates: 0,
-        lifetime_secs: 0,
-        uptime_secs: 0,
-        local_chan_reserve_sat: 0,
-        remote_chan_reserve_sat: 0,
-        push_amount_sat: 0,
         local_constraints: Some(constraints(local_dust, 144)),
         remote_constraints: Some(constraints(remote_dust, 144)),
         pending_htlcs,
-        local_policy: None,
-        remote_policy: None,
+        // The kit's other fields (reserves, policy, flow) play no part in the dust engine.
+        ..crate::testkit::channel(1, capacity_sat, local_balance_sat)
     }
 }
 

@@ -6,8 +6,6 @@
 //!   odd values from LND (negative amounts, unknown enum numbers from a newer LND): it clamps,
 //!   records a [`crate::model::SnapshotWarning`], and keeps every other channel.
 //!
-//! * [`list_channels`]: the client's decoder of the largest answer, ListChannels, which
-//!   decodes its channel records on every core.
 //! * [`client`]: one node's connection and snapshot; [`tls`] pins LND's certificate,
 //!   [`macaroon`] sends the credential, [`error`] decides transient vs fatal, and [`source`] is
 //!   the `NodeSource` seam the daemon (and its tests) fetch through.
@@ -23,7 +21,6 @@ pub mod pb;
 pub mod client;
 pub mod error;
 pub mod flow_store;
-pub mod list_channels;
 pub mod macaroon;
 pub mod source;
 pub mod tls;

@@ -135,13 +135,55 @@ pub struct ForwardingFlow {
 }
 
 impl ForwardingFlow {
-    /// Both windows from one list of events, each ending at `end_unix`.
+    /// Both windows from one list of events, each ending at `end_unix`: the same as
+    /// [`FlowWindow::aggregate`] for each, in one pass (the long window holds the short one).
     pub fn from_events(events: &[ForwardingEvent], end_unix: i64, window_secs: u64) -> Self {
         let long_secs = window_secs.max(LONG_FLOW_WINDOW_SECS);
         let start = |secs: u64| end_unix.saturating_sub(i64::try_from(secs).unwrap_or(i64::MAX));
+        let (short_start, long_start) = (start(window_secs), start(long_secs));
+        let (short_ns, long_ns, end_ns) = (
+            unix_to_ns(short_start),
+            unix_to_ns(long_start),
+            unix_to_ns(end_unix),
+        );
+        // (short window, long window) per channel.
+        let mut by_channel =
+            std::collections::BTreeMap::<ChanId, (ChannelFlow, ChannelFlow)>::new();
+        for event in events {
+            if event.timestamp_ns < long_ns || event.timestamp_ns >= end_ns {
+                continue;
+            }
+            let in_short = event.timestamp_ns >= short_ns;
+            let out = by_channel.entry(event.chan_id_out).or_default();
+            out.1.add_out(event);
+            if in_short {
+                out.0.add_out(event);
+            }
+            let came_in = by_channel.entry(event.chan_id_in).or_default();
+            came_in.1.add_in(event);
+            if in_short {
+                came_in.0.add_in(event);
+            }
+        }
+        let window = by_channel
+            .iter()
+            .filter(|(_, (short, _))| !short.is_idle())
+            .map(|(id, (short, _))| (*id, *short))
+            .collect();
         ForwardingFlow {
-            window: FlowWindow::aggregate(events, start(window_secs), end_unix),
-            long_window: FlowWindow::aggregate(events, start(long_secs), end_unix),
+            window: FlowWindow {
+                start_unix: short_start,
+                end_unix,
+                channels: window,
+            },
+            long_window: FlowWindow {
+                start_unix: long_start,
+                end_unix,
+                channels: by_channel
+                    .into_iter()
+                    .map(|(id, (_, long))| (id, long))
+                    .collect(),
+            },
         }
     }
 }
@@ -208,6 +250,29 @@ mod tests {
         assert_eq!(window.of(9).earned_fee_ppm(), None);
         let ids: Vec<ChanId> = window.channels.iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn both_windows_in_one_pass_equal_each_window_aggregated() {
+        let day = 86_400;
+        let now = 100 * day;
+        let events: Vec<ForwardingEvent> = (0..200u64)
+            .map(|i| {
+                fwd(
+                    now - i * 4 * 3_600,
+                    i % 7,
+                    (i * 3 + 1) % 11,
+                    1_000 + i,
+                    2 * i,
+                )
+            })
+            .collect();
+        let flow = ForwardingFlow::from_events(&events, now as i64, 7 * day);
+        let window = FlowWindow::aggregate(&events, (now - 7 * day) as i64, now as i64);
+        let long = FlowWindow::aggregate(&events, (now - 30 * day) as i64, now as i64);
+        assert_eq!(flow.window, window);
+        assert_eq!(flow.long_window, long);
+        assert!(flow.window.channels.len() <= flow.long_window.channels.len());
     }
 
     #[test]

@@ -388,47 +388,19 @@ pub fn render_diff(d: &PlanDiff) -> String {
 mod tests {
     use super::*;
     use crate::analyze::analyze;
-    use crate::model::{
-        Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, SnapshotSource,
-    };
+    use crate::model::{Channel, Htlc, NodeSnapshot, SnapshotSource};
     use crate::settings::AnalysisSettings;
 
     fn chan(chan_id: u64, local: u64, htlcs: Vec<Htlc>) -> Channel {
-        let constraints = Some(Constraints {
-            dust_limit_sat: 354,
-            csv_delay: 144,
-            ..Constraints::default()
-        });
-        Channel {
-            chan_id,
-            channel_point: format!("{chan_id:064x}:1").into(),
-            remote_pubkey: format!("03{chan_id:064x}").into(),
+        let mut ch = Channel {
             peer_alias: String::new().into(),
-            active: true,
-            private: false,
-            initiator: Initiator::Local,
-            commitment_type: CommitmentType::Anchors,
-            capacity_sat: 2_000_000,
-            local_balance_sat: local,
-            remote_balance_sat: 2_000_000 - local - 1_000,
-            commit_fee_sat: 340,
-            commit_weight: 1124,
-            fee_per_kw: 253,
-            unsettled_balance_sat: 0,
-            total_satoshis_sent: 0,
             total_satoshis_received: 0,
-            num_updates: 0,
-            lifetime_secs: 86_400,
-            uptime_secs: 86_400,
-            local_chan_reserve_sat: 20_000,
-            remote_chan_reserve_sat: 20_000,
-            push_amount_sat: 0,
-            local_constraints: constraints,
-            remote_constraints: constraints,
             pending_htlcs: htlcs,
             local_policy: None,
-            remote_policy: None,
-        }
+            ..crate::testkit::channel(chan_id, 2_000_000, local)
+        };
+        crate::testkit::settle_balances(&mut ch);
+        ch
     }
 
     fn htlc(index: u64, amount: u64) -> Htlc {

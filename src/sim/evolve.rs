@@ -11,9 +11,10 @@ use rand::Rng;
 
 use super::accounting::{self, Resolution};
 use super::forwards::{FlowRole, ForwardRecord};
+use super::random::{block_hash, hex_bytes, log_uniform, random_htlc, random_htlc_amount, HtlcAge};
 use super::scenario::{
-    block_hash, commitment_feerate, hex_bytes, log_uniform, pending_from_channel, random_htlc,
-    random_htlc_amount, HtlcAge, Simulation, FEERATE_CEILING_PER_KW, FEERATE_FLOOR_PER_KW,
+    commitment_feerate, pending_from_channel, Simulation, FEERATE_CEILING_PER_KW,
+    FEERATE_FLOOR_PER_KW,
 };
 use super::state::{ChannelEvent, CloseSummary, CloseType, PendingStage};
 use super::traffic::traffic_attempts_per_tick;

@@ -6,7 +6,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::forwards::{FlowRole, ForwardRecord};
-use super::scenario::{random_htlc_amount, Simulation};
+use super::random::random_htlc_amount;
+use super::scenario::Simulation;
 use crate::model::{Channel, ForwardingEvent};
 
 /// Most events the generated history holds, whatever the node's size: a 10,000-channel node

@@ -14,7 +14,8 @@ use rand::Rng;
 
 use super::accounting;
 use super::evolve::next_htlc_index;
-use super::scenario::{random_htlc, random_htlc_amount, HtlcAge, Simulation};
+use super::random::{random_htlc, random_htlc_amount, HtlcAge};
+use super::scenario::Simulation;
 use super::service::lock;
 use super::SimHandle;
 use crate::model::Channel;

@@ -18,8 +18,9 @@
 //!
 //! The rest of the folder: [`state`] (the node at one instant), `traffic` (how busy it is),
 //! `server` (one generation of the listener), [`answers`] (a cycle's answers without the
-//! network), [`load`] (extra HTLCs for benchmarks), [`faults`] (switches tests flip),
-//! [`lncli_dump`] (the node as `lncli` JSON), [`testing`] (client helpers for tests).
+//! network), `random` (the seeded draws generator and evolution share), [`load`] (extra HTLCs
+//! for benchmarks), [`faults`] (switches tests flip), [`lncli_dump`] (the node as `lncli`
+//! JSON), [`testing`] (client helpers for tests).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), dustwatch::sim::SimError> {
@@ -46,6 +47,7 @@ mod history;
 pub mod lncli_dump;
 pub mod load;
 pub mod macaroon;
+mod random;
 pub mod router;
 pub mod scenario;
 mod server;

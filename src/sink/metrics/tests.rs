@@ -3,95 +3,34 @@
 use std::time::Duration;
 
 use crate::analyze::analyze;
-use crate::dust::{commitment_dust, DustParams, Side};
-use crate::model::{
-    Channel, CommitmentType, Constraints, Htlc, Initiator, NodeSnapshot, PaymentHash,
-    SnapshotSource,
-};
+use crate::model::{Channel, Htlc};
 use crate::plan::{AlertCode, Plan, Severity};
 use crate::settings::{AnalysisSettings, MetricsSettings};
+use crate::testkit::{self, htlc};
 
 use super::*;
 
 const BLOCK_HEIGHT: u32 = 800_000;
 
-/// An active anchors channel we opened, balances settled the way LND reports them
-/// (capacity = local + remote + HTLCs + commitment fee + anchors).
+/// A kit channel of 2,000,000 sat with no flow and no policy, carrying `htlcs`.
 fn channel(chan_id: u64, alias: &str, local_sat: u64, htlcs: Vec<Htlc>) -> Channel {
-    let capacity_sat = 2_000_000;
-    let constraints = |dust_limit_sat| Constraints {
-        csv_delay: 144,
-        chan_reserve_sat: capacity_sat / 100,
-        dust_limit_sat,
-        max_pending_amt_msat: capacity_sat * 1000,
-        min_htlc_msat: 1,
-        max_accepted_htlcs: 483,
-    };
     let mut ch = Channel {
-        chan_id,
-        channel_point: format!("{chan_id:064x}:0").into(),
-        remote_pubkey: format!("02{chan_id:064x}").into(),
-        peer_alias: alias.to_string().into(),
-        active: true,
-        private: false,
-        initiator: Initiator::Local,
-        commitment_type: CommitmentType::Anchors,
-        capacity_sat,
-        local_balance_sat: local_sat,
-        remote_balance_sat: 1,
-        commit_fee_sat: 0,
-        commit_weight: 1124,
-        fee_per_kw: 253,
-        unsettled_balance_sat: 0,
-        total_satoshis_sent: 0,
+        peer_alias: alias.into(),
         total_satoshis_received: 0,
-        num_updates: 10,
-        lifetime_secs: 30 * 86_400,
-        uptime_secs: 30 * 86_400,
-        local_chan_reserve_sat: capacity_sat / 100,
-        remote_chan_reserve_sat: capacity_sat / 100,
-        push_amount_sat: 0,
-        local_constraints: Some(constraints(354)),
-        remote_constraints: Some(constraints(573)),
         pending_htlcs: htlcs,
         local_policy: None,
-        remote_policy: None,
+        ..testkit::channel(chan_id, 2_000_000, local_sat)
     };
-    let params = DustParams::from_settings(&AnalysisSettings::default(), None);
-    let htlc_sum: u64 = ch.pending_htlcs.iter().map(|h| h.amount_sat).sum();
-    let base = commitment_dust(&ch, Side::Local, ch.fee_per_kw, &params).base_fee_sat;
-    ch.remote_balance_sat = capacity_sat - (local_sat + htlc_sum + base + 660);
-    ch.commit_fee_sat =
-        commitment_dust(&ch, Side::Local, ch.fee_per_kw, &params).fees_to_miners_sat;
+    testkit::settle_balances(&mut ch);
     ch
 }
 
-fn htlc(htlc_index: u64, incoming: bool, amount_sat: u64, expiration_height: u32) -> Htlc {
-    Htlc {
-        incoming,
-        amount_sat,
-        hash_lock: PaymentHash::from_hex(&format!("{htlc_index:064x}")),
-        expiration_height,
-        htlc_index,
-        forwarding_channel: 0,
-        forwarding_htlc_index: 0,
-        locked_in: true,
-    }
-}
-
 fn plan_of(channels: Vec<Channel>, block_height: Option<u32>) -> Plan {
-    let mut snapshot = NodeSnapshot::empty(
-        1_700_000_000,
-        SnapshotSource {
-            kind: "test".into(),
-            detail: "unit".into(),
-        },
-    );
-    snapshot.node.block_height = block_height;
-    snapshot.node.synced_to_chain = true;
-    snapshot.channels = channels;
-    snapshot.normalize();
-    analyze(&snapshot, &AnalysisSettings::default(), None)
+    analyze(
+        &testkit::snapshot(channels, block_height),
+        &AnalysisSettings::default(),
+        None,
+    )
 }
 
 /// Two channels: one with a dust HTLC and an HTLC expiring soon, one without HTLCs.

@@ -12,6 +12,12 @@
 //! * The certificate and macaroon files are read when a connection is (re)built: on the first
 //!   call, and after any failure other than LND answering "not ready" or an RPC-level error.
 //!   So a replaced `tls.cert` or macaroon is picked up on the next attempt without a restart.
+//!
+//! The folder: `call` (one call's deadline and failure classification, the answers a snapshot
+//! can do without) and `events` (the channel-event and link-failure streams).
+
+mod call;
+mod events;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,25 +25,21 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::client::Grpc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
-use tonic::{Request, Response, Status};
 
+use self::call::{note_missing, optional, CallPolicy};
 use crate::lnd::convert::{self, SnapshotParts};
 use crate::lnd::convert_flow;
-use crate::lnd::error::{classify, ErrorContext, LndError, LndState};
+use crate::lnd::error::{ErrorContext, LndError, LndState};
 use crate::lnd::flow_store::{self, FlowStore, SharedFlowStore};
-use crate::lnd::list_channels;
 use crate::lnd::macaroon::MacaroonInterceptor;
 use crate::lnd::pb;
 use crate::lnd::pb::lightning_client::LightningClient;
 use crate::lnd::pb::routerrpc::router_client::RouterClient;
 use crate::lnd::pb::state_client::StateClient;
-use crate::lnd::source::{ChannelEventKind, ChannelEvents, HtlcLinkFailures, NodeSource};
+use crate::lnd::source::{ChannelEvents, HtlcLinkFailures, NodeSource};
 use crate::lnd::tls::PinnedCertVerifier;
-use crate::model::link_failures::LinkFailure;
 use crate::model::{ChanId, NodeSnapshot, SnapshotSource, SnapshotWarning};
 use crate::settings::LndSettings;
 
@@ -74,9 +76,6 @@ pub const DEFAULT_FLOW_PAGE_SIZE: u32 = 10_000;
 /// Where a client reads "now" (unix seconds) for the snapshot time and the flow windows.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// Channel events buffered for a slow consumer before LND's stream is back-pressured.
-const EVENT_BUFFER: usize = 64;
-
 /// HTTP/2 flow-control windows the client advertises. The protocol's default, 64 KiB, lets
 /// LND send that much before it must wait a round trip for a window update: a 10,000-channel
 /// ListChannels answer (~8 MB) would take over a hundred round trips, which is slow on
@@ -85,10 +84,8 @@ const EVENT_BUFFER: usize = 64;
 const STREAM_WINDOW_BYTES: u32 = 16 << 20;
 const CONNECTION_WINDOW_BYTES: u32 = 32 << 20;
 
-const SUBSCRIBE: &str = "SubscribeChannelEvents";
-const SUBSCRIBE_HTLC: &str = "SubscribeHtlcEvents";
-
-type AuthedChannel = InterceptedService<Channel, MacaroonInterceptor>;
+/// The channel with the macaroon added to every call.
+pub(super) type AuthedChannel = InterceptedService<Channel, MacaroonInterceptor>;
 
 /// The stubs of one (lazily connected) channel to LND.
 #[derive(Clone)]
@@ -96,8 +93,6 @@ struct Connection {
     /// `State` answers without a macaroon, even while the wallet is locked.
     state: StateClient<Channel>,
     lightning: LightningClient<AuthedChannel>,
-    /// The same channel for ListChannels, whose answer [`list_channels`] decodes in parallel.
-    list_channels: Grpc<AuthedChannel>,
     /// `routerrpc.Router` on the same channel (HTLC events).
     router: RouterClient<AuthedChannel>,
 }
@@ -321,97 +316,20 @@ impl LndClient {
 
     /// Subscribes to channel events; see [`NodeSource::subscribe_channel_events`].
     ///
-    /// Readiness is checked first, so "LND down / not ready" is returned here. The stream is
-    /// then driven by a task: LND (grpc-go) sends a streaming call's headers only with its
-    /// first message, so the call may legitimately wait for hours and must not sit under the
-    /// per-call deadline. A failure after that (bad macaroon, broken connection) arrives as the
-    /// stream's last item; the task ends when the stream is dropped.
+    /// Readiness is checked first, so "LND down / not ready" is returned here; the stream is
+    /// then driven by a task ([`events::channel_events`]).
     pub async fn channel_events(&mut self) -> Result<ChannelEvents, LndError> {
         self.ensure_ready().await?;
-        let mut lightning = self.connection()?.lightning;
-        let ctx = self.policy.ctx.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
-        tokio::spawn(async move {
-            let call = lightning.subscribe_channel_events(pb::ChannelEventSubscription {});
-            let started = tokio::select! {
-                _ = tx.closed() => return,
-                started = call => started,
-            };
-            let mut updates = match started {
-                Ok(response) => response.into_inner(),
-                Err(status) => {
-                    let _ = tx.send(Err(classify(SUBSCRIBE, &status, &ctx))).await;
-                    return;
-                }
-            };
-            loop {
-                let next = tokio::select! {
-                    _ = tx.closed() => return,
-                    next = updates.message() => next,
-                };
-                let item = match next {
-                    Ok(Some(update)) => Ok(ChannelEventKind::from_wire(update.r#type)),
-                    Ok(None) => return,
-                    Err(status) => Err(classify(SUBSCRIBE, &status, &ctx)),
-                };
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        Ok(Box::pin(ReceiverStream::new(rx)))
+        let lightning = self.connection()?.lightning;
+        Ok(events::channel_events(lightning, self.policy.ctx.clone()))
     }
 
     /// Subscribes to HTLC events and passes on link failures only; driven by a task like
-    /// [`LndClient::channel_events`]. An LND without routerrpc answers `Unimplemented`, as the
-    /// first item of the stream (grpc-go sends a stream's status with its headers).
+    /// [`LndClient::channel_events`] ([`events::link_failures`]).
     pub async fn link_failures(&mut self) -> Result<HtlcLinkFailures, LndError> {
-        use crate::lnd::pb::routerrpc::htlc_event::Event;
-
         self.ensure_ready().await?;
-        let mut router = self.connection()?.router;
-        let ctx = self.policy.ctx.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
-        tokio::spawn(async move {
-            let call = router.subscribe_htlc_events(pb::routerrpc::SubscribeHtlcEventsRequest {});
-            let started = tokio::select! {
-                _ = tx.closed() => return,
-                started = call => started,
-            };
-            let mut events = match started {
-                Ok(response) => response.into_inner(),
-                Err(status) => {
-                    let _ = tx.send(Err(classify(SUBSCRIBE_HTLC, &status, &ctx))).await;
-                    return;
-                }
-            };
-            loop {
-                let next = tokio::select! {
-                    _ = tx.closed() => return,
-                    next = events.message() => next,
-                };
-                let item = match next {
-                    Ok(Some(event)) => match &event.event {
-                        Some(Event::LinkFailEvent(fail)) => Ok(LinkFailure {
-                            incoming_chan_id: event.incoming_channel_id,
-                            outgoing_chan_id: event.outgoing_channel_id,
-                            event_type: event.event_type,
-                            wire_failure: fail.wire_failure,
-                            failure_detail: fail.failure_detail,
-                        }),
-                        None => continue,
-                    },
-                    Ok(None) => return,
-                    Err(status) => Err(classify(SUBSCRIBE_HTLC, &status, &ctx)),
-                };
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        Ok(Box::pin(ReceiverStream::new(rx)))
+        let router = self.connection()?.router;
+        Ok(events::link_failures(router, self.policy.ctx.clone()))
     }
 
     /// Drops the current connection so the next call reads the certificate and macaroon files
@@ -431,8 +349,14 @@ impl LndClient {
         let taken_at_unix = (self.clock)();
         let ln = conn.lightning;
         let policy = &self.policy;
-        let (mut c1, mut c3, mut c4, mut c5, mut c6) =
-            (ln.clone(), ln.clone(), ln.clone(), ln.clone(), ln.clone());
+        let (mut c1, mut c2, mut c3, mut c4, mut c5, mut c6) = (
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+            ln.clone(),
+        );
         let (info, channels, pending, fee_report, wallet, debug_info) = tokio::try_join!(
             policy.unary(
                 "GetInfo",
@@ -440,14 +364,11 @@ impl LndClient {
             ),
             policy.unary(
                 "ListChannels",
-                list_channels::call(
-                    conn.list_channels,
-                    policy.request(pb::ListChannelsRequest {
-                        // Plans name peers by alias, as `lncli listchannels` does by default.
-                        peer_alias_lookup: true,
-                        ..Default::default()
-                    })
-                )
+                c2.list_channels(policy.request(pb::ListChannelsRequest {
+                    // Plans name peers by alias, as `lncli listchannels` does by default.
+                    peer_alias_lookup: true,
+                    ..Default::default()
+                }))
             ),
             optional(policy.unary(
                 "PendingChannels",
@@ -570,8 +491,6 @@ impl LndClient {
         let limit = self.settings.max_message_bytes;
         Ok(Connection {
             state: StateClient::new(channel.clone()).max_decoding_message_size(limit),
-            list_channels: Grpc::new(InterceptedService::new(channel.clone(), macaroon.clone()))
-                .max_decoding_message_size(limit),
             router: RouterClient::with_interceptor(channel.clone(), macaroon.clone())
                 .max_decoding_message_size(limit),
             lightning: LightningClient::with_interceptor(channel, macaroon)
@@ -606,72 +525,6 @@ impl NodeSource for LndClient {
         &mut self,
     ) -> impl Future<Output = Result<HtlcLinkFailures, LndError>> + Send {
         self.link_failures()
-    }
-}
-
-/// How every call is made: its deadline, and what its errors are classified against.
-#[derive(Debug, Clone)]
-struct CallPolicy {
-    ctx: ErrorContext,
-}
-
-impl CallPolicy {
-    /// A request carrying the per-call deadline as `grpc-timeout`, so LND abandons the work
-    /// too when dustwatch stops waiting.
-    fn request<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        request.set_timeout(self.ctx.request_timeout);
-        request
-    }
-
-    /// Runs one call under the per-call deadline and classifies its failure.
-    async fn unary<T>(
-        &self,
-        call: &'static str,
-        fut: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<T, LndError> {
-        match tokio::time::timeout(self.ctx.request_timeout, fut).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(classify(call, &status, &self.ctx)),
-            Err(_elapsed) => Err(LndError::Timeout {
-                call,
-                after: self.ctx.request_timeout,
-            }),
-        }
-    }
-}
-
-/// An answer the snapshot can do without: `Err` only for failures that must fail the cycle.
-///
-/// `Unimplemented` (an older LND) and a macaroon rejection (a narrow macaroon; a wholly bad
-/// one fails the required GetInfo anyway) become `Ok(Err(..))`, kept for a snapshot warning.
-async fn optional<T>(
-    call: impl Future<Output = Result<T, LndError>>,
-) -> Result<Result<T, LndError>, LndError> {
-    match call.await {
-        Ok(answer) => Ok(Ok(answer)),
-        Err(
-            err @ (LndError::BadMacaroon { .. }
-            | LndError::Rpc {
-                code: tonic::Code::Unimplemented,
-                ..
-            }),
-        ) => Ok(Err(err)),
-        Err(err) => Err(err),
-    }
-}
-
-/// Turns a missing optional answer into a warning that says what the snapshot lacks.
-fn note_missing<T>(answer: Result<T, LndError>, notes: &mut Vec<SnapshotWarning>) -> Option<T> {
-    match answer {
-        Ok(answer) => Some(answer),
-        Err(err) => {
-            notes.push(SnapshotWarning {
-                chan_id: None,
-                message: format!("left out of this snapshot: {err}"),
-            });
-            None
-        }
     }
 }
 
@@ -721,42 +574,5 @@ mod tests {
         let err = LndClient::new(&bad).expect_err("spaces are not a host");
         assert!(matches!(err, LndError::InvalidAddress { .. }), "{err:?}");
         assert!(err.to_string().contains("bad host name"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn optional_answers_degrade_only_when_lnd_cannot_or_may_not_answer() {
-        let unimplemented = LndError::Rpc {
-            call: "GetDebugInfo",
-            code: tonic::Code::Unimplemented,
-            message: "unknown method GetDebugInfo".into(),
-        };
-        let refused = LndError::BadMacaroon {
-            call: "WalletBalance",
-            macaroon_path: "/m".into(),
-            message: "permission denied".into(),
-        };
-        let down = LndError::Unreachable {
-            call: "FeeReport",
-            address: "a:1".into(),
-            message: "refused".into(),
-        };
-        assert!(matches!(
-            optional(async { Ok::<_, LndError>(7) }).await,
-            Ok(Ok(7))
-        ));
-        let mut notes = Vec::new();
-        for err in [unimplemented, refused] {
-            let answer = optional(async { Err::<u8, _>(err) })
-                .await
-                .expect("degrades");
-            assert_eq!(note_missing(answer, &mut notes), None);
-        }
-        assert_eq!(notes.len(), 2);
-        assert!(notes[0].message.contains("GetDebugInfo"), "{:?}", notes[0]);
-        assert!(notes[1].message.contains("WalletBalance"), "{:?}", notes[1]);
-        let err = optional(async { Err::<u8, _>(down) })
-            .await
-            .expect_err("fails the cycle");
-        assert!(err.is_transient());
     }
 }
