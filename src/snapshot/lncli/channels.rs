@@ -415,4 +415,48 @@ mod tests {
         assert_eq!(channels.len(), 1);
         assert!(warnings[0].message.contains("inconsistent"));
     }
+
+    #[test]
+    fn streamed_and_whole_readings_agree() {
+        let mut bad = minimal();
+        bad["local_balance"] = json!({"sat": 5});
+        let mut clamped = minimal();
+        clamped["chan_id"] = json!("2");
+        clamped["remote_balance"] = json!("-12");
+        let channels = json!([minimal(), bad, 7, clamped, {"chan_id": [1]}]);
+        let doc = json!({ "channels": channels }).to_string();
+        let text = LncliText {
+            name: "lc.json",
+            json: &doc,
+        };
+        let (mut streamed, mut whole) = (Vec::new(), Vec::new());
+        let read_streamed = read(&text, &mut streamed).unwrap();
+        assert_eq!(read_streamed, read_whole(&text, &mut whole).unwrap());
+        assert_eq!(streamed, whole);
+        assert_eq!(read_streamed.len(), 2);
+        assert_eq!(streamed.len(), 4, "{streamed:?}");
+        assert!(
+            streamed[1].message.contains("`channels[2]` skipped"),
+            "{streamed:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_repeated_within_a_channel_counts_once_as_in_a_parsed_tree() {
+        let doc = r#"{"channels": [
+            {"chan_id": "1", "capacity": "5", "capacity": "1000000", "local_balance": "1",
+             "remote_balance": "1", "commit_fee": "1", "fee_per_kw": "253"},
+            {"chan_id": "2", "capacity": "1000000", "local_balance": "1", "remote_balance": "1",
+             "commit_fee": "1", "fee_per_kw": "253"}
+        ]}"#;
+        let mut warnings = Vec::new();
+        let text = LncliText {
+            name: "lc.json",
+            json: doc,
+        };
+        let channels = read(&text, &mut warnings).unwrap();
+        assert_eq!(channels.len(), 2);
+        assert_eq!(channels[0].capacity_sat, 1_000_000, "the last one counts");
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
 }
