@@ -19,13 +19,15 @@
 //! HTLC alerts are one per channel (the soonest HTLC, the sum of those at that level or worse),
 //! so a channel full of HTLCs does not flood the log.
 
+use rayon::prelude::*;
+
 use crate::dust::{ExpiryLevel, HtlcView};
 use crate::model::{ChanId, NodeSnapshot};
 use crate::plan::{apply_order, Alert, AlertCode, Severity, Text};
 
 use crate::settings::AnalysisSettings;
 
-use super::{bucket_sort, group_thousands, par_pieces, ChannelView};
+use super::{group_thousands, ChannelView};
 
 fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: Text) -> Alert {
     Alert {
@@ -45,14 +47,14 @@ pub fn collect(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
 ) -> Vec<Alert> {
-    // Each piece of channels appends its alerts to one list of its own (no list per
-    // channel), with room for two per channel (a busy node averages under two); the lists are
-    // joined once, in channel order.
-    let mut alerts: Vec<Alert> = par_pieces(views, 2, |piece, out| {
-        for view in piece {
-            channel_alerts(view, settings, out);
-        }
-    });
+    let mut alerts: Vec<Alert> = views
+        .par_iter()
+        .flat_map_iter(|view| {
+            let mut out = Vec::new();
+            channel_alerts(view, settings, &mut out);
+            out
+        })
+        .collect();
     if snapshot.node.block_height.is_some() && !snapshot.node.synced_to_chain {
         alerts.push(alert(
             AlertCode::ChainNotSynced,
@@ -88,7 +90,7 @@ pub fn collect(
 fn sort_alerts(alerts: &mut [Alert]) {
     // `None` before any id: an id `c` is `c + 1`, which needs 65 bits.
     let optional = |v: Option<u64>| v.map_or(0, |v| u128::from(v) + 1);
-    let keys: Vec<(u128, u128, usize)> = alerts
+    let mut keys: Vec<(u128, u128, usize)> = alerts
         .iter()
         .enumerate()
         .map(|(i, a)| {
@@ -98,7 +100,7 @@ fn sort_alerts(alerts: &mut [Alert]) {
             (rank, optional(a.htlc_index), i)
         })
         .collect();
-    let mut keys = sort_by_severity_and_code(keys);
+    keys.sort_unstable();
     for run in keys.chunk_by_mut(|a, b| (a.0, a.1) == (b.0, b.1)) {
         if run.len() > 1 {
             // Stable, so equal messages keep their position order.
@@ -107,28 +109,6 @@ fn sort_alerts(alerts: &mut [Alert]) {
     }
     let order = keys.into_iter().map(|(_, _, i)| i).collect();
     apply_order(alerts, order);
-}
-
-/// Sorts alert keys `(rank, htlc index, position)`, whose rank leads with the severity and
-/// the code (bits 112 and up).
-///
-/// Channel alerts arrive in channel order, so within one severity and code they are nearly
-/// always in order already: a stable pass into one bucket per severity and code, then a check
-/// of each bucket, costs a fraction of sorting tens of thousands of keys; a bucket found out of
-/// order (snapshot warnings, a snapshot not sorted by channel) is sorted. The result is the
-/// keys' total order, as `sort_unstable` would give it: positions are distinct.
-fn sort_by_severity_and_code(keys: Vec<(u128, u128, usize)>) -> Vec<(u128, u128, usize)> {
-    /// Severity (1 bit) and code (8 bits) above bit 112 of the rank.
-    const BUCKETS: usize = 1 << 9;
-    let (mut sorted, starts) =
-        bucket_sort(keys, BUCKETS, |key| (key.0 >> 112) as usize & (BUCKETS - 1));
-    for b in 0..BUCKETS {
-        let run = &mut sorted[starts[b]..starts[b + 1]];
-        if !run.is_sorted() {
-            run.sort_unstable();
-        }
-    }
-    sorted
 }
 
 /// Appends the alerts of one channel to `out`.

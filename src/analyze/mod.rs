@@ -65,7 +65,7 @@ use crate::settings::AnalysisSettings;
 use changes::changes;
 use flow::{channel_age_secs, FlowFacts};
 use node_actions::{advisories_leave_room, NodeActions, Routes};
-pub(crate) use parallel::{bucket_sort, par_filter_map, par_pieces};
+pub(crate) use parallel::par_filter_map;
 use sections::{channel_plans, FeeContext};
 use summary::{
     alert_counts, count, keep_dust_worthwhile, keep_worthwhile, one_answer_to_demand, share,

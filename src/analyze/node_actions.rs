@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::model::ChanId;
 use crate::plan::{action_order, first_with_ids_in, Action, LndSupport, PRIORITY_ACTIONS_LIMIT};
 
-use super::parallel::{bucket_sort, bucket_starts};
+use super::parallel::bucket_starts;
 use super::ChannelView;
 
 /// At most this many of the priority actions are advisories (nothing to run) while other
@@ -102,7 +102,7 @@ pub(super) struct Routes {
 impl Routes {
     pub(super) fn new(views: &[ChannelView<'_>], actions: &NodeActions) -> Self {
         let index = ViewIndex::new(views);
-        // (view, action) in node order; then a counting sort by view keeps that order.
+        // (view, action) in node order; a stable sort by view keeps that order.
         let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(actions.len() + actions.len() / 4);
         for (position, action) in actions.iter().enumerate() {
             pairs.extend(
@@ -112,7 +112,8 @@ impl Routes {
                     .filter_map(|id| index.find(*id).map(|v| (v, position))),
             );
         }
-        let (pairs, starts) = bucket_sort(pairs, views.len(), |&(view, _)| view);
+        pairs.sort_by_key(|&(view, _)| view);
+        let starts = bucket_starts(views.len(), pairs.iter().map(|&(view, _)| view));
         let positions = pairs.into_iter().map(|(_, position)| position).collect();
         Routes { starts, positions }
     }

@@ -102,9 +102,14 @@ pub fn describe(value: &Value) -> String {
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {}", shorten(&n.to_string())),
         Value::String(s) => format!("the string {:?}", shorten(s)),
-        Value::Array(items) => format!("an array of {} item(s)", items.len()),
+        Value::Array(items) => describe_array(items.len()),
         Value::Object(_) => "an object".to_owned(),
     }
+}
+
+/// How [`describe`] names an array of `len` items.
+pub fn describe_array(len: usize) -> String {
+    format!("an array of {len} item(s)")
 }
 
 /// At most 40 characters of `text`, marked when cut (on a char boundary, so never panics).
@@ -143,7 +148,8 @@ pub fn integer(value: &Value) -> Option<i128> {
     }
 }
 
-fn decimal(text: &str) -> Option<i128> {
+/// A decimal string (optionally negative) as an integer, saturating beyond `i128`.
+pub(crate) fn decimal(text: &str) -> Option<i128> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -211,6 +217,27 @@ impl Bounds {
         max: 4_000_000,
         max_reason: "the 4,000,000 weight-unit block limit",
     };
+}
+
+impl Bounds {
+    /// The note for `number` (written `raw` in the document) at `path`, which lies outside
+    /// these bounds and was replaced by the nearest one.
+    pub fn clamp_note(&self, path: JsonPath, raw: &str, number: i128) -> Note {
+        let message = if number < self.min {
+            let why = if self.min == 0 {
+                "is negative".to_owned()
+            } else {
+                format!("is below {}", self.min)
+            };
+            format!("= {raw} {why}; used {} instead", self.min)
+        } else {
+            format!(
+                "= {raw} exceeds {}; used {} instead",
+                self.max_reason, self.max
+            )
+        };
+        Note { path, message }
+    }
 }
 
 /// Converts an integer already clamped to `Bounds::SAT`/`U64`/... into `u64`, saturating
@@ -328,39 +355,18 @@ impl<'a> Obj<'a> {
         let Some(value) = self.field(key) else {
             return Ok(None);
         };
-        let path = self.path.key(key);
         let Some(number) = integer(value) else {
             return Err(FieldError::new(
-                path,
+                self.path.key(key),
                 "an integer (a JSON number or a decimal string)",
                 describe(value),
             ));
         };
-        if number < bounds.min {
-            let why = if bounds.min == 0 {
-                "is negative".to_owned()
-            } else {
-                format!("is below {}", bounds.min)
-            };
-            notes.push(Note {
-                path,
-                message: format!("= {} {why}; used {} instead", raw_number(value), bounds.min),
-            });
-            Ok(Some(bounds.min))
-        } else if number > bounds.max {
-            notes.push(Note {
-                path,
-                message: format!(
-                    "= {} exceeds {}; used {} instead",
-                    raw_number(value),
-                    bounds.max_reason,
-                    bounds.max
-                ),
-            });
-            Ok(Some(bounds.max))
-        } else {
-            Ok(Some(number))
+        let clamped = number.clamp(bounds.min, bounds.max);
+        if clamped != number {
+            notes.push(bounds.clamp_note(self.path.key(key), &raw_number(value), number));
         }
+        Ok(Some(clamped))
     }
 
     /// Like [`Obj::integer`] but the member must be present.
@@ -380,7 +386,7 @@ impl<'a> Obj<'a> {
 }
 
 /// The number as the document wrote it (shortened), for warnings.
-fn raw_number(value: &Value) -> String {
+pub(crate) fn raw_number(value: &Value) -> String {
     match value {
         Value::String(s) => shorten(s),
         other => shorten(&other.to_string()),

@@ -32,12 +32,17 @@
 //! of their possible range (negative amounts, more than 21 million BTC) are clamped, each with
 //! a warning for its channel.
 
+mod channel;
 mod channels;
 mod feereport;
+mod fields;
 mod fwdinghistory;
 mod getinfo;
 mod pending;
+mod scid;
 
+use std::fs::File;
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -122,30 +127,57 @@ pub const SOURCE_KIND: &str = "lncli_json";
 
 /// Reads `lncli` output files into a normalized [`NodeSnapshot`] taken at `taken_at_unix`.
 ///
-/// Errors name the file (as its path is displayed) and, for malformed content, the JSON path.
+/// Every file is opened first, so a missing one is reported before any content; then each is
+/// read, used and dropped in turn, so no two are held at once (`listchannels` is tens of MB on
+/// a big node). Errors name the file (as its path is displayed) and, for malformed content,
+/// the JSON path.
 pub fn snapshot_from_files(
     files: &LncliFiles,
     taken_at_unix: i64,
 ) -> Result<NodeSnapshot, LncliError> {
-    let read = |path: &PathBuf| -> Result<(String, String), LncliError> {
-        let name = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok((name, text)),
-            Err(cause) => Err(LncliError::Read { file: name, cause }),
-        }
-    };
-    let listchannels = read(&files.listchannels)?;
-    let getinfo = files.getinfo.as_ref().map(read).transpose()?;
-    let pendingchannels = files.pendingchannels.as_ref().map(read).transpose()?;
-    let feereport = files.feereport.as_ref().map(read).transpose()?;
+    let listchannels = open(&files.listchannels)?;
+    let getinfo = files.getinfo.as_ref().map(open).transpose()?;
+    let pendingchannels = files.pendingchannels.as_ref().map(open).transpose()?;
+    let feereport = files.feereport.as_ref().map(open).transpose()?;
 
-    let texts = LncliTexts {
-        listchannels: text(&listchannels),
-        getinfo: getinfo.as_ref().map(text),
-        pendingchannels: pendingchannels.as_ref().map(text),
-        feereport: feereport.as_ref().map(text),
-    };
-    snapshot_from_strs(&texts, taken_at_unix)
+    let names: Vec<&str> = [Some(&listchannels), getinfo.as_ref()]
+        .into_iter()
+        .chain([pendingchannels.as_ref(), feereport.as_ref()])
+        .flatten()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut snapshot = NodeSnapshot::empty(taken_at_unix, source(&names));
+    let mut warnings = Vec::new();
+    let listchannels = read_opened(listchannels)?;
+    snapshot.channels = channels::read(&text(&listchannels), &mut warnings)?;
+    drop(listchannels);
+    let getinfo = getinfo.map(read_opened).transpose()?;
+    add_getinfo(&mut snapshot, getinfo.as_ref().map(text), &mut warnings)?;
+    if let Some(pending) = pendingchannels.map(read_opened).transpose()? {
+        snapshot.pending_channels = pending::read(&text(&pending), &mut warnings)?;
+    }
+    if let Some(fees) = feereport.map(read_opened).transpose()? {
+        feereport::apply(&text(&fees), &mut snapshot.channels, &mut warnings)?;
+    }
+    Ok(finish(snapshot, warnings))
+}
+
+/// A file opened for reading, with the name messages give it.
+fn open(path: &PathBuf) -> Result<(String, File), LncliError> {
+    let name = path.display().to_string();
+    match File::open(path) {
+        Ok(file) => Ok((name, file)),
+        Err(cause) => Err(LncliError::Read { file: name, cause }),
+    }
+}
+
+/// The whole text of an opened file, with its name.
+fn read_opened((name, mut file): (String, File)) -> Result<(String, String), LncliError> {
+    let mut json = String::new();
+    match file.read_to_string(&mut json) {
+        Ok(_) => Ok((name, json)),
+        Err(cause) => Err(LncliError::Read { file: name, cause }),
+    }
 }
 
 /// Borrows a `(name, contents)` pair read from disk as an [`LncliText`].
@@ -172,30 +204,45 @@ pub fn snapshot_from_strs(
     .flatten()
     .map(|t| t.name)
     .collect();
-    let mut snapshot = NodeSnapshot::empty(
-        taken_at_unix,
-        SnapshotSource {
-            kind: SOURCE_KIND.to_owned(),
-            detail: names.join(", "),
-        },
-    );
+    let mut snapshot = NodeSnapshot::empty(taken_at_unix, source(&names));
     let mut warnings = Vec::new();
-
     snapshot.channels = channels::read(&texts.listchannels, &mut warnings)?;
-    match &texts.getinfo {
-        Some(getinfo) => snapshot.node = getinfo::read(getinfo, &mut warnings)?,
-        None => snapshot.node.block_height = None,
-    }
+    add_getinfo(&mut snapshot, texts.getinfo, &mut warnings)?;
     if let Some(pending) = &texts.pendingchannels {
         snapshot.pending_channels = pending::read(pending, &mut warnings)?;
     }
     if let Some(fees) = &texts.feereport {
         feereport::apply(fees, &mut snapshot.channels, &mut warnings)?;
     }
+    Ok(finish(snapshot, warnings))
+}
 
+/// The snapshot's `source`: `lncli_json` with the files' names.
+fn source(names: &[&str]) -> SnapshotSource {
+    SnapshotSource {
+        kind: SOURCE_KIND.to_owned(),
+        detail: names.join(", "),
+    }
+}
+
+/// The node from `getinfo`; without it the block height (and so HTLC expiry) is unknown.
+fn add_getinfo(
+    snapshot: &mut NodeSnapshot,
+    getinfo: Option<LncliText<'_>>,
+    warnings: &mut Vec<SnapshotWarning>,
+) -> Result<(), LncliError> {
+    match getinfo {
+        Some(getinfo) => snapshot.node = getinfo::read(&getinfo, warnings)?,
+        None => snapshot.node.block_height = None,
+    }
+    Ok(())
+}
+
+/// The snapshot with its warnings, normalized.
+fn finish(mut snapshot: NodeSnapshot, warnings: Vec<SnapshotWarning>) -> NodeSnapshot {
     snapshot.warnings = warnings;
     snapshot.normalize();
-    Ok(snapshot)
+    snapshot
 }
 
 /// Adds `lncli fwdinghistory` output to a snapshot: its forwards become the snapshot's

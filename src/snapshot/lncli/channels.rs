@@ -1,76 +1,104 @@
 //! `lncli listchannels` → open [`Channel`]s.
 //!
-//! The file as a whole must be an object with a `channels` array; each element is read on its
-//! own, and one that cannot be read is skipped with a warning naming its index, its id (when
-//! that much could be read) and the JSON path of the problem.
+//! The file as a whole must be an object with a `channels` array; each element is deserialized
+//! on its own into typed fields (see [`channel`](super::channel)) and then read, and one that cannot be read is
+//! skipped with a warning naming its index, its id (when that much could be read) and the JSON
+//! path of the problem.
 
 use std::collections::HashSet;
 
-use base64::Engine as _;
-use serde_json::Value;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
+use super::channel::{read_channel, Item};
 use super::{parse_document, root, warning, LncliError, LncliText};
-use crate::model::{
-    ChanId, Channel, CommitmentType, Constraints, Htlc, Initiator, PaymentHash, SnapshotWarning,
-};
-use crate::snapshot::json::{
-    describe, integer, to_u32, to_u64, Bounds, FieldError, JsonPath, Note, Obj,
-};
+use crate::model::{ChanId, Channel, SnapshotWarning};
+use crate::snapshot::json::{FieldError, JsonPath};
 
-/// Reads every readable channel of a `listchannels` document, in file order.
+/// Reads every readable channel of a `listchannels` document in memory, in file order.
 ///
-/// A well-formed document is streamed: each element of `channels` is parsed and read on its
-/// own and then dropped, so a big node's file never becomes one tree in memory. Anything
+/// A well-formed document is streamed: each element of `channels` is deserialized and read on
+/// its own and then dropped, so a big node's file never becomes one tree in memory. Anything
 /// else (a syntax error, a top level that is not an object, `channels` missing, repeated or not
-/// an array) is read again as a whole by [`read_whole`], whose errors name the path and what
-/// was found there.
+/// an array, a key repeated within a channel) is read again as a whole by [`read_whole`],
+/// whose errors name the path and what was found there.
 pub(super) fn read(
     text: &LncliText<'_>,
     warnings: &mut Vec<SnapshotWarning>,
 ) -> Result<Vec<Channel>, LncliError> {
-    let mut reader = ChannelReader {
-        text,
-        channels: Vec::new(),
-        seen: HashSet::new(),
-        warnings: Vec::new(),
-    };
-    let mut de = serde_json::Deserializer::from_str(text.json);
-    let streamed = serde::de::DeserializeSeed::deserialize(Document(&mut reader), &mut de)
-        .and_then(|found| de.end().map(|()| found));
-    match streamed {
-        Ok(true) => {
-            warnings.append(&mut reader.warnings);
-            Ok(reader.channels)
-        }
-        Ok(false) | Err(_) => read_whole(text, warnings),
+    match stream(serde_json::Deserializer::from_str(text.json), text.name) {
+        Some(reader) => Ok(reader.commit(warnings)),
+        None => read_whole(text, warnings),
     }
 }
 
+/// The channels and warnings of a well-formed document, or `None` when it is not one.
+fn stream<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    name: &str,
+) -> Option<ChannelReader<'_>> {
+    let mut reader = ChannelReader::new(name, 0);
+    let found = Document(&mut reader)
+        .deserialize(&mut de)
+        .and_then(|found| de.end().map(|()| found));
+    matches!(found, Ok(true)).then_some(reader)
+}
+
 /// What [`read`] keeps while it streams; committed only when the whole document was read.
-struct ChannelReader<'t, 'a> {
-    text: &'t LncliText<'a>,
+struct ChannelReader<'n> {
+    name: &'n str,
     channels: Vec<Channel>,
     seen: HashSet<ChanId>,
     warnings: Vec<SnapshotWarning>,
 }
 
+impl<'n> ChannelReader<'n> {
+    fn new(name: &'n str, capacity: usize) -> Self {
+        ChannelReader {
+            name,
+            channels: Vec::with_capacity(capacity),
+            seen: HashSet::with_capacity(capacity),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Reads the element `index` of `channels` into the list, or names why it was skipped.
+    fn item(&mut self, item: &Item<'_>, index: usize) {
+        let path = JsonPath::root().key("channels").index(index);
+        channel_item(
+            self.name,
+            item,
+            path,
+            &mut self.seen,
+            &mut self.channels,
+            &mut self.warnings,
+        );
+    }
+
+    /// The channels read, their warnings appended to `warnings`.
+    fn commit(mut self, warnings: &mut Vec<SnapshotWarning>) -> Vec<Channel> {
+        warnings.append(&mut self.warnings);
+        self.channels
+    }
+}
+
 /// The top-level object: `channels` streamed, every other member skipped. Yields whether
 /// `channels` was there (exactly once).
-struct Document<'r, 't, 'a>(&'r mut ChannelReader<'t, 'a>);
+struct Document<'r, 'n>(&'r mut ChannelReader<'n>);
 
-impl<'de> serde::de::DeserializeSeed<'de> for Document<'_, '_, '_> {
+impl<'de> DeserializeSeed<'de> for Document<'_, '_> {
     type Value = bool;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Document<'_, '_, '_> {
+impl<'de> Visitor<'de> for Document<'_, '_> {
     type Value = bool;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object with a `channels` array")
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
         let mut found = false;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if key == "channels" {
@@ -80,7 +108,7 @@ impl<'de> serde::de::Visitor<'de> for Document<'_, '_, '_> {
                 found = true;
                 map.next_value_seed(Elements(&mut *self.0))?;
             } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
+                map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(found)
@@ -88,41 +116,32 @@ impl<'de> serde::de::Visitor<'de> for Document<'_, '_, '_> {
 }
 
 /// The `channels` array, one element at a time.
-struct Elements<'r, 't, 'a>(&'r mut ChannelReader<'t, 'a>);
+struct Elements<'r, 'n>(&'r mut ChannelReader<'n>);
 
-impl<'de> serde::de::DeserializeSeed<'de> for Elements<'_, '_, '_> {
+impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
     type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Elements<'_, '_, '_> {
+impl<'de> Visitor<'de> for Elements<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an array of channels")
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let reader = self.0;
-        let path = JsonPath::root().key("channels");
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
-        while let Some(item) = seq.next_element::<Value>()? {
-            let text = reader.text;
-            channel_item(
-                text,
-                &item,
-                path.index(index),
-                &mut reader.seen,
-                &mut reader.channels,
-                &mut reader.warnings,
-            );
+        while let Some(item) = seq.next_element::<Item<'de>>()? {
+            self.0.item(&item, index);
             index += 1;
         }
         Ok(())
     }
 }
 
-/// The whole document as one tree: the reference reading, and the one that explains errors.
+/// The whole document as one tree: the reading that explains errors, and the one for a file
+/// the streaming reading refused (e.g. a key repeated within a channel: the last one counts).
 fn read_whole(
     text: &LncliText<'_>,
     warnings: &mut Vec<SnapshotWarning>,
@@ -138,401 +157,67 @@ fn read_whole(
         })
         .map_err(|e| LncliError::shape(text.name, e))?;
 
-    let mut channels = Vec::with_capacity(items.len());
-    let mut seen: HashSet<ChanId> = HashSet::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let path = top.path().key("channels").index(index);
-        channel_item(text, item, path, &mut seen, &mut channels, warnings);
+    let mut reader = ChannelReader::new(text.name, items.len());
+    for (index, value) in items.iter().enumerate() {
+        match Item::deserialize(value) {
+            Ok(item) => reader.item(&item, index),
+            // Not reached: an `Item` takes any value, and a parsed object has no repeated keys.
+            Err(error) => reader.warnings.push(warning(
+                None,
+                text.name,
+                format!("`channels[{index}]` skipped: {error}"),
+            )),
+        }
     }
-    Ok(channels)
+    Ok(reader.commit(warnings))
 }
 
 /// Reads one element of `channels` at `path` into `channels`, or names why it was skipped.
 fn channel_item(
-    text: &LncliText<'_>,
-    item: &Value,
+    name: &str,
+    item: &Item<'_>,
     path: JsonPath,
     seen: &mut HashSet<ChanId>,
     channels: &mut Vec<Channel>,
     warnings: &mut Vec<SnapshotWarning>,
 ) {
-    {
-        match read_channel(item, path.clone()) {
-            Ok((channel, notes)) => {
-                let id = channel.chan_id;
-                if !seen.insert(id) {
-                    warnings.push(warning(
-                        Some(id),
-                        text.name,
-                        format!(
-                            "`{path}` (chan_id {id}) skipped: an earlier channel has the same chan_id"
-                        ),
-                    ));
-                    return;
-                }
-                for note in notes {
-                    warnings.push(warning(
-                        Some(id),
-                        text.name,
-                        format!("channel {id}: {note}"),
-                    ));
-                }
-                channels.push(channel);
-            }
-            Err(unreadable) => {
-                let named = match unreadable.chan_id {
-                    Some(id) => format!("`{path}` (chan_id {id})"),
-                    None => format!("`{path}`"),
-                };
+    match read_channel(item, &path) {
+        Ok((channel, notes)) => {
+            let id = channel.chan_id;
+            if !seen.insert(id) {
                 warnings.push(warning(
-                    unreadable.chan_id,
-                    text.name,
-                    format!("{named} skipped: {}", unreadable.error),
+                    Some(id),
+                    name,
+                    format!(
+                        "`{path}` (chan_id {id}) skipped: an earlier channel has the same chan_id"
+                    ),
                 ));
+                return;
             }
-        }
-    }
-}
-
-/// Why a channel was skipped, with its id when that much could be read.
-struct Unreadable {
-    chan_id: Option<ChanId>,
-    error: FieldError,
-}
-
-/// Reads one element of `channels`, returning the channel and notes about values it adjusted.
-fn read_channel(value: &Value, path: JsonPath) -> Result<(Channel, Vec<Note>), Unreadable> {
-    let obj = Obj::new(value, path, "a channel object").map_err(|error| Unreadable {
-        chan_id: None,
-        error,
-    })?;
-    let chan_id = short_channel_id(&obj).map_err(|error| Unreadable {
-        chan_id: None,
-        error,
-    })?;
-    let mut notes = Vec::new();
-    let channel = channel_fields(&obj, chan_id, &mut notes).map_err(|error| Unreadable {
-        chan_id: Some(chan_id),
-        error,
-    })?;
-    Ok((channel, notes))
-}
-
-fn channel_fields(
-    obj: &Obj<'_>,
-    chan_id: ChanId,
-    notes: &mut Vec<Note>,
-) -> Result<Channel, FieldError> {
-    let capacity_sat = required_sat(obj, "capacity", notes)?;
-    let local_balance_sat = required_sat(obj, "local_balance", notes)?;
-    let remote_balance_sat = required_sat(obj, "remote_balance", notes)?;
-    if local_balance_sat.saturating_add(remote_balance_sat) > capacity_sat {
-        notes.push(Note {
-            path: obj.path().key("capacity"),
-            message: format!(
-                "= {capacity_sat} is less than local_balance + remote_balance \
-                 ({local_balance_sat} + {remote_balance_sat}); the file is inconsistent"
-            ),
-        });
-    }
-
-    let pending_htlcs = match obj.array("pending_htlcs")? {
-        None => Vec::new(),
-        Some(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| htlc(item, obj.path().key("pending_htlcs").index(i), notes))
-            .collect::<Result<_, _>>()?,
-    };
-
-    Ok(Channel {
-        chan_id,
-        channel_point: obj.string("channel_point")?.unwrap_or_default().into(),
-        remote_pubkey: obj.string("remote_pubkey")?.unwrap_or_default().into(),
-        peer_alias: obj.string("peer_alias")?.unwrap_or_default().into(),
-        active: obj.boolean("active")?.unwrap_or(false),
-        private: obj.boolean("private")?.unwrap_or(false),
-        initiator: initiator(obj)?,
-        commitment_type: commitment_type(obj, notes)?,
-        capacity_sat,
-        local_balance_sat,
-        remote_balance_sat,
-        commit_fee_sat: required_sat(obj, "commit_fee", notes)?,
-        commit_weight: obj
-            .integer("commit_weight", Bounds::WEIGHT, notes)?
-            .map_or(0, to_u64),
-        fee_per_kw: to_u64(obj.required_integer("fee_per_kw", Bounds::FEERATE_PER_KW, notes)?),
-        unsettled_balance_sat: sat(obj, "unsettled_balance", notes)?,
-        total_satoshis_sent: count(obj, "total_satoshis_sent", notes)?,
-        total_satoshis_received: count(obj, "total_satoshis_received", notes)?,
-        num_updates: count(obj, "num_updates", notes)?,
-        lifetime_secs: count(obj, "lifetime", notes)?,
-        uptime_secs: count(obj, "uptime", notes)?,
-        local_chan_reserve_sat: sat(obj, "local_chan_reserve_sat", notes)?,
-        remote_chan_reserve_sat: sat(obj, "remote_chan_reserve_sat", notes)?,
-        push_amount_sat: sat(obj, "push_amount_sat", notes)?,
-        local_constraints: constraints(obj, "local_constraints", notes)?,
-        remote_constraints: constraints(obj, "remote_constraints", notes)?,
-        pending_htlcs,
-        local_policy: None,
-        remote_policy: None,
-    })
-}
-
-/// The short channel id (`block << 40 | tx << 16 | output`) of a channel object.
-///
-/// LND ≤ 0.18 prints it as `chan_id`; `lncli` ≥ 0.19 prints it as `scid` (with `scid_str`) and
-/// puts the 32-byte BOLT 2 channel id in hex into `chan_id`. `scid` wins when present.
-pub(super) fn short_channel_id(obj: &Obj<'_>) -> Result<ChanId, FieldError> {
-    const EXPECTED: &str = "a short channel id (uint64 as a decimal string or number)";
-    if let Some(value) = obj.field("scid") {
-        return as_chan_id(value)
-            .ok_or_else(|| FieldError::new(obj.path().key("scid"), EXPECTED, describe(value)));
-    }
-    if let Some(value) = obj.field("chan_id") {
-        if let Some(id) = as_chan_id(value) {
-            return Ok(id);
-        }
-        if let Some(id) = scid_from_str(obj)? {
-            return Ok(id);
-        }
-        let found = if is_bolt2_channel_id(value) {
-            format!(
-                "{} (a 32-byte channel id, and no `scid` next to it)",
-                describe(value)
-            )
-        } else {
-            describe(value)
-        };
-        return Err(FieldError::new(obj.path().key("chan_id"), EXPECTED, found));
-    }
-    scid_from_str(obj)?.ok_or_else(|| FieldError::missing(obj.path().key("chan_id"), EXPECTED))
-}
-
-fn as_chan_id(value: &Value) -> Option<ChanId> {
-    integer(value).and_then(|n| u64::try_from(n).ok())
-}
-
-fn is_bolt2_channel_id(value: &Value) -> bool {
-    matches!(value, Value::String(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// `scid_str` (`"BLOCKxTXxOUT"`, or `"BLOCK:TX:OUT"`) packed into a short channel id.
-fn scid_from_str(obj: &Obj<'_>) -> Result<Option<ChanId>, FieldError> {
-    let Some(text) = obj.string("scid_str")? else {
-        return Ok(None);
-    };
-    parse_scid_str(text).map(Some).ok_or_else(|| {
-        FieldError::new(
-            obj.path().key("scid_str"),
-            "a short channel id written BLOCKxTXxOUTPUT",
-            describe(&Value::String(text.to_owned())),
-        )
-    })
-}
-
-/// Packs `BLOCKxTXxOUT` into `block << 40 | tx << 16 | out`, checking each part's width
-/// (24, 24 and 16 bits).
-pub(crate) fn parse_scid_str(text: &str) -> Option<ChanId> {
-    let separator = if text.contains('x') { 'x' } else { ':' };
-    let mut parts = text.split(separator);
-    let block: u64 = parts.next()?.parse().ok()?;
-    let tx: u64 = parts.next()?.parse().ok()?;
-    let out: u64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || block >= 1 << 24 || tx >= 1 << 24 || out >= 1 << 16 {
-        return None;
-    }
-    Some(block << 40 | tx << 16 | out)
-}
-
-/// `initiator`: a boolean in `Channel`; enum names are accepted too. Absent (LND < 0.6) is
-/// unknown.
-fn initiator(obj: &Obj<'_>) -> Result<Initiator, FieldError> {
-    match obj.field("initiator") {
-        None => Ok(Initiator::Unknown),
-        Some(Value::Bool(true)) => Ok(Initiator::Local),
-        Some(Value::Bool(false)) => Ok(Initiator::Remote),
-        Some(Value::String(name)) => match name.as_str() {
-            "INITIATOR_LOCAL" => Ok(Initiator::Local),
-            "INITIATOR_REMOTE" => Ok(Initiator::Remote),
-            // Dual-funded (BOTH) says nothing about who pays the commitment fee.
-            "INITIATOR_UNKNOWN" | "INITIATOR_BOTH" => Ok(Initiator::Unknown),
-            _ => Err(initiator_error(obj, &Value::String(name.clone()))),
-        },
-        Some(other) => Err(initiator_error(obj, other)),
-    }
-}
-
-fn initiator_error(obj: &Obj<'_>, value: &Value) -> FieldError {
-    FieldError::new(
-        obj.path().key("initiator"),
-        "true/false (or INITIATOR_LOCAL/INITIATOR_REMOTE)",
-        describe(value),
-    )
-}
-
-/// `commitment_type` by name (or by LND's current enum number).
-///
-/// Absent means LND predates the field (< 0.10): `LEGACY`, unless the older
-/// `static_remote_key` flag is set. A type this version does not know is analysed as
-/// [`CommitmentType::Unknown`] (anchors) with a note.
-fn commitment_type(obj: &Obj<'_>, notes: &mut Vec<Note>) -> Result<CommitmentType, FieldError> {
-    let path = obj.path().key("commitment_type");
-    let Some(value) = obj.field("commitment_type") else {
-        return Ok(if obj.boolean("static_remote_key")? == Some(true) {
-            CommitmentType::StaticRemoteKey
-        } else {
-            CommitmentType::Legacy
-        });
-    };
-    let known = match value {
-        Value::String(name) => match name.as_str() {
-            "LEGACY" => Some(CommitmentType::Legacy),
-            "STATIC_REMOTE_KEY" => Some(CommitmentType::StaticRemoteKey),
-            "ANCHORS" => Some(CommitmentType::Anchors),
-            "SCRIPT_ENFORCED_LEASE" => Some(CommitmentType::ScriptEnforcedLease),
-            "SIMPLE_TAPROOT" => Some(CommitmentType::SimpleTaproot),
-            "SIMPLE_TAPROOT_OVERLAY" => Some(CommitmentType::SimpleTaprootOverlay),
-            "SIMPLE_TAPROOT_FINAL" | "TAPROOT" => Some(CommitmentType::SimpleTaprootFinal),
-            _ => None,
-        },
-        other => match integer(other) {
-            Some(1) => Some(CommitmentType::Legacy),
-            Some(2) => Some(CommitmentType::StaticRemoteKey),
-            Some(3) => Some(CommitmentType::Anchors),
-            Some(4) => Some(CommitmentType::ScriptEnforcedLease),
-            Some(5) => Some(CommitmentType::SimpleTaproot),
-            Some(6) => Some(CommitmentType::SimpleTaprootOverlay),
-            Some(7) => Some(CommitmentType::SimpleTaprootFinal),
-            Some(_) => None,
-            None => {
-                return Err(FieldError::new(
-                    path,
-                    "a commitment type name such as \"ANCHORS\"",
-                    describe(other),
-                ))
+            for note in notes {
+                warnings.push(warning(Some(id), name, format!("channel {id}: {note}")));
             }
-        },
-    };
-    Ok(known.unwrap_or_else(|| {
-        notes.push(Note {
-            path,
-            message: format!(
-                "= {} is not a commitment type dustwatch knows; analysed as an anchor channel",
-                describe(value)
-            ),
-        });
-        CommitmentType::Unknown
-    }))
-}
-
-fn constraints(
-    obj: &Obj<'_>,
-    key: &str,
-    notes: &mut Vec<Note>,
-) -> Result<Option<Constraints>, FieldError> {
-    let Some(c) = obj.object(key)? else {
-        return Ok(None);
-    };
-    Ok(Some(Constraints {
-        csv_delay: c
-            .integer("csv_delay", Bounds::U32, notes)?
-            .map_or(0, to_u32),
-        chan_reserve_sat: sat(&c, "chan_reserve_sat", notes)?,
-        dust_limit_sat: sat(&c, "dust_limit_sat", notes)?,
-        max_pending_amt_msat: msat(&c, "max_pending_amt_msat", notes)?,
-        min_htlc_msat: msat(&c, "min_htlc_msat", notes)?,
-        max_accepted_htlcs: c
-            .integer("max_accepted_htlcs", Bounds::U32, notes)?
-            .map_or(0, to_u32),
-    }))
-}
-
-/// One element of `pending_htlcs`. Its direction and amount are required: without them the
-/// channel's dust cannot be worked out, so the whole channel is skipped instead.
-fn htlc(value: &Value, path: JsonPath, notes: &mut Vec<Note>) -> Result<Htlc, FieldError> {
-    let h = Obj::new(value, path, "an HTLC object")?;
-    let incoming = h.boolean("incoming")?.ok_or_else(|| {
-        FieldError::missing(h.path().key("incoming"), "a boolean (true or false)")
-    })?;
-    Ok(Htlc {
-        incoming,
-        amount_sat: to_u64(h.required_integer("amount", Bounds::SAT, notes)?),
-        hash_lock: hash_lock(&h, notes)?,
-        expiration_height: h
-            .integer("expiration_height", Bounds::U32, notes)?
-            .map_or(0, to_u32),
-        htlc_index: count(&h, "htlc_index", notes)?,
-        forwarding_channel: count(&h, "forwarding_channel", notes)?,
-        forwarding_htlc_index: count(&h, "forwarding_htlc_index", notes)?,
-        // Added in LND 0.19 (true once the HTLC is on the peer's commitment too). Older LND
-        // does not say; its `pending_htlcs` are those of our current commitment, which is
-        // where dust is computed, so they are taken as locked in.
-        locked_in: h.boolean("locked_in")?.unwrap_or(true),
-    })
-}
-
-/// `hash_lock` as a [`PaymentHash`]: `lncli` prints hex; jsonpb-era `lncli` and REST print
-/// base64. Absent or empty is `None`; anything else that is not 32 bytes in one of those
-/// forms is `None` with a note: the hash is not needed for dust, so the HTLC is kept.
-fn hash_lock(h: &Obj<'_>, notes: &mut Vec<Note>) -> Result<Option<PaymentHash>, FieldError> {
-    let Some(text) = h.string("hash_lock")? else {
-        return Ok(None);
-    };
-    if text.is_empty() {
-        return Ok(None);
+            channels.push(channel);
+        }
+        Err(unreadable) => {
+            let named = match unreadable.chan_id {
+                Some(id) => format!("`{path}` (chan_id {id})"),
+                None => format!("`{path}`"),
+            };
+            warnings.push(warning(
+                unreadable.chan_id,
+                name,
+                format!("{named} skipped: {}", unreadable.error),
+            ));
+        }
     }
-    if let Some(hash) = PaymentHash::from_hex(text) {
-        return Ok(Some(hash));
-    }
-    let engines = [
-        &base64::engine::general_purpose::STANDARD,
-        &base64::engine::general_purpose::URL_SAFE,
-    ];
-    if let Some(hash) = engines
-        .iter()
-        .find_map(|e| e.decode(text).ok())
-        .and_then(|bytes| PaymentHash::from_slice(&bytes))
-    {
-        return Ok(Some(hash));
-    }
-    notes.push(Note {
-        path: h.path().key("hash_lock"),
-        message: format!(
-            "= {} is neither hex nor base64 of a 32-byte hash; left empty",
-            describe(&Value::String(text.to_owned()))
-        ),
-    });
-    Ok(None)
-}
-
-/// An optional satoshi amount (proto3 default 0).
-pub(super) fn sat(obj: &Obj<'_>, key: &str, notes: &mut Vec<Note>) -> Result<u64, FieldError> {
-    Ok(obj.integer(key, Bounds::SAT, notes)?.map_or(0, to_u64))
-}
-
-/// A satoshi amount every LND version prints; its absence means the file was cut or edited.
-pub(super) fn required_sat(
-    obj: &Obj<'_>,
-    key: &str,
-    notes: &mut Vec<Note>,
-) -> Result<u64, FieldError> {
-    Ok(to_u64(obj.required_integer(key, Bounds::SAT, notes)?))
-}
-
-fn msat(obj: &Obj<'_>, key: &str, notes: &mut Vec<Note>) -> Result<u64, FieldError> {
-    Ok(obj.integer(key, Bounds::MSAT, notes)?.map_or(0, to_u64))
-}
-
-/// A non-negative counter or index (proto3 default 0).
-fn count(obj: &Obj<'_>, key: &str, notes: &mut Vec<Note>) -> Result<u64, FieldError> {
-    Ok(obj.integer(key, Bounds::U64, notes)?.map_or(0, to_u64))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::model::{CommitmentType, Initiator, PaymentHash};
+    use serde_json::{json, Value};
 
     fn one(channel: Value) -> (Vec<Channel>, Vec<SnapshotWarning>) {
         let doc = json!({ "channels": [channel] }).to_string();
@@ -554,16 +239,6 @@ mod tests {
             "commit_fee": "2960",
             "fee_per_kw": "2500",
         })
-    }
-
-    #[test]
-    fn scid_string_packs_block_tx_output() {
-        assert_eq!(parse_scid_str("754x1x0"), Some(829_031_767_408_640));
-        assert_eq!(parse_scid_str("754:1:0"), Some(829_031_767_408_640));
-        assert_eq!(parse_scid_str("16777216x0x0"), None, "block needs 24 bits");
-        assert_eq!(parse_scid_str("1x2"), None);
-        assert_eq!(parse_scid_str("1x2x3x4"), None);
-        assert_eq!(parse_scid_str("axbxc"), None);
     }
 
     #[test]
@@ -739,5 +414,49 @@ mod tests {
         let (channels, warnings) = one(c);
         assert_eq!(channels.len(), 1);
         assert!(warnings[0].message.contains("inconsistent"));
+    }
+
+    #[test]
+    fn streamed_and_whole_readings_agree() {
+        let mut bad = minimal();
+        bad["local_balance"] = json!({"sat": 5});
+        let mut clamped = minimal();
+        clamped["chan_id"] = json!("2");
+        clamped["remote_balance"] = json!("-12");
+        let channels = json!([minimal(), bad, 7, clamped, {"chan_id": [1]}]);
+        let doc = json!({ "channels": channels }).to_string();
+        let text = LncliText {
+            name: "lc.json",
+            json: &doc,
+        };
+        let (mut streamed, mut whole) = (Vec::new(), Vec::new());
+        let read_streamed = read(&text, &mut streamed).unwrap();
+        assert_eq!(read_streamed, read_whole(&text, &mut whole).unwrap());
+        assert_eq!(streamed, whole);
+        assert_eq!(read_streamed.len(), 2);
+        assert_eq!(streamed.len(), 4, "{streamed:?}");
+        assert!(
+            streamed[1].message.contains("`channels[2]` skipped"),
+            "{streamed:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_repeated_within_a_channel_counts_once_as_in_a_parsed_tree() {
+        let doc = r#"{"channels": [
+            {"chan_id": "1", "capacity": "5", "capacity": "1000000", "local_balance": "1",
+             "remote_balance": "1", "commit_fee": "1", "fee_per_kw": "253"},
+            {"chan_id": "2", "capacity": "1000000", "local_balance": "1", "remote_balance": "1",
+             "commit_fee": "1", "fee_per_kw": "253"}
+        ]}"#;
+        let mut warnings = Vec::new();
+        let text = LncliText {
+            name: "lc.json",
+            json: doc,
+        };
+        let channels = read(&text, &mut warnings).unwrap();
+        assert_eq!(channels.len(), 2);
+        assert_eq!(channels[0].capacity_sat, 1_000_000, "the last one counts");
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 }

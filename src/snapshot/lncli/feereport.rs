@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::channels::short_channel_id;
+use super::fields::{At, Json};
+use super::scid::{short_channel_id, ScidFields};
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ChanId, Channel, RoutingPolicy, SnapshotWarning};
 use crate::snapshot::json::{to_i32, to_i64, Bounds, FieldError, JsonPath, Note, Obj};
@@ -89,7 +90,13 @@ pub(super) fn apply(
 fn row(value: &Value, path: JsonPath, notes: &mut Vec<Note>) -> Result<Row, FieldError> {
     let obj = Obj::new(value, path, "a fee row object")?;
     let chan_id = if obj.has("chan_id") || obj.has("scid") || obj.has("scid_str") {
-        Some(short_channel_id(&obj)?)
+        let field = |key| obj.field(key).map(Json::of_value);
+        let ids = ScidFields {
+            scid: &field("scid"),
+            chan_id: &field("chan_id"),
+            scid_str: &field("scid_str"),
+        };
+        Some(short_channel_id(&At(obj.path()), &ids)?)
     } else {
         None
     };

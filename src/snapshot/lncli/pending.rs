@@ -5,10 +5,9 @@
 
 use serde_json::Value;
 
-use super::channels::{required_sat, sat};
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{PendingChannel, PendingKind, SnapshotWarning};
-use crate::snapshot::json::{to_i32, Bounds, FieldError, JsonPath, Note, Obj};
+use crate::snapshot::json::{to_i32, to_u64, Bounds, FieldError, JsonPath, Note, Obj};
 
 /// The lists of a `PendingChannelsResponse` and what each holds.
 const LISTS: [(&str, List); 4] = [
@@ -116,6 +115,16 @@ fn entry(
         limbo_balance_sat,
         blocks_til_maturity,
     })
+}
+
+/// An optional satoshi amount (proto3 default 0).
+fn sat(obj: &Obj<'_>, key: &str, notes: &mut Vec<Note>) -> Result<u64, FieldError> {
+    Ok(obj.integer(key, Bounds::SAT, notes)?.map_or(0, to_u64))
+}
+
+/// A satoshi amount every LND version prints; its absence means the file was cut or edited.
+fn required_sat(obj: &Obj<'_>, key: &str, notes: &mut Vec<Note>) -> Result<u64, FieldError> {
+    Ok(to_u64(obj.required_integer(key, Bounds::SAT, notes)?))
 }
 
 #[cfg(test)]
