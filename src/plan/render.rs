@@ -97,6 +97,10 @@ fn percent(r: f64) -> String {
     format!("{:.1}%", r * 100.0)
 }
 
+/// How many alerts and channels the report lists; the rest are counted, so that the report of
+/// a big node fits a terminal (`plan show --channel` shows any one channel in full).
+pub const REPORT_LIST_LIMIT: usize = 15;
+
 fn needs_attention(c: &ChannelPlan) -> bool {
     !c.health.issues.is_empty() || !c.recommendations.actions.is_empty()
 }
@@ -277,6 +281,7 @@ pub fn render_table(plan: &Plan) -> String {
         let rows: Vec<Vec<String>> = plan
             .alerts
             .iter()
+            .take(REPORT_LIST_LIMIT)
             .map(|a| {
                 vec![
                     a.severity.as_str().to_uppercase(),
@@ -296,6 +301,13 @@ pub fn render_table(plan: &Plan) -> String {
             ],
             &rows,
         );
+        let more = plan.alerts.len().saturating_sub(REPORT_LIST_LIMIT);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  … and {more} more alerts (the plan file lists them all)"
+            );
+        }
     }
 
     out.push_str("\nCHANNELS NEEDING ATTENTION\n");
@@ -317,6 +329,7 @@ pub fn render_table(plan: &Plan) -> String {
     } else {
         let rows: Vec<Vec<String>> = attention
             .iter()
+            .take(REPORT_LIST_LIMIT)
             .map(|c| {
                 let exposure = c
                     .dust
@@ -358,7 +371,16 @@ pub fn render_table(plan: &Plan) -> String {
             ],
             &rows,
         );
+        let more = attention.len().saturating_sub(REPORT_LIST_LIMIT);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  … and {more} more channels needing attention (`dustwatch plan show --channel ID`)"
+            );
+        }
     }
+    let quiet = plan.channels.len() - attention.len();
+    let _ = writeln!(out, "  {quiet} channels with nothing to say");
     out
 }
 
