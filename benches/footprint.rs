@@ -110,6 +110,12 @@ async fn main() -> anyhow::Result<()> {
     let before = write_bytes();
     for cycle in 0..cycles {
         sim.tick();
+        // Snapshots carry the wall clock, which runs far faster here than one minute a cycle:
+        // the written plan ages one simulated minute per cycle, so `output.plan_refresh`
+        // counts simulated time.
+        if let Some(written) = &mut last_written {
+            written.at_unix -= 60;
+        }
         let when = WriteWhen::Changed {
             last_written: last_written.as_ref(),
         };

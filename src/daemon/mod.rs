@@ -12,8 +12,8 @@
 //! * the previous plan (from `latest.json` at start, then the last one computed) is passed to
 //!   the analyzer, so `changes` and alert transitions are relative to it. Only its
 //!   [`PlanDigest`] is kept (action ids, channels with outgoing dust, alerts, `generated_at`):
-//!   a 10,000-channel plan is ~60 MB in memory, its digest a few MB. `latest.json` is streamed
-//!   into a digest at start, never read whole, and each plan is dropped once it is written and
+//!   a 10,000-channel plan is ~60 MB in memory, its digest a few MB. `latest.json` is read
+//!   into a digest at start (only the digest's fields are kept), and each plan is dropped once it is written and
 //!   digested, so between cycles the loop holds no plan at all;
 //! * shutdown and reload arrive as parameters ([`Control`]), never globals, so tests drive them;
 //! * on shutdown a running cycle gets `poll.shutdown_timeout` to finish, then is dropped; plan
