@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dustwatch::daemon::{run_cycle_writing, WriteWhen};
+use dustwatch::daemon::{run_cycle_writing, WriteWhen, WrittenPlan};
 use dustwatch::lnd::client::LndClient;
 use dustwatch::plan::PlanDigest;
 use dustwatch::settings::Settings;
@@ -95,20 +95,30 @@ async fn main() -> anyhow::Result<()> {
     let mut client = LndClient::new(&settings.lnd)?;
 
     let mut previous: Option<PlanDigest> = None;
-    let mut last_written_unix = None;
-    let (mut written, mut transitions, mut resolved) = (0u32, 0usize, 0usize);
+    let mut last_written: Option<WrittenPlan> = None;
+    let (mut written, mut transitions, mut resolved, mut warnings) = (0u32, 0usize, 0usize, 0usize);
     let mut cycle_lines = 0u64;
     // Why plans were written: cycles with actions new or gone, with logged transitions, with
     // resolved HTLC alerts only.
     let (mut by_actions, mut by_transitions, mut by_resolved) = (0u32, 0u32, 0u32);
     let mut last_cycle_line_unix: Option<i64> = None;
+    // Actions new or gone per kind, over all cycles after the first.
+    let mut churn = std::collections::BTreeMap::new();
     let mut first_unix = None;
     // Lines after the first cycle, which raises every alert there is: the steady state.
     let mut first_cycle_lines = 0u64;
     let before = write_bytes();
     for cycle in 0..cycles {
         sim.tick();
-        let when = WriteWhen::Changed { last_written_unix };
+        // Snapshots carry the wall clock, which runs far faster here than one minute a cycle:
+        // the written plan ages one simulated minute per cycle, so `output.plan_refresh`
+        // counts simulated time.
+        if let Some(written) = &mut last_written {
+            written.at_unix -= 60;
+        }
+        let when = WriteWhen::Changed {
+            last_written: last_written.as_ref(),
+        };
         let report = run_cycle_writing(
             &mut client,
             &settings,
@@ -120,6 +130,16 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let at = report.plan.source.taken_at_unix;
         first_unix.get_or_insert(at);
+        let changed = report
+            .plan
+            .changes
+            .new
+            .iter()
+            .chain(&report.plan.changes.resolved);
+        for id in changed.filter(|_| cycle > 0) {
+            let kind = id.split(':').next().unwrap_or_default().to_owned();
+            *churn.entry(kind).or_insert(0u32) += 1;
+        }
         let actions_changed =
             !report.plan.changes.new.is_empty() || !report.plan.changes.resolved.is_empty();
         by_actions += u32::from(actions_changed);
@@ -127,10 +147,11 @@ async fn main() -> anyhow::Result<()> {
         by_resolved += u32::from(report.journal.logged == 0 && report.journal.htlcs_resolved > 0);
         if report.written {
             written += 1;
-            last_written_unix = Some(at);
+            last_written = Some(WrittenPlan::of(&report.plan));
         }
         transitions += report.journal.logged;
         resolved += report.journal.htlcs_resolved;
+        warnings += report.journal.warnings_changed;
         // The daemon's cycle line: INFO with transitions, or when the last was an hour ago.
         if report.journal.logged > 0 || last_cycle_line_unix.is_none_or(|t| at - t >= 3600) {
             cycle_lines += 1;
@@ -153,10 +174,19 @@ async fn main() -> anyhow::Result<()> {
          {:.1} MB written, plan directory {:.1} MB; \
          journal {journal} lines ({first_cycle_lines} in the first cycle; {steady_per_hour:.0} \
          per hour after it: {transitions} alert transitions, \
-         {cycle_lines} cycle lines; {resolved} resolved HTLC alerts counted, not logged)",
+         {cycle_lines} cycle lines; {resolved} resolved HTLC alerts and {warnings} channel \
+         warning changes counted, not logged)",
         first_unix,
         wrote as f64 / 1e6,
         dir_bytes(&plan_dir) as f64 / 1e6,
     );
+    println!("actions new or gone, by kind: {churn:?}");
+    if let Ok(latest) = std::fs::metadata(plan_dir.join("latest.json")) {
+        println!(
+            "latest.json: {} bytes, {:.0} per channel",
+            latest.len(),
+            latest.len() as f64 / channels as f64
+        );
+    }
     Ok(())
 }

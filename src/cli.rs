@@ -99,6 +99,9 @@ pub enum PlanCommand {
     Show {
         #[arg(value_name = "FILE|DIR")]
         target: Option<PathBuf>,
+        /// Show this one channel in full (its dust, HTLCs, force-close cost, actions, alerts)
+        #[arg(long, value_name = "ID")]
+        channel: Option<u64>,
     },
     /// Show what changed between two plan files
     Diff {
@@ -224,7 +227,10 @@ mod tests {
 
         assert_eq!(
             parse(&["plan", "show"]).expect("plan show").command,
-            Command::Plan(PlanCommand::Show { target: None })
+            Command::Plan(PlanCommand::Show {
+                target: None,
+                channel: None
+            })
         );
         assert_eq!(
             parse(&["plan", "diff", "a.json", "b.json"])

@@ -461,7 +461,10 @@ fn plans_read_back_identically() {
     for (name, plan) in all_plans() {
         let text = serde_json::to_string_pretty(&plan).unwrap();
         let back = read_plan(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(back, plan, "{name}");
+        // The file leaves out rows with nothing to say, so the plan read back is compared by
+        // its actions and by the bytes it writes.
+        assert_eq!(back.all_actions(), plan.all_actions(), "{name}");
+        assert_eq!(back.alerts, plan.alerts, "{name}");
         assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text, "{name}");
     }
 }
@@ -503,9 +506,9 @@ fn plans_read_back_as_their_digest() {
 fn plan_with_another_schema_version_is_refused() {
     let (_, plan) = all_plans().remove(0);
     let mut value = serde_json::to_value(&plan).unwrap();
-    value["schema_version"] = serde_json::json!(2);
+    value["schema_version"] = serde_json::json!(3);
     let err = read_plan(&value.to_string()).unwrap_err();
-    assert!(err.to_string().contains("schema_version 2"), "{err}");
+    assert!(err.to_string().contains("schema_version 3"), "{err}");
 }
 
 #[test]
@@ -646,7 +649,7 @@ fn expected_recommendations_appear() {
 /// several places are documented once under a type name (`action.…`, `commitment.…`).
 fn type_root(path: &str) -> Option<&'static str> {
     match path {
-        "priority_actions[]" | "channels[].recommendations.actions[]" => Some("action"),
+        "actions[]" => Some("action"),
         "channels[].dust.local_commitment" | "channels[].dust.remote_commitment" => {
             Some("commitment")
         }
@@ -707,8 +710,28 @@ fn schema_document_covers_every_field_and_only_real_ones() {
     let doc = std::fs::read_to_string(doc_path).expect("docs/plan-schema.md exists");
     let documented = documented_paths(&doc);
     let mut seen = BTreeSet::new();
-    for (_, plan) in all_plans() {
-        walk(&serde_json::to_value(&plan).unwrap(), "", &mut seen);
+    let mut plans: Vec<Plan> = all_plans().into_iter().map(|(_, plan)| plan).collect();
+    // The file leaves out `false`, 0 and empty lists: one channel with the fields the example
+    // nodes never set, so that they are checked too.
+    let mut odd = plans[0].clone();
+    let channel = &mut odd.channels[0];
+    channel.private = true;
+    channel.warnings.push("assumed".into());
+    for commitment in [
+        &mut channel.dust.local_commitment,
+        &mut channel.dust.remote_commitment,
+    ] {
+        commitment.to_local_trimmed = true;
+        commitment.to_remote_trimmed = true;
+        commitment.absent_anchor_sat = 1;
+    }
+    for spike in &mut channel.dust.fee_spike {
+        spike.capped = true;
+        spike.exceeds_limit = true;
+    }
+    plans.push(odd);
+    for plan in &plans {
+        walk(&serde_json::to_value(plan).unwrap(), "", &mut seen);
     }
     let undocumented: Vec<&String> = seen.difference(&documented).collect();
     assert!(

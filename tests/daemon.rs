@@ -31,7 +31,7 @@ use dustwatch::model::NodeSnapshot;
 use dustwatch::plan::{read_plan, AlertCode, Plan, SCHEMA_VERSION};
 use dustwatch::settings::{LogFormat, LogSettings, Settings};
 use dustwatch::sim::{ChannelEvent, RpcState, SimHandle};
-use dustwatch::sink::alerts::{is_resolved_htlc, transitions, Transition};
+use dustwatch::sink::alerts::{is_journal_news, is_resolved_htlc, transitions, Transition};
 use dustwatch::sink::plan_file::{list_plan_files, read_plan_text};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -430,7 +430,7 @@ async fn a_full_cycle_writes_a_valid_plan_with_restricted_modes() {
 
     let (latest_bytes, plan) = latest(&plan_dir);
     assert_eq!(plan.schema_version, SCHEMA_VERSION);
-    assert_eq!(plan.schema_version, 1);
+    assert_eq!(plan.schema_version, 2);
     let open_channels = sim.with_state(|n| n.channels.len());
     assert_eq!(plan.channels.len(), open_channels);
     assert_eq!(plan.summary.total_channels as usize, open_channels);
@@ -1062,7 +1062,7 @@ fn expected_events(previous: &Plan, current: &Plan) -> Vec<(String, String, Stri
     };
     transitions(&previous.alerts, &current.alerts)
         .into_iter()
-        .filter(|t| !is_resolved_htlc(t, still_open))
+        .filter(|t| !is_resolved_htlc(t, still_open) && is_journal_news(t, still_open))
         .map(|t| {
             let (state, alert) = match t {
                 Transition::Raised(a) => ("raised", a),

@@ -35,6 +35,9 @@ fn settings_for(sim: &SimHandle, plan_dir: &std::path::Path) -> Settings {
     settings.poll.backoff_initial = Duration::from_millis(5);
     settings.poll.backoff_max = Duration::from_millis(50);
     settings.output.plan_dir = plan_dir.to_path_buf();
+    // Every cycle's plan on disk: these tests read a channel's warnings from `latest.json`,
+    // which the write rule otherwise leaves for the hourly refresh.
+    settings.output.plan_refresh = Duration::ZERO;
     settings
 }
 

@@ -96,7 +96,7 @@ fn plan_show_prints_a_readable_table() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, _) = plans();
     let file = write_plan(dir.path(), "a.json", &a);
-    let text = output(|out| plans::show(Some(&file), &Settings::default(), out));
+    let text = output(|out| plans::show(Some(&file), None, &Settings::default(), out));
     insta::assert_snapshot!("plan_show", text);
 }
 
@@ -106,14 +106,14 @@ fn plan_show_on_a_directory_reads_latest_json() {
     let (a, b) = plans();
     write_plan(dir.path(), "plan-old.json", &a);
     let latest = write_plan(dir.path(), "latest.json", &b);
-    let from_dir = output(|out| plans::show(Some(dir.path()), &Settings::default(), out));
-    let from_file = output(|out| plans::show(Some(&latest), &Settings::default(), out));
+    let from_dir = output(|out| plans::show(Some(dir.path()), None, &Settings::default(), out));
+    let from_file = output(|out| plans::show(Some(&latest), None, &Settings::default(), out));
     assert_eq!(from_dir, from_file);
 
     // Without a target: the configured plan directory.
     let mut settings = Settings::default();
     settings.output.plan_dir = dir.path().to_path_buf();
-    let configured = output(|out| plans::show(None, &settings, out));
+    let configured = output(|out| plans::show(None, None, &settings, out));
     assert_eq!(configured, from_file);
 }
 
@@ -135,13 +135,13 @@ fn plan_diff_shows_resolved_actions_and_exposure_deltas() {
 }
 
 #[test]
-fn anything_but_a_schema_v1_plan_is_a_clear_error() {
+fn anything_but_a_schema_v1_or_v2_plan_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, _) = plans();
-    let mut v2 = serde_json::to_value(&a).expect("json");
-    v2["schema_version"] = serde_json::json!(2);
+    let mut v3 = serde_json::to_value(&a).expect("json");
+    v3["schema_version"] = serde_json::json!(3);
     let cases = [
-        ("v2.json", v2.to_string(), "schema_version 2"),
+        ("v3.json", v3.to_string(), "schema_version 3"),
         (
             "lncli.json",
             "{\"channels\": []}".to_string(),
@@ -152,8 +152,8 @@ fn anything_but_a_schema_v1_plan_is_a_clear_error() {
     for (name, text, expected) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, text).expect("write");
-        let err = plans::show(Some(&path), &Settings::default(), &mut Vec::new())
-            .expect_err("not a v1 plan");
+        let err = plans::show(Some(&path), None, &Settings::default(), &mut Vec::new())
+            .expect_err("not a v1 or v2 plan");
         let message = err.to_string();
         assert!(matches!(err, AppError::Input(_)), "{name}: {err:?}");
         assert_eq!(err.exit_code(), 65);
@@ -167,4 +167,46 @@ fn anything_but_a_schema_v1_plan_is_a_clear_error() {
     let missing = dir.path().join("missing.json");
     let err = plans::diff_files(&missing, &missing, &mut Vec::new()).expect_err("missing");
     assert!(err.to_string().contains("missing.json"), "{err}");
+}
+
+/// A plan file written by an older dustwatch (schema v1: every action in full in each channel
+/// section) still shows, diffs against a v2 plan, and shows one channel.
+#[test]
+fn a_schema_v1_plan_file_still_shows_and_diffs() {
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan_v1/dusty.json");
+    let plan = plans::load(&v1).expect("a v1 plan");
+    assert_eq!(plan.schema_version, 1);
+    assert!(!plan.all_actions().is_empty(), "the fixture has actions");
+    let shown = output(|out| plans::show(Some(&v1), None, &Settings::default(), out));
+    assert!(shown.contains("TOP ACTIONS"), "{shown}");
+    for action in &plan.priority_actions {
+        assert!(shown.contains(&*action.id), "{} in {shown}", action.id);
+    }
+    // Written again it is a v2 plan that reads back to the same actions and channels.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v2 = write_plan(dir.path(), "v2.json", &plan);
+    let text = std::fs::read_to_string(&v2).expect("read");
+    assert!(text.contains("\"schema_version\": 2"), "{text}");
+    let again = plans::load(&v2).expect("a v2 plan");
+    assert_eq!(again.all_actions().len(), plan.all_actions().len());
+    let ids = |p: &dustwatch::plan::Plan| -> Vec<String> {
+        p.all_actions().iter().map(|a| a.id.to_string()).collect()
+    };
+    assert_eq!(ids(&again), ids(&plan));
+    for (a, b) in plan.channels.iter().zip(&again.channels) {
+        assert_eq!(a.dust.local_commitment, b.dust.local_commitment);
+        assert_eq!(
+            a.recommendations.actions.len(),
+            b.recommendations.actions.len()
+        );
+    }
+    let diffed = output(|out| plans::diff_files(&v1, &v2, out));
+    assert!(!diffed.is_empty());
+    let chan = plan.channels[0].chan_id;
+    let one = output(|out| plans::show(Some(&v1), Some(chan), &Settings::default(), out));
+    assert!(one.starts_with(&format!("channel {chan} ")), "{one}");
+    assert!(one.contains("FORCE CLOSE"), "{one}");
+    let err = plans::show(Some(&v1), Some(1), &Settings::default(), &mut Vec::new())
+        .expect_err("no such channel");
+    assert!(err.to_string().contains("no channel 1"), "{err}");
 }

@@ -259,7 +259,9 @@ fn described_actions_read_back_as_the_same_plan_and_bytes() {
         .all_actions()
         .iter()
         .all(|a| matches!(a.wording, Wording::Written(_))));
-    assert_eq!(read, plan);
+    // The plan file leaves out rows with nothing to say (fee spikes under the limit), so the
+    // actions are compared, not the whole plan.
+    assert_eq!(read.all_actions(), plan.all_actions());
     assert_eq!(serde_json::to_string_pretty(&read).unwrap(), json);
     // Describing is repeatable: the words do not change between reads.
     let a = plan.all_actions()[0].clone();

@@ -44,8 +44,8 @@ pub async fn dispatch(
         Command::Once => once::run(&config.settings, stdout).await,
         Command::Analyze(args) => analyze_offline::run(&args, &config.settings, stdout),
         Command::Demo(args) => demo::run(&args, &config.settings, stdout).await,
-        Command::Plan(PlanCommand::Show { target }) => {
-            plans::show(target.as_deref(), &config.settings, stdout)
+        Command::Plan(PlanCommand::Show { target, channel }) => {
+            plans::show(target.as_deref(), channel, &config.settings, stdout)
         }
         Command::Plan(PlanCommand::Diff { old, new }) => plans::diff_files(&old, &new, stdout),
         Command::Sim(args) => sim::run(&args).await,

@@ -8,7 +8,7 @@ use super::error::AppError;
 use super::output::write_output;
 use crate::plan::diff::{diff, render_diff};
 use crate::plan::render::render_table;
-use crate::plan::{read_plan, Plan};
+use crate::plan::{read_plan, render_channel, Plan};
 use crate::settings::Settings;
 use crate::sink::plan_file::{read_plan_text, PlanFileError, LATEST_FILE_NAME};
 
@@ -53,12 +53,18 @@ pub fn load(target: &Path) -> Result<Plan, PlanLoadError> {
 /// plan directory itself for a single-node configuration).
 pub fn show(
     target: Option<&Path>,
+    channel: Option<u64>,
     settings: &Settings,
     stdout: &mut (dyn Write + Send),
 ) -> Result<(), AppError> {
     let load_input = |path: &Path| load(path).map_err(|e| AppError::Input(Box::new(e)));
+    let render = |plan: &Plan| match channel {
+        None => Ok(render_table(plan)),
+        Some(chan_id) => render_channel(plan, chan_id)
+            .ok_or_else(|| AppError::Input(format!("the plan has no channel {chan_id}").into())),
+    };
     if let Some(target) = target {
-        return write_output(stdout, &render_table(&load_input(target)?));
+        return write_output(stdout, &render(&load_input(target)?)?);
     }
     let nodes = settings.node_settings();
     let multi = !settings.nodes.is_empty();
@@ -67,7 +73,7 @@ pub fn show(
         if multi {
             write_output(stdout, &format!("== node {name} ==\n"))?;
         }
-        write_output(stdout, &render_table(&plan))?;
+        write_output(stdout, &render(&plan)?)?;
     }
     Ok(())
 }

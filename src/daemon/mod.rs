@@ -12,8 +12,8 @@
 //! * the previous plan (from `latest.json` at start, then the last one computed) is passed to
 //!   the analyzer, so `changes` and alert transitions are relative to it. Only its
 //!   [`PlanDigest`] is kept (action ids, channels with outgoing dust, alerts, `generated_at`):
-//!   a 10,000-channel plan is ~60 MB in memory, its digest a few MB. `latest.json` is streamed
-//!   into a digest at start, never read whole, and each plan is dropped once it is written and
+//!   a 10,000-channel plan is ~60 MB in memory, its digest a few MB. `latest.json` is read
+//!   into a digest at start (only the digest's fields are kept), and each plan is dropped once it is written and
 //!   digested, so between cycles the loop holds no plan at all;
 //! * shutdown and reload arrive as parameters ([`Control`]), never globals, so tests drive them;
 //! * on shutdown a running cycle gets `poll.shutdown_timeout` to finish, then is dropped; plan
@@ -22,7 +22,9 @@
 //! * systemd hears STOPPING exactly once, as soon as the shutdown request is seen.
 
 pub mod backoff;
+mod cycle;
 mod htlc_watch;
+mod lnd_state;
 pub mod notify;
 pub mod signals;
 pub mod watchdog;
@@ -36,19 +38,22 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
-use crate::analyze::analyze;
 use crate::lnd::error::LndError;
 use crate::lnd::source::{ChannelEvents, NodeSource};
-use crate::model::ChanId;
-use crate::plan::{Alert, AlertCode, Plan, PlanDigest, Severity};
+use crate::plan::{Plan, PlanDigest};
 use crate::settings::Settings;
-use crate::sink::alerts;
 use crate::sink::metrics::Metrics;
-use crate::sink::plan_file::{PlanFileError, PlanFileWriter};
+use crate::sink::plan_file::PlanFileWriter;
 use crate::sink::previous_plan::load_previous_digest;
 
 use backoff::Backoff;
+use cycle::remove_stale_temps;
+pub use cycle::{
+    plan_is_news, run_cycle, run_cycle_writing, CycleReport, WriteWhen, WrittenPlan,
+    URGENT_PRIORITY,
+};
 use htlc_watch::{HtlcWatch, WithLinkFailures};
+use lnd_state::{lnd_status_of, metric_lnd_state, set_lnd_status};
 use notify::{Notice, Notifier};
 use watchdog::Heartbeat;
 
@@ -92,176 +97,6 @@ pub struct Progress {
     pub lnd_status: String,
 }
 
-/// What one successful cycle produced.
-#[derive(Debug)]
-pub struct CycleReport {
-    pub plan: Plan,
-    /// `None` when writing the plan failed; the error is logged and the old files stay.
-    pub write_error: Option<PlanFileError>,
-    /// The alert transitions logged, and the resolved HTLCs counted instead.
-    pub journal: alerts::Emitted,
-    /// Whether the plan went to disk (or was tried): see [`WriteWhen`].
-    pub written: bool,
-}
-
-/// When a cycle writes its plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteWhen {
-    /// Every cycle (`dustwatch once`).
-    Always,
-    /// Only when the plan says something new ([`plan_is_news`]) or the plan on disk, written
-    /// at this snapshot time (Unix seconds), is `output.plan_refresh` old; the daemon's way,
-    /// so a small disk is not rewritten every minute with the same advice.
-    Changed { last_written_unix: Option<i64> },
-}
-
-/// A plan is news when an action appeared or went away, or any alert appeared, went or changed
-/// severity (also one the journal folds into a channel's unchanged worst state, so
-/// `latest.json` never lacks an alert or shows one that is gone).
-pub fn plan_is_news(plan: &Plan, previous_alerts: &[Alert], journal: &alerts::Emitted) -> bool {
-    !plan.changes.new.is_empty()
-        || !plan.changes.resolved.is_empty()
-        || journal.logged > 0
-        || journal.htlcs_resolved > 0
-        || alert_keys(&plan.alerts) != alert_keys(previous_alerts)
-}
-
-/// What makes an alert the same alert from one plan to the next, in a fixed order.
-fn alert_keys(alerts: &[Alert]) -> Vec<(AlertCode, Severity, Option<ChanId>)> {
-    let mut keys: Vec<_> = alerts
-        .iter()
-        .map(|a| (a.code, a.severity, a.chan_id))
-        .collect();
-    keys.sort_unstable();
-    keys
-}
-
-/// Runs one cycle: snapshot, analyse against `previous` (the digest of the previous plan),
-/// write the plan, log alert transitions.
-///
-/// A plan that cannot be written is still returned (alerts are logged from it) together with
-/// the write error; only an LND failure means no plan at all.
-pub async fn run_cycle<S: NodeSource>(
-    source: &mut S,
-    settings: &Settings,
-    writer: &PlanFileWriter,
-    previous: Option<&PlanDigest>,
-    node_name: &str,
-) -> Result<CycleReport, LndError> {
-    run_cycle_writing(
-        source,
-        settings,
-        writer,
-        previous,
-        node_name,
-        WriteWhen::Always,
-    )
-    .await
-}
-
-/// [`run_cycle`], writing the plan only as `when` says.
-pub async fn run_cycle_writing<S: NodeSource>(
-    source: &mut S,
-    settings: &Settings,
-    writer: &PlanFileWriter,
-    previous: Option<&PlanDigest>,
-    node_name: &str,
-    when: WriteWhen,
-) -> Result<CycleReport, LndError> {
-    let snapshot = source.fetch_snapshot().await?;
-    let plan = analyze(&snapshot, &settings.analysis, previous);
-    let taken_at_unix = snapshot.taken_at_unix;
-    drop(snapshot);
-    let previous_alerts = previous.map_or(&[][..], PlanDigest::alerts);
-    let open = &plan.channels;
-    let journal = alerts::emit(node_name, previous_alerts, &plan.alerts, |chan| {
-        open.binary_search_by_key(&chan, |c| c.chan_id).is_ok()
-    });
-    let written = match when {
-        WriteWhen::Always => true,
-        WriteWhen::Changed { last_written_unix } => {
-            let refresh = i64::try_from(settings.output.plan_refresh.as_secs()).unwrap_or(i64::MAX);
-            previous.is_none()
-                || plan_is_news(&plan, previous_alerts, &journal)
-                || last_written_unix.is_none_or(|at| taken_at_unix.saturating_sub(at) >= refresh)
-        }
-    };
-    if !written {
-        tracing::debug!("plan unchanged; latest.json kept");
-        return Ok(CycleReport {
-            plan,
-            write_error: None,
-            journal,
-            written,
-        });
-    }
-    let write_error = match writer.write(&plan, taken_at_unix) {
-        Ok(written) => {
-            for failure in &written.prune_failures {
-                tracing::warn!(error = %failure, "could not prune an old plan file");
-            }
-            if !written.stale_temps_removed.is_empty() {
-                tracing::info!(
-                    dir = %writer.dir().display(),
-                    removed = written.stale_temps_removed.len(),
-                    "removed temporary plan files left by a killed writer"
-                );
-            }
-            if !written.pruned_for_room.is_empty() {
-                tracing::warn!(
-                    dir = %writer.dir().display(),
-                    removed = written.pruned_for_room.len(),
-                    keep_plans = writer.keep_plans(),
-                    "disk full: removed the oldest plan files to make room, then wrote the plan; \
-                     free space or lower output.keep_plans"
-                );
-            }
-            tracing::debug!(path = %written.latest.display(), "plan written");
-            None
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "could not write the plan; the previous plan files are kept");
-            Some(err)
-        }
-    };
-    Ok(CycleReport {
-        plan,
-        write_error,
-        journal,
-        written,
-    })
-}
-
-/// Removes temporary plan files a killed writer left behind (SIGKILL, OOM, watchdog), logging
-/// what it did; a live writer's (a concurrent `dustwatch once`) are left alone.
-fn remove_stale_temps(writer: &PlanFileWriter) {
-    let (removed, failures) = writer.remove_stale_temps();
-    if !removed.is_empty() {
-        tracing::info!(
-            dir = %writer.dir().display(),
-            removed = removed.len(),
-            "removed temporary plan files left by a killed writer"
-        );
-    }
-    for failure in failures {
-        tracing::warn!(error = %failure, "could not remove a stale temporary plan file");
-    }
-}
-
-/// A short, stable description of LND's state for logs and STATUS lines: state changes are
-/// detected by comparing these.
-fn lnd_status_of(result: &Result<(), &LndError>) -> String {
-    match result {
-        Ok(()) => "ready".to_string(),
-        Err(LndError::NotReady { state }) => format!("not ready: {state}"),
-        Err(LndError::Unreachable { .. }) => "unreachable".to_string(),
-        Err(LndError::Timeout { .. }) => "timing out".to_string(),
-        Err(LndError::BadMacaroon { .. }) => "rejecting the macaroon".to_string(),
-        Err(LndError::TlsPinMismatch { .. }) => "presenting another TLS certificate".to_string(),
-        Err(other) => format!("failing: {other}"),
-    }
-}
-
 /// The loop's mutable state between cycles.
 struct LoopState<S> {
     settings: Settings,
@@ -281,18 +116,19 @@ struct LoopState<S> {
     metrics: Option<Metrics>,
     /// The HTLC event subscription and its per-channel link-failure counts.
     htlc: HtlcWatch,
-    /// When the cycle line was last logged at INFO, and the HTLC clears counted since.
+    /// When the cycle line was last logged at INFO, and the HTLC clears and channel warnings counted since.
     cycle_line: CycleLine,
-    /// Snapshot time of the plan last written (`None` until one is, and after a failed write).
-    last_written_unix: Option<i64>,
+    /// What the plan last written says (`None` until one is, and after a failed write).
+    last_written: Option<WrittenPlan>,
 }
 
 /// The cycle line is news only when the cycle logged transitions, or hourly as a heartbeat;
-/// otherwise it is DEBUG, and the HTLCs resolved in between are added up for the next one.
+/// otherwise it is DEBUG, and the HTLCs resolved and warnings changed in between are added up for the next one.
 #[derive(Debug, Default)]
 struct CycleLine {
     last_info_at: Option<Instant>,
     htlcs_resolved: usize,
+    warnings_changed: usize,
 }
 
 /// How long the journal can go without a cycle line at INFO.
@@ -341,7 +177,7 @@ pub async fn run<S, C, R, N, F>(
         node: outputs.node,
         metrics: outputs.metrics,
         cycle_line: CycleLine::default(),
-        last_written_unix: None,
+        last_written: None,
         progress: Progress {
             lnd_status: "connecting".into(),
             ..Progress::default()
@@ -564,7 +400,7 @@ where
         previous,
         node,
         htlc,
-        last_written_unix,
+        last_written,
         ..
     } = state;
     let Some(source) = source.as_mut() else {
@@ -577,7 +413,7 @@ where
     };
     let outcome = {
         let when = WriteWhen::Changed {
-            last_written_unix: *last_written_unix,
+            last_written: last_written.as_ref(),
         };
         let work = run_cycle_writing(&mut source, settings, writer, previous.as_ref(), node, when);
         tokio::pin!(work);
@@ -614,47 +450,6 @@ where
         None => {}
     }
     false
-}
-
-fn set_lnd_status<S>(state: &mut LoopState<S>, status: String, err: Option<&LndError>) {
-    if state.progress.lnd_status == status {
-        return;
-    }
-    let node = &state.node;
-    match err {
-        None => tracing::info!(%node, lnd_state = %status, "LND is ready"),
-        Some(err) if err.is_transient() => {
-            tracing::warn!(%node, lnd_state = %status, error = %err, "LND unavailable; retrying with backoff")
-        }
-        Some(err) => tracing::error!(
-            %node,
-            lnd_state = %status,
-            error = %err,
-            "LND refuses dustwatch; fix the named file or setting (retrying at the longest backoff)"
-        ),
-    }
-    state.progress.lnd_status = status;
-}
-
-/// LND's state as the metrics name it (`sink::metrics::LND_STATES`, plus names for refusals).
-fn metric_lnd_state(result: Result<(), &LndError>) -> String {
-    use crate::lnd::error::LndState;
-    match result {
-        Ok(()) => "server_active".into(),
-        Err(LndError::NotReady { state }) => match state {
-            LndState::WaitingToStart => "waiting_to_start".into(),
-            LndState::NonExisting => "non_existing".into(),
-            LndState::Locked => "locked".into(),
-            LndState::Unlocked => "unlocked".into(),
-            LndState::RpcActive => "rpc_active".into(),
-            LndState::ServerActive => "server_active".into(),
-            LndState::Unrecognized(n) => format!("unrecognized_{n}"),
-        },
-        Err(LndError::Unreachable { .. } | LndError::Timeout { .. }) => "unreachable".into(),
-        Err(LndError::BadMacaroon { .. }) => "macaroon_rejected".into(),
-        Err(LndError::TlsPinMismatch { .. }) => "tls_certificate_mismatch".into(),
-        Err(_) => "error".into(),
-    }
 }
 
 /// A single-node daemon (node `default`) takes the node's alias, or its public key when the
@@ -718,6 +513,7 @@ fn on_success<S>(
     let now = Instant::now();
     let line = &mut state.cycle_line;
     line.htlcs_resolved += report.journal.htlcs_resolved;
+    line.warnings_changed += report.journal.warnings_changed;
     let news = report.journal.logged > 0
         || line
             .last_info_at
@@ -732,6 +528,7 @@ fn on_success<S>(
                 total_dust_sat = summary.total_dust_sat,
                 alert_transitions = report.journal.logged,
                 htlc_alerts_resolved = line.htlcs_resolved,
+                channel_warnings_changed = line.warnings_changed,
                 "cycle finished"
             )
         };
@@ -740,14 +537,15 @@ fn on_success<S>(
         cycle_line!(info);
         line.last_info_at = Some(now);
         line.htlcs_resolved = 0;
+        line.warnings_changed = 0;
     } else {
         cycle_line!(debug);
     }
     if report.written {
-        state.last_written_unix = report
+        state.last_written = report
             .write_error
             .is_none()
-            .then_some(report.plan.source.taken_at_unix);
+            .then(|| WrittenPlan::of(&report.plan));
     }
     // Keep what the next cycle needs; the plan itself is dropped with `report`.
     state.previous = Some(PlanDigest::of(&report.plan));

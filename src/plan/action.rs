@@ -1,5 +1,5 @@
 //! One recommended [`Action`]: its kind, how LND supports it, its stable id ([`action_id`]) and
-//! its schema v1 JSON form.
+//! its JSON form.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub enum LndSupport {
 /// One recommended action.
 ///
 /// Its words (formulas, rationale, commands, alternatives) are held as a [`Wording`], written
-/// out when read: see [`text`] for why. The JSON form is flat, as schema v1 documents it; the
+/// out when read: see [`text`] for why. The JSON form is flat, as docs/plan-schema.md documents it; the
 /// two impls below keep that field order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
@@ -101,7 +101,33 @@ impl Action {
     }
 }
 
-/// An action as schema v1 lays it out, borrowing from the action and its text.
+impl Action {
+    /// An action known by its id only, until the plan it was read from resolves it (a v2
+    /// channel section names its actions by id).
+    pub(super) fn named(id: Arc<str>) -> Self {
+        Action {
+            id,
+            kind: ActionKind::Close,
+            chan_ids: ChanIds::new(),
+            priority: 0,
+            implementation_priority: 0,
+            amount_sat: None,
+            expected_cost_sat: 0,
+            expected_benefit_sat: 0,
+            dust_impact_sat: 0,
+            complexity: Complexity::Low,
+            lnd_support: LndSupport::Advisory,
+            wording: Wording::default(),
+        }
+    }
+}
+
+fn is_empty(s: &str) -> bool {
+    s.is_empty()
+}
+
+/// An action as the plan document lays it out, borrowing from the action and its text. The
+/// words are left out where `ActionDoc::words` is false; the commands never are.
 #[derive(Serialize)]
 struct ActionView<'a> {
     id: &'a str,
@@ -109,49 +135,77 @@ struct ActionView<'a> {
     chan_ids: ids::ChanIdsView<'a>,
     priority: u8,
     implementation_priority: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
     amount_sat: Option<u64>,
     expected_cost_sat: u64,
     expected_benefit_sat: u64,
+    #[serde(skip_serializing_if = "is_empty")]
     cost_formula: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
     benefit_formula: &'a str,
     dust_impact_sat: i64,
     complexity: Complexity,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     prerequisites: &'a [String],
+    #[serde(skip_serializing_if = "is_empty")]
     rationale: &'a str,
     lnd_support: LndSupport,
+    #[serde(skip_serializing_if = "Option::is_none")]
     lnd_note: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     commands: &'a [Command],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     alternatives: &'a [Alternative],
 }
 
-impl Serialize for Action {
+/// An action to write, with or without its words (see [`super::document`]).
+pub(super) struct ActionDoc<'a> {
+    pub action: &'a Action,
+    pub words: bool,
+}
+
+impl Serialize for ActionDoc<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.text();
+        let action = self.action;
+        let text = action.text();
+        let words = self.words;
         ActionView {
-            id: &self.id,
-            kind: self.kind,
-            chan_ids: ids::ChanIdsView(&self.chan_ids),
-            priority: self.priority,
-            implementation_priority: self.implementation_priority,
-            amount_sat: self.amount_sat,
-            expected_cost_sat: self.expected_cost_sat,
-            expected_benefit_sat: self.expected_benefit_sat,
-            cost_formula: &text.cost_formula,
-            benefit_formula: &text.benefit_formula,
-            dust_impact_sat: self.dust_impact_sat,
-            complexity: self.complexity,
-            prerequisites: &text.prerequisites,
-            rationale: &text.rationale,
-            lnd_support: self.lnd_support,
-            lnd_note: text.lnd_note.as_deref(),
+            id: &action.id,
+            kind: action.kind,
+            chan_ids: ids::ChanIdsView(&action.chan_ids),
+            priority: action.priority,
+            implementation_priority: action.implementation_priority,
+            amount_sat: action.amount_sat,
+            expected_cost_sat: action.expected_cost_sat,
+            expected_benefit_sat: action.expected_benefit_sat,
+            cost_formula: if words { &text.cost_formula } else { "" },
+            benefit_formula: if words { &text.benefit_formula } else { "" },
+            dust_impact_sat: action.dust_impact_sat,
+            complexity: action.complexity,
+            prerequisites: if words { &text.prerequisites } else { &[] },
+            rationale: if words { &text.rationale } else { "" },
+            lnd_support: action.lnd_support,
+            lnd_note: text.lnd_note.as_deref().filter(|_| words),
             commands: &text.commands,
-            alternatives: &text.alternatives,
+            alternatives: if words { &text.alternatives } else { &[] },
         }
         .serialize(serializer)
     }
 }
 
-/// An action as read from a plan file (every field of schema v1 is required).
+impl Serialize for Action {
+    /// The whole action, words included.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ActionDoc {
+            action: self,
+            words: true,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// An action as read from a plan file: v1 has every field, v2 leaves out the words of actions
+/// outside `priority_actions`, absent values and empty lists.
 #[derive(Deserialize)]
 struct ActionRecord {
     id: Arc<str>,
@@ -160,18 +214,26 @@ struct ActionRecord {
     chan_ids: ChanIds,
     priority: u8,
     implementation_priority: u8,
+    #[serde(default)]
     amount_sat: Option<u64>,
     expected_cost_sat: u64,
     expected_benefit_sat: u64,
+    #[serde(default)]
     cost_formula: String,
+    #[serde(default)]
     benefit_formula: String,
     dust_impact_sat: i64,
     complexity: Complexity,
+    #[serde(default)]
     prerequisites: Vec<String>,
+    #[serde(default)]
     rationale: String,
     lnd_support: LndSupport,
+    #[serde(default)]
     lnd_note: Option<String>,
+    #[serde(default)]
     commands: Vec<Command>,
+    #[serde(default)]
     alternatives: Vec<Alternative>,
 }
 

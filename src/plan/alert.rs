@@ -67,15 +67,24 @@ impl AlertCode {
 pub struct Alert {
     pub code: AlertCode,
     pub severity: Severity,
-    #[serde(with = "ids::opt_chan_id", default)]
+    /// `null` in v1 for a node-wide alert; v2 leaves it out.
+    #[serde(
+        with = "ids::opt_chan_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub chan_id: Option<ChanId>,
     /// Written out when read (see [`Text`]).
     pub message: Text,
     /// The amount the alert is about (exposure, HTLC sum, computed fee), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_sat: Option<u64>,
     /// The limit or reference value it is compared with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_sat: Option<u64>,
     /// The HTLC concerned (the soonest to expire for expiry alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub htlc_index: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks_to_expiry: Option<i64>,
 }

@@ -18,7 +18,9 @@ pub struct ChannelPlan {
     pub channel_point: Arc<str>,
     pub peer_pubkey: Arc<str>,
     pub peer_alias: Arc<str>,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub active: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub private: bool,
     pub initiator: Initiator,
     pub commitment_type: CommitmentType,
@@ -28,11 +30,18 @@ pub struct ChannelPlan {
     pub commit_fee_sat: u64,
     pub health: Health,
     pub dust: DustReport,
-    /// Parallel to the channel's pending HTLCs, sorted by `htlc_index`.
+    /// Parallel to the channel's pending HTLCs, sorted by `htlc_index`. A plan file lists only
+    /// the rows with something to say ([`HtlcReport::has_something_to_say`]).
+    #[serde(
+        default,
+        skip_serializing_if = "no_htlc_to_list",
+        serialize_with = "serialize_listed_htlcs"
+    )]
     pub htlcs: Vec<HtlcReport>,
     pub force_close: ForceCloseReport,
     pub recommendations: Recommendations,
     /// Caveats of the dust engine for this channel (assumed values, unknown types).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Forwarding flow in the window (absent when the snapshot had no forwarding history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,20 +75,28 @@ pub struct FeeRateMemory {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
     /// `min(local, remote) / max(local, remote)`, 0 when both are 0.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub balance_ratio: f64,
     /// `local / (local + remote)`, 0 when both are 0.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub local_ratio: f64,
     /// `max(local, remote commitment trimmed HTLC sat) / capacity`.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub dust_ratio: f64,
     /// Daily turnover divided by the target turnover, capped at 1.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub utilization: f64,
     /// `(sent + received) / capacity / lifetime days`, uncapped (0 without lifetime).
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub daily_turnover: f64,
     /// `uptime / lifetime`; `None` when LND has not monitored the channel yet (lifetime 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uptime_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub health_score: f64,
     pub status: HealthStatus,
     /// In the fixed order of [`Issue`]'s variants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<Issue>,
 }
 
@@ -137,52 +154,84 @@ impl Issue {
 pub struct DustReport {
     pub local_commitment: CommitmentReport,
     pub remote_commitment: CommitmentReport,
-    /// The limit this channel was checked against (same for every channel of a plan).
+    /// The limit this channel was checked against (same for every channel of a plan). Written
+    /// once, in `source.exposure_limit`: a v2 plan file leaves both out of the channel.
+    #[serde(default, skip_serializing)]
     pub max_fee_exposure_sat: u64,
+    #[serde(default = "configured_limit", skip_serializing)]
     pub exposure_limit_source: ExposureLimitSource,
     /// Limit minus the larger of the two commitments' exposure; negative when over the limit.
     pub exposure_headroom_sat: i64,
     /// Larger exposure divided by the limit.
     pub exposure_ratio: f64,
-    /// One entry per configured feerate multiplier, in configuration order.
+    /// One entry per configured feerate multiplier, in configuration order. A plan file lists
+    /// only the rows that exceed the limit.
+    #[serde(
+        default,
+        skip_serializing_if = "no_spike_exceeds",
+        serialize_with = "serialize_exceeding_spikes"
+    )]
     pub fee_spike: Vec<FeeSpikeReport>,
     /// Present when our computed fees to miners differ from LND's `commit_fee`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_fee_mismatch: Option<CommitFeeMismatchReport>,
 }
 
 /// One commitment transaction as it would look if broadcast now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommitmentReport {
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub dust_limit_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub feerate_per_kw: u64,
     /// An HTLC the commitment's owner offered is trimmed below this amount.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub offered_trim_threshold_sat: u64,
     /// An HTLC the commitment's owner receives is trimmed below this amount.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub received_trim_threshold_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub base_fee_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub trimmed_htlc_count: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub trimmed_htlc_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub untrimmed_htlc_count: u32,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub to_local_trimmed: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub to_remote_trimmed: bool,
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
     pub anchor_outputs: u8,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub absent_anchor_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub fees_to_miners_sat: u64,
     /// `trimmed_htlc_sat + base_fee_sat`: what LND compares with `channel-max-fee-exposure`.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub fee_exposure_sat: u64,
 }
 
 /// Both commitments recomputed at a higher feerate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeeSpikeReport {
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub multiplier: f64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub feerate_per_kw: u64,
     /// True when LND's anchor feerate cap limited the feerate.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub capped: bool,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub local_trimmed_htlc_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub remote_trimmed_htlc_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub local_fee_exposure_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub remote_fee_exposure_sat: u64,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub exceeds_limit: bool,
 }
 
@@ -196,13 +245,18 @@ pub struct CommitFeeMismatchReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HtlcReport {
     pub htlc_index: u64,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub incoming: bool,
     pub amount_sat: u64,
     pub expiration_height: u32,
     /// `expiration_height - block_height`; `None` without a block height.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks_to_expiry: Option<i64>,
+    #[serde(default = "expiry_ok", skip_serializing_if = "is_expiry_ok")]
     pub expiry: ExpiryStatus,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub trimmed_on_local: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub trimmed_on_remote: bool,
 }
 
@@ -218,12 +272,19 @@ pub enum ExpiryStatus {
 /// What a force close of our commitment would cost now, next to a cooperative close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForceCloseReport {
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub fees_to_miners_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub anchor_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub second_level_fees_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub total_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub csv_delay_blocks: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub coop_close_fee_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub extra_cost_vs_coop_sat: u64,
 }
 
@@ -231,17 +292,97 @@ pub struct ForceCloseReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendations {
     /// 10 unhealthy, 7 attention_needed, 5 healthy with issues, 3 healthy without issues.
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
     pub implementation_priority: u8,
-    /// Every action that involves this channel, best first (see [`sort_actions`]).
+    /// Every action that involves this channel, best first (see [`sort_actions`]). A plan file
+    /// names them by id (`action_ids`); the actions are in the plan's top-level `actions`.
+    #[serde(
+        rename = "action_ids",
+        alias = "actions",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "super::document::serialize_action_ids",
+        deserialize_with = "super::document::deserialize_action_list"
+    )]
     pub actions: Vec<Action>,
     /// `max(local, remote commitment trimmed HTLC sat)`: the dust this channel holds now.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub dust_at_stake_sat: u64,
     /// `min(dust_at_stake_sat, Σ positive dust_impact_sat of the actions)`.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub dust_recoverable_sat: u64,
     /// `dust_recoverable_sat / dust_at_stake_sat` (0 without dust).
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub dust_optimization_potential: f64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub expected_cost_sat: u64,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub expected_benefit_sat: u64,
     /// `expected_cost_sat / expected_benefit_sat`; `None` when there is no benefit to divide by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_benefit_ratio: Option<f64>,
+}
+
+impl HtlcReport {
+    /// A row a plan file lists: the HTLC is dust on a commitment, or its expiry is near (or
+    /// unknown). A row left out is an HTLC with an output on both commitments that expires in
+    /// time.
+    pub fn has_something_to_say(&self) -> bool {
+        self.trimmed_on_local || self.trimmed_on_remote || self.expiry != ExpiryStatus::Ok
+    }
+}
+
+fn no_htlc_to_list(htlcs: &[HtlcReport]) -> bool {
+    !htlcs.iter().any(HtlcReport::has_something_to_say)
+}
+
+fn serialize_listed_htlcs<S: serde::Serializer>(
+    htlcs: &[HtlcReport],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(htlcs.iter().filter(|h| h.has_something_to_say()))
+}
+
+fn no_spike_exceeds(spikes: &[FeeSpikeReport]) -> bool {
+    !spikes.iter().any(|s| s.exceeds_limit)
+}
+
+fn serialize_exceeding_spikes<S: serde::Serializer>(
+    spikes: &[FeeSpikeReport],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(spikes.iter().filter(|s| s.exceeds_limit))
+}
+
+fn expiry_ok() -> ExpiryStatus {
+    ExpiryStatus::Ok
+}
+
+fn is_expiry_ok(expiry: &ExpiryStatus) -> bool {
+    *expiry == ExpiryStatus::Ok
+}
+
+/// Until the plan's `source.exposure_limit` fills it in (a v2 channel leaves it out).
+fn configured_limit() -> ExposureLimitSource {
+    ExposureLimitSource::Configured
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_zero_f64(n: &f64) -> bool {
+    *n == 0.0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -27,10 +27,12 @@ mod channel;
 mod command;
 pub mod diff;
 pub mod digest;
+mod document;
 pub mod flow;
 pub mod ids;
 mod order;
 pub mod render;
+pub mod render_channel;
 pub mod text;
 
 use std::sync::Arc;
@@ -54,18 +56,25 @@ pub use ids::ChanIds;
 pub use order::{action_order, first_with_ids, sort_actions, sort_order};
 pub(crate) use order::{apply_order, first_with_ids_in};
 pub use render::render_table;
+pub use render_channel::render_channel;
 pub use text::{ActionText, Text, Wording};
 
-/// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this build writes; it reads this one and [`OLDEST_READABLE_VERSION`].
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema version `plan show`, `plan diff` and the start-up digest read.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 
 /// How many actions `priority_actions` holds at most.
 pub const PRIORITY_ACTIONS_LIMIT: usize = 10;
 
-/// One plan document (the whole JSON file).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One plan document (the whole JSON file). Written as schema v2 and read from v1 or v2 by
+/// `document` (v2 lists each action once and channels name them by id).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "document::PlanRecord")]
 pub struct Plan {
-    /// Always [`SCHEMA_VERSION`] for plans this build writes.
+    /// [`SCHEMA_VERSION`] for plans this build makes; the version of the file for a plan read
+    /// (it is written as [`SCHEMA_VERSION`] whatever it was read as).
     pub schema_version: u32,
     /// RFC 3339 UTC time of the snapshot the plan was computed from (not the wall clock).
     pub generated_at: String,
@@ -209,7 +218,7 @@ pub enum PlanError {
     #[error("plan has no `schema_version` field: it is not a dustwatch plan")]
     MissingSchemaVersion,
     #[error(
-        "plan has schema_version {found}, but this dustwatch reads schema_version {supported} only"
+        "plan has schema_version {found}, but this dustwatch reads schema_version 1 to {supported} only"
     )]
     UnsupportedSchemaVersion { found: String, supported: u32 },
     #[error("plan does not match schema v{supported}: {source}")]
@@ -220,60 +229,44 @@ pub enum PlanError {
     },
 }
 
-/// Reads a plan document, refusing any schema version other than [`SCHEMA_VERSION`].
+/// Reads a plan document of schema v1 or v2, refusing any other version.
 ///
-/// The version is checked before the body, so a future plan fails with "schema_version 2 …"
+/// The version is checked before the body, so a future plan fails with "schema_version 3 …"
 /// rather than with whatever field happens to differ first.
 pub fn read_plan(text: &str) -> Result<Plan, PlanError> {
-    #[derive(Deserialize)]
-    struct VersionProbe {
-        schema_version: Option<serde_json::Value>,
-    }
-    let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Json)?;
-    match probe.schema_version {
-        None => return Err(PlanError::MissingSchemaVersion),
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
-        Some(other) => {
-            return Err(PlanError::UnsupportedSchemaVersion {
-                found: other.to_string(),
-                supported: SCHEMA_VERSION,
-            })
-        }
-    }
+    check_version(text)?;
     serde_json::from_str(text).map_err(|source| PlanError::Invalid {
         supported: SCHEMA_VERSION,
         source,
     })
 }
 
+/// Checks that `text` is a JSON object whose `schema_version` this build reads.
+fn check_version(text: &str) -> Result<(), PlanError> {
+    #[derive(Deserialize)]
+    struct VersionProbe {
+        schema_version: Option<serde_json::Value>,
+    }
+    let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Json)?;
+    match probe.schema_version {
+        None => Err(PlanError::MissingSchemaVersion),
+        Some(serde_json::Value::Number(n))
+            if n.as_u64().is_some_and(|v| {
+                (u64::from(OLDEST_READABLE_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&v)
+            }) =>
+        {
+            Ok(())
+        }
+        Some(other) => Err(PlanError::UnsupportedSchemaVersion {
+            found: other.to_string(),
+            supported: SCHEMA_VERSION,
+        }),
+    }
+}
+
 /// A channel id as the plan writes it (decimal string, like `lncli`).
 pub fn chan_id_string(chan_id: ChanId) -> String {
     chan_id.to_string()
-}
-
-/// A big node's plan holds a few hundred thousand heap blocks (HTLC rows, actions and their
-/// words, alerts); freeing them one after the other took ~3.7 ms at 10,000 channels, as long
-/// as a fifth of the analysis. The channel sections, which hold most of them, are freed on
-/// every core, while one core also frees the node-wide lists (alerts, the ids of `changes`).
-/// Dropping still returns only when everything is freed.
-impl Drop for Plan {
-    fn drop(&mut self) {
-        use rayon::prelude::*;
-        /// Below this many sections the hand-over to the thread pool costs more than it saves.
-        const PARALLEL_FROM: usize = 256;
-        if self.channels.len() >= PARALLEL_FROM {
-            let channels = std::mem::take(&mut self.channels);
-            let node_wide = (
-                std::mem::take(&mut self.priority_actions),
-                std::mem::take(&mut self.alerts),
-                std::mem::take(&mut self.changes),
-            );
-            rayon::join(
-                move || channels.into_par_iter().with_min_len(64).for_each(drop),
-                move || drop(node_wide),
-            );
-        }
-    }
 }
 
 impl Plan {
@@ -343,9 +336,11 @@ mod tests {
 
     #[test]
     fn read_plan_rejects_other_schema_versions() {
-        let err = read_plan(r#"{"schema_version": 2}"#).unwrap_err();
+        let err = read_plan(r#"{"schema_version": 3}"#).unwrap_err();
         assert!(matches!(err, PlanError::UnsupportedSchemaVersion { .. }));
-        assert!(err.to_string().contains("schema_version 2"), "{err}");
+        assert!(err.to_string().contains("schema_version 3"), "{err}");
+        let err = read_plan(r#"{"schema_version": 0}"#).unwrap_err();
+        assert!(matches!(err, PlanError::UnsupportedSchemaVersion { .. }));
         let err = read_plan(r#"{"schema_version": "1"}"#).unwrap_err();
         assert!(matches!(err, PlanError::UnsupportedSchemaVersion { .. }));
         let err = read_plan(r#"{"generated_at": "x"}"#).unwrap_err();

@@ -97,6 +97,44 @@ fn percent(r: f64) -> String {
     format!("{:.1}%", r * 100.0)
 }
 
+/// How many alerts and channels the report lists; the rest are counted, so that the report of
+/// a big node fits a terminal (`plan show --channel` shows any one channel in full).
+pub const REPORT_LIST_LIMIT: usize = 15;
+
+/// Width the report's prose is wrapped to, and alert messages in the table are cut to (the
+/// plan file and `plan show --channel` have them whole). Command lines are never cut.
+const PROSE_WIDTH: usize = 100;
+const MESSAGE_WIDTH: usize = 90;
+
+/// `text` cut to `width` characters, with `…` where it was cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `text` wrapped at word boundaries to `width` characters, the first line after `first`, the
+/// others after `rest`.
+fn wrap(out: &mut String, text: &str, first: &str, rest: &str, width: usize) {
+    let mut line = String::new();
+    let mut prefix = first;
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            let _ = writeln!(out, "{prefix}{line}");
+            prefix = rest;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    let _ = writeln!(out, "{prefix}{line}");
+}
+
 fn needs_attention(c: &ChannelPlan) -> bool {
     !c.health.issues.is_empty() || !c.recommendations.actions.is_empty()
 }
@@ -268,7 +306,8 @@ pub fn render_table(plan: &Plan) -> String {
         out.push('\n');
         for (i, a) in plan.priority_actions.iter().enumerate() {
             let text = a.text();
-            let _ = writeln!(out, "  {}. {}", i + 1, text.rationale);
+            let number = format!("  {}. ", i + 1);
+            wrap(&mut out, &text.rationale, &number, "     ", PROSE_WIDTH);
             if let Some(c) = text.commands.first() {
                 let _ = writeln!(out, "     $ {}", c.line);
             } else if let Some(note) = &text.lnd_note {
@@ -284,12 +323,13 @@ pub fn render_table(plan: &Plan) -> String {
         let rows: Vec<Vec<String>> = plan
             .alerts
             .iter()
+            .take(REPORT_LIST_LIMIT)
             .map(|a| {
                 vec![
                     a.severity.as_str().to_uppercase(),
                     a.code.as_str().to_string(),
                     a.chan_id.map_or_else(|| "-".to_string(), |c| c.to_string()),
-                    a.message.to_string(),
+                    cut(&a.message.to_string(), MESSAGE_WIDTH),
                 ]
             })
             .collect();
@@ -303,6 +343,13 @@ pub fn render_table(plan: &Plan) -> String {
             ],
             &rows,
         );
+        let more = plan.alerts.len().saturating_sub(REPORT_LIST_LIMIT);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  … and {more} more alerts (the plan file lists them all)"
+            );
+        }
     }
 
     out.push_str("\nCHANNELS NEEDING ATTENTION\n");
@@ -324,6 +371,7 @@ pub fn render_table(plan: &Plan) -> String {
     } else {
         let rows: Vec<Vec<String>> = attention
             .iter()
+            .take(REPORT_LIST_LIMIT)
             .map(|c| {
                 let exposure = c
                     .dust
@@ -365,7 +413,16 @@ pub fn render_table(plan: &Plan) -> String {
             ],
             &rows,
         );
+        let more = attention.len().saturating_sub(REPORT_LIST_LIMIT);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  … and {more} more channels needing attention (`dustwatch plan show --channel ID`)"
+            );
+        }
     }
+    let quiet = plan.channels.len() - attention.len();
+    let _ = writeln!(out, "  {quiet} channels with nothing to say");
     out
 }
 
@@ -385,6 +442,15 @@ mod tests {
         // Width and alignment apply to the grouped text, as they did to a string.
         assert_eq!(format!("[{:>7}]", group_thousands(1_234)), "[  1,234]");
         assert_eq!(format!("[{:<7}]", group_thousands(1_234)), "[1,234  ]");
+    }
+
+    #[test]
+    fn prose_wraps_at_words_and_messages_are_cut() {
+        let mut out = String::new();
+        wrap(&mut out, "one two three four five", "  1. ", "     ", 9);
+        assert_eq!(out, "  1. one two\n     three\n     four five\n");
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abc", 4), "abc");
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! with its severity grade removed: `fee_exposure_near_limit` and `fee_exposure_over_limit`
 //! are one family) is its own state. A clear whose worst alert was an HTLC expiry, on a channel
 //! that is still open, is an HTLC that resolved in time: [`emit`] counts it instead of logging
-//! it, and the daemon reports the count in its cycle line.
+//! it, and the daemon reports the count in its cycle line. So it does with a channel's
+//! warnings coming and going: only transitions to or from an error, node-wide ones and the
+//! clear of a closed channel get a line of their own ([`is_journal_news`]).
 //!
 //! [`PlanDigest`]: crate::plan::PlanDigest
 
@@ -143,6 +145,26 @@ pub fn is_resolved_htlc(transition: &Transition<'_>, still_open: impl Fn(ChanId)
     }
 }
 
+/// A transition an operator tailing the journal needs on its own line: one to or from an
+/// error, any node-wide one, and the clear of a channel that is no longer open (closed
+/// on-chain). A channel's warnings coming and going (an HTLC near expiry, a peer offline for a
+/// few minutes) are counted in the daemon's cycle line instead.
+pub fn is_journal_news(transition: &Transition<'_>, still_open: impl Fn(ChanId) -> bool) -> bool {
+    let (from, to) = match transition {
+        Transition::Raised(a) => (None, Some(*a)),
+        Transition::Escalated { from, to } | Transition::Eased { from, to } => {
+            (Some(*from), Some(*to))
+        }
+        Transition::Cleared(a) => (Some(*a), None),
+    };
+    let alert = to.or(from);
+    let Some(chan) = alert.and_then(|a| a.chan_id) else {
+        return true;
+    };
+    let error = |a: Option<&Alert>| a.is_some_and(|a| a.severity == Severity::Error);
+    error(from) || error(to) || (to.is_none() && !still_open(chan))
+}
+
 /// What [`emit`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Emitted {
@@ -150,11 +172,15 @@ pub struct Emitted {
     pub logged: usize,
     /// Clears of HTLC expiry alerts on channels still open, counted instead of logged.
     pub htlcs_resolved: usize,
+    /// Other transitions of channels' warnings (raised, eased, cleared), counted instead of
+    /// logged ([`is_journal_news`]).
+    pub warnings_changed: usize,
 }
 
-/// Logs one event per transition except resolved HTLCs ([`is_resolved_htlc`]), which are
-/// counted. `node` names the node (several nodes may share a journal); `still_open` says
-/// whether a channel is in the current plan.
+/// Logs one event per transition that is news ([`is_journal_news`]) and counts the rest:
+/// resolved HTLCs ([`is_resolved_htlc`]) and channels' warnings. `node` names the node
+/// (several nodes may share a journal); `still_open` says whether a channel is in the current
+/// plan.
 pub fn emit(
     node: &str,
     previous: &[Alert],
@@ -165,9 +191,12 @@ pub fn emit(
     for change in &transitions(previous, current) {
         if is_resolved_htlc(change, &still_open) {
             emitted.htlcs_resolved += 1;
-        } else {
+        } else if is_journal_news(change, &still_open) {
             log_transition(node, change);
             emitted.logged += 1;
+        } else {
+            tracing::debug!(?change, "channel warning changed");
+            emitted.warnings_changed += 1;
         }
     }
     emitted
@@ -292,7 +321,8 @@ mod tests {
             emit("node", &before, &now, |_| true),
             Emitted {
                 logged: 0,
-                htlcs_resolved: 1
+                htlcs_resolved: 1,
+                warnings_changed: 0,
             }
         );
         // Channel 1 is gone (closed on-chain): that clear is news.
@@ -300,7 +330,8 @@ mod tests {
             emit("node", &before, &now, |chan| chan == 2),
             Emitted {
                 logged: 1,
-                htlcs_resolved: 0
+                htlcs_resolved: 0,
+                warnings_changed: 0,
             }
         );
     }
@@ -376,18 +407,19 @@ mod tests {
             lines.push(emit("node", &previous, alerts, still_open));
             previous = alerts.clone();
         }
-        let e = |logged, htlcs_resolved| Emitted {
+        let e = |logged, htlcs_resolved, warnings_changed| Emitted {
             logged,
             htlcs_resolved,
+            warnings_changed,
         };
         assert_eq!(
             lines,
             [
-                e(4, 0), // four channels raised, not seven alerts
-                e(1, 2), // 3 escalated; 1 and 2 resolved in time
-                e(0, 0),
-                e(3, 0), // 3 cleared (closed: news), 4 cleared, 5 raised
-                e(0, 1), // 5 resolved in time
+                e(0, 0, 4), // four channels' warnings raised: counted, not seven lines
+                e(1, 2, 0), // 3 escalated to an error; 1 and 2 resolved in time
+                e(0, 0, 0),
+                e(1, 0, 2), // 3 cleared (closed: news); 4 cleared and 5 raised, warnings
+                e(0, 1, 0), // 5 resolved in time
             ]
         );
     }

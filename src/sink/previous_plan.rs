@@ -5,8 +5,7 @@ use crate::plan::PlanDigest;
 use crate::sink::plan_file::{open_latest, PlanFileWriter};
 
 /// Loads the digest of the previous plan from `<plan_dir>/latest.json`, if there is a readable
-/// one. The file is streamed ([`PlanDigest::from_reader`]): a 100 MB plan is never held as text
-/// or as a plan.
+/// one ([`PlanDigest::from_reader`]: only the digest's fields are kept, never the whole plan).
 ///
 /// A plan that cannot be read or parsed is logged and ignored (every action then counts as new):
 /// it must not keep the daemon from starting.

@@ -11,48 +11,67 @@
 //!   hysteresis (`analyze::policy`).
 //!
 //! [`PlanDigest`] holds exactly that, so the daemon keeps a digest between cycles instead of a
-//! plan (design.md §8 asks that no more than the current snapshot and the previous plan are
-//! held; this holds less). It is built from a plan in memory ([`PlanDigest::of`]) or streamed
-//! from a plan file ([`PlanDigest::from_reader`]) without ever holding the file's text or the
-//! whole plan.
-//!
-//! Reading a file keeps [`read_plan`](super::read_plan)'s guarantees, whatever the order of the
-//! fields in the file:
-//! * a missing (or `null`) `schema_version` is [`PlanError::MissingSchemaVersion`], any value
-//!   other than the number 1 is [`PlanError::UnsupportedSchemaVersion`] (when the version comes
-//!   first, as in every plan dustwatch writes, the rest of the file is not even read);
-//! * text that is not JSON is [`PlanError::Json`], with the line and column;
-//! * a v1 plan whose digested fields have the wrong shape is [`PlanError::Invalid`], naming the
-//!   field (`channels[3].htlcs[0].incoming: invalid type: …`).
-//!
-//! Unlike [`read_plan`](super::read_plan), the digest reader checks the shape of the fields it
-//! keeps only; the rest of the document is parsed as JSON and skipped (checking it would mean
-//! building it). The shapes are checked leniently while the version is still unknown (a field
-//! of another shape is noted and skipped), so that a plan of another schema whose version comes
-//! last is refused for its version, not for whichever field happens to differ first.
-//!
-//! Files: `state` (what the reader gathers and its errors), `shape` (lenient reading of one
-//! value), `document` (the plan's fields the digest keeps).
+//! plan. It is built from a plan in memory ([`PlanDigest::of`]) or read from a plan file of
+//! schema v1 or v2 ([`PlanDigest::from_reader`]) into derived structs that keep only those
+//! fields; the rest of the document is parsed and skipped. The version is checked first, with
+//! [`read_plan`](super::read_plan)'s errors.
 
-mod document;
-mod shape;
-mod state;
 #[cfg(test)]
 mod tests;
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::sync::Arc;
 
-use serde::de::DeserializeSeed;
+use serde::Deserialize;
 
-use super::{Alert, FeeRateMemory, Plan, PlanError};
+use super::{ids, Alert, FeeRateMemory, Plan, PlanError, SCHEMA_VERSION};
 use crate::model::ChanId;
-use document::PlanSeed;
-use state::ReadState;
 
-/// Buffer of the streaming reader: serde_json reads byte by byte, so an unbuffered file would
-/// cost a system call per byte.
-const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// The fields of a plan file a digest keeps (v1 and v2 alike).
+#[derive(Deserialize)]
+struct DigestRecord {
+    generated_at: String,
+    channels: Vec<ChannelRecord>,
+    alerts: Vec<Alert>,
+}
+
+#[derive(Deserialize)]
+struct ChannelRecord {
+    #[serde(with = "ids::chan_id")]
+    chan_id: ChanId,
+    /// v1 lists every row; v2 leaves out rows with nothing to say (never a trimmed one).
+    #[serde(default)]
+    htlcs: Vec<HtlcRecord>,
+    #[serde(default)]
+    recommendations: RecommendationsRecord,
+    #[serde(default)]
+    fee_rate: Option<FeeRateMemory>,
+}
+
+#[derive(Deserialize)]
+struct HtlcRecord {
+    #[serde(default)]
+    incoming: bool,
+    #[serde(default)]
+    trimmed_on_local: bool,
+    #[serde(default)]
+    trimmed_on_remote: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct RecommendationsRecord {
+    /// v1: `actions`, whole actions; v2: `action_ids`.
+    #[serde(default, rename = "action_ids", alias = "actions")]
+    actions: Vec<ActionIdRecord>,
+}
+
+/// An action named by a channel: its id (v2) or the whole action, of which only the id is kept (v1).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ActionIdRecord {
+    Id(Arc<str>),
+    Whole { id: Arc<str> },
+}
 
 /// What the next cycle needs from a plan (see the module docs).
 ///
@@ -102,22 +121,49 @@ impl PlanDigest {
         }
     }
 
-    /// Reads the digest of a plan document (schema v1) as a stream: memory stays proportional
-    /// to the digest, not to the file. `reader` is buffered here; see the module docs for the
-    /// errors.
-    pub fn from_reader(reader: impl Read) -> Result<Self, PlanError> {
-        let mut state = ReadState::default();
-        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
-            READ_BUFFER_BYTES,
-            reader,
-        ));
-        let read = PlanSeed(&mut state)
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
-        match read {
-            Ok(()) => state.finish(),
-            Err(err) => Err(state.classify(err)),
+    /// Reads the digest of a plan document (schema v1 or v2). The file is read whole (a v2
+    /// plan is small) so that its version is checked before anything else; see
+    /// [`read_plan`](super::read_plan) for the errors.
+    pub fn from_reader(mut reader: impl Read) -> Result<Self, PlanError> {
+        let mut text = String::new();
+        reader.read_to_string(&mut text).map_err(PlanError::Read)?;
+        super::check_version(&text)?;
+        let record: DigestRecord =
+            serde_json::from_str(&text).map_err(|source| PlanError::Invalid {
+                supported: SCHEMA_VERSION,
+                source,
+            })?;
+        let mut action_ids = Vec::new();
+        let mut outgoing_dust_channels = Vec::new();
+        let mut fee_rates = Vec::new();
+        for channel in record.channels {
+            action_ids.extend(
+                channel
+                    .recommendations
+                    .actions
+                    .into_iter()
+                    .map(|a| match a {
+                        ActionIdRecord::Id(id) | ActionIdRecord::Whole { id } => id,
+                    }),
+            );
+            if channel
+                .htlcs
+                .iter()
+                .any(|h| outgoing_trimmed(h.incoming, h.trimmed_on_local, h.trimmed_on_remote))
+            {
+                outgoing_dust_channels.push(super::chan_id_string(channel.chan_id));
+            }
+            if let Some(rate) = channel.fee_rate {
+                fee_rates.push((channel.chan_id, rate));
+            }
         }
+        Ok(PlanDigest {
+            generated_at: record.generated_at,
+            action_ids: sorted_distinct(action_ids),
+            outgoing_dust_channels: sorted_distinct(outgoing_dust_channels),
+            fee_rates: sorted_by_channel(fee_rates),
+            alerts: record.alerts,
+        })
     }
 
     /// `generated_at` of the plan.
