@@ -248,9 +248,10 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                         String::new()
                     };
                     format!(
-                        "{count} pending {} ({} sat) expire soon, the first (#{first}) in {first_blocks} blocks (threshold {within}){dust}",
+                        "{count} pending {} ({} sat) {} soon, the first (#{first}) in {first_blocks} blocks (threshold {within}){dust}",
                         if count == 1 { "HTLC" } else { "HTLCs" },
                         group_thousands(sum),
+                        if count == 1 { "expires" } else { "expire" },
                     )
                 }),
             )

@@ -26,7 +26,7 @@ use crate::plan::{
 use crate::settings::AnalysisSettings;
 
 use super::health::uptime_judged;
-use super::names::alias;
+use super::names::labelled;
 use super::{group_thousands, new_action, par_filter_map, ChannelView};
 
 const SECONDS_PER_DAY: u64 = 86_400;
@@ -228,11 +228,10 @@ fn close_action(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<A
         ),
         prerequisites,
         rationale: format!(
-            "Close {} ({}): {}. Its {} sat of local balance would earn about {} sat over {} days redeployed at \
+            "Close {}: {}. Its {} sat of local balance would earn about {} sat over {} days redeployed at \
              the node's yield, against {} sat this channel earns. A cooperative close costs {} sat (paid by {}); \
              a force close would cost {} sat ({} more) and lock our funds for {} blocks.",
-            alias(&ch.peer_alias, ch.chan_id),
-            ch.chan_id,
+            labelled(&ch.peer_alias, ch.chan_id),
             reasons.join("; "),
             group_thousands(ch.local_balance_sat),
             group_thousands(economics.redeployed_sat),

@@ -27,7 +27,7 @@ use crate::plan::{
 
 use crate::settings::AnalysisSettings;
 
-use super::names::alias;
+use super::names::labelled;
 use super::policy::updatechanpolicy;
 use super::{group_thousands, new_action, par_filter_map, ppm_of, ChannelView};
 
@@ -131,7 +131,7 @@ fn raise_min_htlc(
     }
     let exposure_percent = (d.exposure_ratio * 100.0).round();
     let chan_id = ch.chan_id;
-    let name = alias(&ch.peer_alias, ch.chan_id);
+    let name = labelled(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
     let wording = Wording::described(move || {
         let cost_formula = match policy {
@@ -165,7 +165,7 @@ fn raise_min_htlc(
             ),
             prerequisites,
             rationale: format!(
-                "{name} ({chan_id}) is at {exposure_percent}% of its fee-exposure limit with {count} outgoing HTLCs ({} sat) \
+                "{name} is at {exposure_percent}% of its fee-exposure limit with {count} outgoing HTLCs ({} sat) \
                  that are dust on a commitment; HTLCs below {} sat are trimmed at up to {m}× today's feerate, and min_htlc \
                  is {current_text}: raise it to {} msat before LND starts failing HTLCs on it.",
                 group_thousands(dust_sat),
@@ -226,15 +226,16 @@ fn hold_off_force_close(view: &ChannelView<'_>, settings: &AnalysisSettings) -> 
     let chan_id = ch.chan_id;
     let trimmed_count = d.local.trimmed_htlc_count;
     let (force_total, coop_fee) = (d.force_close.total_sat, d.force_close.coop_close_fee_sat);
-    let name = alias(&ch.peer_alias, ch.chan_id);
+    let name = labelled(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
     let wording = Wording::described(move || {
         ActionText {
         cost_formula: "none: waiting costs nothing".to_string(),
         benefit_formula: "trimmed HTLC sat on our commitment: a force close now gives them to miners".to_string(),
         rationale: format!(
-            "{name} ({chan_id}) has {trimmed_count} trimmed HTLCs ({} sat) on our commitment: a force close now would burn them, {} sat \
+            "{name} has {trimmed_count} trimmed {} ({} sat) on our commitment: a force close now would burn them, {} sat \
              in all versus {} for a cooperative close.{why_now}",
+            if trimmed_count == 1 { "HTLC" } else { "HTLCs" },
             group_thousands(burnt),
             group_thousands(force_total),
             group_thousands(coop_fee),

@@ -33,6 +33,25 @@ impl fmt::Display for PeerName {
     }
 }
 
+/// A channel as texts introduce it: `alias (chan_id)`, or `channel <chan_id>` when the peer has
+/// no alias (never the id twice).
+pub(crate) fn labelled(peer_alias: &Arc<str>, chan_id: ChanId) -> ChannelLabel {
+    ChannelLabel(alias(peer_alias, chan_id))
+}
+
+/// What [`labelled`] returns.
+pub(crate) struct ChannelLabel(PeerName);
+
+impl fmt::Display for ChannelLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.alias.is_empty() {
+            self.0.fmt(f)
+        } else {
+            write!(f, "{} ({})", self.0, self.0.chan_id)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +60,11 @@ mod tests {
     fn a_peer_without_an_alias_is_named_by_its_channel() {
         assert_eq!(alias(&Arc::from(""), 42).to_string(), "channel 42");
         assert_eq!(alias(&Arc::from("bob"), 42).to_string(), "bob");
+    }
+
+    #[test]
+    fn a_label_names_the_channel_id_once() {
+        assert_eq!(labelled(&Arc::from(""), 42).to_string(), "channel 42");
+        assert_eq!(labelled(&Arc::from("bob"), 42).to_string(), "bob (42)");
     }
 }

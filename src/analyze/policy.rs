@@ -19,7 +19,7 @@ use crate::plan::{
 };
 use crate::settings::AnalysisSettings;
 
-use super::names::alias;
+use super::names::labelled;
 use super::rebalance::{Imbalance, Unmatched};
 use super::{group_thousands, new_action, ChannelView};
 
@@ -199,7 +199,7 @@ fn fee_up_action(
         .unwrap_or(u64::MAX);
     let chan_id = ch.chan_id;
     let remaining = unmatched.remaining_sat;
-    let name = alias(&ch.peer_alias, ch.chan_id);
+    let name = labelled(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
     let per_day = flow.out_sat_per_day().round() as u64;
     let wording = Wording::described(move || {
@@ -211,7 +211,7 @@ fn fee_up_action(
             group_thousands(per_day)
         ),
         rationale: format!(
-            "{name} ({chan_id}) routes out {} sat/day and is short {} sat of local balance, and no source can \
+            "{name} routes out {} sat/day and is short {} sat of local balance, and no source can \
              rebalance it at a profit: raising the fee rate from {current} to {new_ppm} ppm slows the outflow \
              and earns more on it.",
             group_thousands(per_day),

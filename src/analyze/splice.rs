@@ -23,7 +23,7 @@ use crate::settings::AnalysisSettings;
 
 use super::close::is_candidate;
 use super::health::local_ratio;
-use super::names::alias;
+use super::names::{alias, labelled};
 use super::{group_thousands, new_action, par_filter_map, ppm_of, weight_fee, ChannelView};
 
 /// A channel funding transaction: one input, the funding output and change.
@@ -160,6 +160,7 @@ fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Acti
     let (chan_id, capacity) = (ch.chan_id, ch.capacity_sat);
     let daily_turnover = busy * settings.health.target_daily_turnover;
     let name = alias(&ch.peer_alias, ch.chan_id);
+    let label = labelled(&ch.peer_alias, ch.chan_id);
     let (pubkey, channel_point) = (ch.remote_pubkey.clone(), ch.channel_point.clone());
     let wording = Wording::described(move || {
         let benefit_formula = match ppm {
@@ -212,7 +213,7 @@ fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Acti
                 group_thousands(amount.saturating_add(open_fee))
             )],
             rationale: format!(
-                "{name} ({chan_id}) turned over {daily_turnover:.2}× its capacity per day in the window, {busy:.1}× the target: about {} sat more \
+                "{label} turned over {daily_turnover:.2}× its capacity per day in the window, {busy:.1}× the target: about {} sat more \
                  capacity toward this peer would carry the flow.",
                 group_thousands(amount)
             ),
