@@ -188,30 +188,86 @@ pub fn economics(
     })
 }
 
+/// An upper bound on [`economics`]'s net for any amount up to `amount` from a source earning
+/// `source_ppm` (0 where it cannot pair at all). It never rises with `source_ppm`: the margin
+/// left after the budget, `margin − min(max_fee_ppm, margin / 2)`, falls as the margin does.
+fn net_bound(amount: u64, sink_ppm: u64, source_ppm: u64, settings: &AnalysisSettings) -> u64 {
+    let Some(margin_ppm) = sink_ppm.checked_sub(source_ppm) else {
+        return 0;
+    };
+    let budget_ppm = (margin_ppm / 2).min(settings.rebalance.max_fee_ppm);
+    if budget_ppm == 0 {
+        return 0;
+    }
+    // gross ≤ a·sink, lost ≥ a·source, budget > a·budget_ppm − 1e6 (all /1e6), so
+    // net < a·(margin − budget_ppm)/1e6 + 1, and the bound grows with `a`.
+    let kept = u128::from(amount) * u128::from(margin_ppm - budget_ppm) / 1_000_000;
+    u64::try_from(kept + 1).unwrap_or(u64::MAX)
+}
+
+/// Each candidate's peer as a small id (sources first, then sinks): equal keys, equal ids.
+fn peer_ids(sources: &[Candidate<'_, '_>], sinks: &[Candidate<'_, '_>]) -> Vec<u32> {
+    let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    sources
+        .iter()
+        .chain(sinks)
+        .map(|c| {
+            let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+            *ids.entry(&*c.view.channel.remote_pubkey).or_insert(next)
+        })
+        .collect()
+}
+
 /// Pairs sources with sinks across the node.
+///
+/// Each sink takes the first source in the sources' order that pairs with it, as a plain scan
+/// would; the scan skips what provably cannot pair: sources used up (dropped from the live
+/// list), sources earning at least the sink's rate (sources are sorted by rate, so the scan
+/// stops there), and sources whose pair is bounded below the minimum benefit ([`net_bound`]).
+/// Peers are compared by interned id, not by key.
 pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> RebalanceOutcome {
     let (sources, sinks) = candidates(views, settings);
     let min = settings.rebalance.min_amount_sat.max(1);
+    let peer = peer_ids(&sources, &sinks);
+    let (source_peer, sink_peer) = peer.split_at(sources.len());
     let mut source_left: Vec<u64> = sources.iter().map(|s| s.amount_sat).collect();
     let mut source_pairs = vec![0usize; sources.len()];
+    // Sources that can still pair, in the sources' order.
+    let mut live: Vec<usize> = (0..sources.len())
+        .filter(|&i| source_left[i] >= min)
+        .collect();
     let mut pairs = Vec::new();
     let mut unmatched = Vec::new();
-    for sink in &sinks {
-        let found = sources.iter().enumerate().find_map(|(i, source)| {
-            if source_pairs[i] >= MAX_PAIRS_PER_SOURCE
-                || source_left[i] < min
-                || sink.view.channel.remote_pubkey == source.view.channel.remote_pubkey
+    for (sink, &sink_peer) in sinks.iter().zip(sink_peer) {
+        let mut found = None;
+        for (at, &i) in live.iter().enumerate() {
+            let source = &sources[i];
+            if net_bound(
+                sink.amount_sat,
+                sink.earned_ppm,
+                source.earned_ppm,
+                settings,
+            ) < settings.min_action_benefit_sat
             {
-                return None;
+                // The bound falls as the source's rate rises: no later source pairs either.
+                break;
+            }
+            if source_peer[i] == sink_peer {
+                continue;
             }
             let amount = source_left[i].min(sink.amount_sat);
-            economics(amount, sink.earned_ppm, source.earned_ppm, settings)
-                .map(|eco| (i, amount, eco))
-        });
+            if let Some(eco) = economics(amount, sink.earned_ppm, source.earned_ppm, settings) {
+                found = Some((at, i, amount, eco));
+                break;
+            }
+        }
         match found {
-            Some((i, amount, eco)) => {
+            Some((at, i, amount, eco)) => {
                 source_left[i] -= amount;
                 source_pairs[i] += 1;
+                if source_pairs[i] >= MAX_PAIRS_PER_SOURCE || source_left[i] < min {
+                    live.remove(at);
+                }
                 pairs.push((
                     eco.net_sat,
                     pair_action(&sources[i], sink, amount, eco, settings),
@@ -501,6 +557,80 @@ mod tests {
         // The same HTLC far from expiry leaves the rebalance in place.
         settling.pending_htlcs[0].expiration_height = 807_000;
         assert_eq!(outcome(&[source, settling], &events).actions.len(), 1);
+    }
+
+    /// The plain scan the pairing replaces: each sink takes the first source that pairs.
+    fn pairs_by_scan(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Vec<(u64, u64)> {
+        let (sources, sinks) = candidates(views, settings);
+        let min = settings.rebalance.min_amount_sat.max(1);
+        let mut left: Vec<u64> = sources.iter().map(|s| s.amount_sat).collect();
+        let mut used = vec![0usize; sources.len()];
+        let mut pairs = Vec::new();
+        for sink in &sinks {
+            let found = sources.iter().enumerate().find_map(|(i, source)| {
+                if used[i] >= MAX_PAIRS_PER_SOURCE
+                    || left[i] < min
+                    || sink.view.channel.remote_pubkey == source.view.channel.remote_pubkey
+                {
+                    return None;
+                }
+                let amount = left[i].min(sink.amount_sat);
+                economics(amount, sink.earned_ppm, source.earned_ppm, settings).map(|_| (i, amount))
+            });
+            if let Some((i, amount)) = found {
+                left[i] -= amount;
+                used[i] += 1;
+                pairs.push((sources[i].view.chan_id(), sink.view.chan_id()));
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn pruned_pairing_matches_the_plain_scan() {
+        // Many equal rates and amounts (ties), shared peers, and sinks too small to pay.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % n
+        };
+        for _ in 0..20 {
+            let mut chans = Vec::new();
+            let mut events = Vec::new();
+            for i in 0..120 {
+                let id = scid(800_000, i + 1);
+                let capacity = [1_000_000, 5_000_000, 10_000_000][next(3) as usize];
+                let local = capacity * next(101) / 100;
+                let mut ch = channel(id, capacity, local);
+                ch.remote_pubkey = format!("02{:064x}", next(40)).into();
+                chans.push(ch);
+                if next(3) > 0 {
+                    let ppm = [0, 100, 300, 300, 800, 1_500][next(6) as usize];
+                    events.push(drains(id, 100_000 * (1 + next(60)), ppm));
+                }
+            }
+            let flow = flow_of(&events);
+            let views: Vec<_> = chans
+                .iter()
+                .map(|c| flow_view(c, Some(806_000), &flow))
+                .collect();
+            let settings = AnalysisSettings {
+                max_rebalance_actions: 1_000,
+                ..AnalysisSettings::default()
+            };
+            let mut got: Vec<(u64, u64)> = recommend(&views, &settings)
+                .actions
+                .iter()
+                .map(|a| (a.chan_ids[0], a.chan_ids[1]))
+                .collect();
+            let mut want = pairs_by_scan(&views, &settings);
+            assert!(!want.is_empty());
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]

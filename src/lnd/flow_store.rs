@@ -15,13 +15,17 @@
 //! spare capacity), whatever the node's size. A node forwarding under ~33,000 times a day
 //! keeps its whole 30-day window below that; above it the oldest go first, and the
 //! snapshot says how much of the window its flow covers.
+//!
+//! CPU: each window's per-channel sums are kept between cycles ([`RunningWindow`]), added to
+//! as events arrive and taken back as the window's start passes them, so a cycle costs the
+//! events that entered or left the windows, not every stored one.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::model::flow::LONG_FLOW_WINDOW_SECS;
-use crate::model::{ForwardingEvent, ForwardingFlow, SnapshotWarning};
+use crate::model::flow::{unix_to_ns, ChannelFlow, FlowWindow, LONG_FLOW_WINDOW_SECS};
+use crate::model::{ChanId, ForwardingEvent, ForwardingFlow, SnapshotWarning};
 
 /// Most events kept: 1,000,000 × 48 bytes.
 pub const MAX_STORED_EVENTS: usize = 1_000_000;
@@ -54,6 +58,95 @@ pub struct FlowStore {
     fetched_through: Option<u64>,
     /// Newest timestamp dropped to stay within [`MAX_STORED_EVENTS`], if any.
     dropped_through_ns: Option<u64>,
+    /// The analysis and long windows' sums as of the last [`FlowStore::flow`]; `None` before.
+    running: Option<[RunningWindow; 2]>,
+}
+
+/// Per-channel sums of the stored events with a timestamp in `[start_ns, end_ns)`: always
+/// equal to [`FlowWindow::aggregate`] over the same range (a test checks it).
+#[derive(Debug, Clone, Default)]
+struct RunningWindow {
+    start_ns: u64,
+    end_ns: u64,
+    /// Only channels with a forward in the range.
+    channels: BTreeMap<ChanId, ChannelFlow>,
+}
+
+impl RunningWindow {
+    fn contains(&self, event: &ForwardingEvent) -> bool {
+        (self.start_ns..self.end_ns).contains(&event.timestamp_ns)
+    }
+
+    /// Counts an event that joined the store, if it falls in the range.
+    fn enter(&mut self, event: &ForwardingEvent) {
+        if self.contains(event) {
+            self.add(event);
+        }
+    }
+
+    /// Takes back an event that left the store, if it fell in the range.
+    fn leave(&mut self, event: &ForwardingEvent) {
+        if self.contains(event) {
+            self.remove(event);
+        }
+    }
+
+    fn add(&mut self, event: &ForwardingEvent) {
+        self.channels
+            .entry(event.chan_id_out)
+            .or_default()
+            .add_out(event);
+        self.channels
+            .entry(event.chan_id_in)
+            .or_default()
+            .add_in(event);
+    }
+
+    fn remove(&mut self, event: &ForwardingEvent) {
+        if let Some(flow) = self.channels.get_mut(&event.chan_id_out) {
+            flow.remove_out(event);
+            if flow.is_idle() {
+                self.channels.remove(&event.chan_id_out);
+            }
+        }
+        if let Some(flow) = self.channels.get_mut(&event.chan_id_in) {
+            flow.remove_in(event);
+            if flow.is_idle() {
+                self.channels.remove(&event.chan_id_in);
+            }
+        }
+    }
+
+    /// Moves the range forward to `[start_ns, end_ns)` over the store's `events` (sorted by
+    /// timestamp): only the events that leave or enter it are counted. `false`, with nothing
+    /// changed, when either end would move back (a clock step back): count afresh then.
+    fn advance(&mut self, events: &VecDeque<ForwardingEvent>, start_ns: u64, end_ns: u64) -> bool {
+        if start_ns < self.start_ns || end_ns < self.end_ns {
+            return false;
+        }
+        let at = |ns: u64| events.partition_point(|e| e.timestamp_ns < ns);
+        for event in events.range(at(self.start_ns)..at(start_ns.min(self.end_ns))) {
+            self.remove(event);
+        }
+        for event in events.range(at(self.end_ns.max(start_ns))..at(end_ns)) {
+            self.add(event);
+        }
+        self.start_ns = start_ns;
+        self.end_ns = end_ns;
+        true
+    }
+
+    fn window(&self, start_unix: i64, end_unix: i64) -> FlowWindow {
+        FlowWindow {
+            start_unix,
+            end_unix,
+            channels: self
+                .channels
+                .iter()
+                .map(|(id, flow)| (*id, *flow))
+                .collect(),
+        }
+    }
 }
 
 /// How much of the windows the stored events cover.
@@ -132,15 +225,22 @@ impl FlowStore {
             match self.events.back() {
                 Some(last) if ts <= last.timestamp_ns => {
                     let at = self.events.partition_point(|e| e.timestamp_ns < ts);
-                    if self.events.get(at).map(|e| e.timestamp_ns) != Some(ts) {
-                        self.events.insert(at, event);
+                    if self.events.get(at).map(|e| e.timestamp_ns) == Some(ts) {
+                        continue;
                     }
+                    self.events.insert(at, event);
                 }
                 _ => self.events.push_back(event),
+            }
+            for window in self.running.iter_mut().flatten() {
+                window.enter(&event);
             }
             if self.events.len() > MAX_STORED_EVENTS {
                 if let Some(oldest) = self.events.pop_front() {
                     self.dropped_through_ns = Some(oldest.timestamp_ns);
+                    for window in self.running.iter_mut().flatten() {
+                        window.leave(&oldest);
+                    }
                 }
             }
         }
@@ -157,7 +257,11 @@ impl FlowStore {
             .saturating_sub(self.long_window_secs())
             .saturating_mul(NS_PER_SEC);
         let stale = self.events.partition_point(|e| e.timestamp_ns < start_ns);
-        self.events.drain(..stale);
+        for event in self.events.drain(..stale) {
+            for window in self.running.iter_mut().flatten() {
+                window.leave(&event);
+            }
+        }
         if self.dropped_through_ns.is_some_and(|ns| ns < start_ns) {
             self.dropped_through_ns = None;
         }
@@ -178,9 +282,24 @@ impl FlowStore {
         }
     }
 
-    /// Both flow windows ending at `now_unix`, from the stored events.
+    /// Both flow windows ending at `now_unix`, from the stored events: the same as
+    /// [`ForwardingFlow::from_events`] over them, from the running sums.
     pub fn flow(&mut self, now_unix: i64) -> ForwardingFlow {
-        ForwardingFlow::from_events(self.events.make_contiguous(), now_unix, self.window_secs)
+        let start = |secs: u64| now_unix.saturating_sub(i64::try_from(secs).unwrap_or(i64::MAX));
+        let starts = [start(self.window_secs), start(self.long_window_secs())];
+        let end_ns = unix_to_ns(now_unix);
+        let running = self.running.get_or_insert_with(Default::default);
+        for (window, start_unix) in running.iter_mut().zip(starts) {
+            let start_ns = unix_to_ns(start_unix);
+            if !window.advance(&self.events, start_ns, end_ns) {
+                *window = RunningWindow::default();
+                window.advance(&self.events, start_ns, end_ns);
+            }
+        }
+        ForwardingFlow {
+            window: running[0].window(starts[0], now_unix),
+            long_window: running[1].window(starts[1], now_unix),
+        }
     }
 
     /// The snapshot's flow ending at `now_unix`, with a warning when the memory bound cut the
@@ -267,6 +386,53 @@ mod tests {
         assert_eq!(ns, vec![second, second + 1, late, new]);
         let flow = store.flow(now + 300);
         assert_eq!(flow.window.of(2).forwards_out, 4);
+    }
+
+    #[test]
+    fn running_sums_equal_a_fresh_aggregation_after_arrivals_and_expiries() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % n
+        };
+        let mut store = FlowStore::new(Duration::from_secs(7 * DAY));
+        let mut now = 100 * DAY;
+        let mut compared = 0;
+        for step in 0..400 {
+            // Arrivals: new forwards, late ones inside the last minute and re-fetched ones.
+            let arrivals: Vec<ForwardingEvent> = (0..next(30))
+                .map(|_| {
+                    let ns = (now - next(3 * DAY)) * NS_PER_SEC + next(NS_PER_SEC);
+                    ForwardingEvent {
+                        chan_id_in: 1 + next(8),
+                        ..fwd(ns, 1 + next(8))
+                    }
+                })
+                .collect();
+            store.merge(arrivals.iter().copied());
+            store.merge(arrivals.into_iter().take(3));
+            // Expiries: the windows' starts move, by minutes or by more than a window.
+            now += if step % 50 == 49 {
+                8 * DAY
+            } else {
+                60 * (1 + next(600))
+            };
+            if step % 7 == 0 {
+                store.prune(now as i64);
+            }
+            if step == 200 {
+                store.set_window(Duration::from_secs(2 * DAY));
+            }
+            // A clock step back now and then.
+            let at = if step % 37 == 36 { now - DAY } else { now } as i64;
+            let events: Vec<ForwardingEvent> = store.events().copied().collect();
+            let fresh = ForwardingFlow::from_events(&events, at, store.window_secs);
+            assert_eq!(store.flow(at), fresh, "step {step}");
+            compared += usize::from(!fresh.window.channels.is_empty());
+        }
+        assert!(compared > 300, "{compared} steps compared any flow");
     }
 
     #[test]

@@ -56,15 +56,29 @@ impl ChannelFlow {
         })
     }
 
-    fn add_out(&mut self, event: &ForwardingEvent) {
+    pub(crate) fn add_out(&mut self, event: &ForwardingEvent) {
         self.routed_out_msat = self.routed_out_msat.saturating_add(event.amt_out_msat);
         self.fee_earned_msat = self.fee_earned_msat.saturating_add(event.fee_msat);
         self.forwards_out += 1;
     }
 
-    fn add_in(&mut self, event: &ForwardingEvent) {
+    pub(crate) fn add_in(&mut self, event: &ForwardingEvent) {
         self.routed_in_msat = self.routed_in_msat.saturating_add(event.amt_in_msat);
         self.forwards_in += 1;
+    }
+
+    /// Takes back an [`Self::add_out`] of the same event: exact while no sum saturated (a
+    /// window's sums stay far below `u64::MAX` msat, more than all bitcoin).
+    pub(crate) fn remove_out(&mut self, event: &ForwardingEvent) {
+        self.routed_out_msat = self.routed_out_msat.saturating_sub(event.amt_out_msat);
+        self.fee_earned_msat = self.fee_earned_msat.saturating_sub(event.fee_msat);
+        self.forwards_out = self.forwards_out.saturating_sub(1);
+    }
+
+    /// Takes back an [`Self::add_in`] of the same event.
+    pub(crate) fn remove_in(&mut self, event: &ForwardingEvent) {
+        self.routed_in_msat = self.routed_in_msat.saturating_sub(event.amt_in_msat);
+        self.forwards_in = self.forwards_in.saturating_sub(1);
     }
 }
 
@@ -189,7 +203,7 @@ impl ForwardingFlow {
 }
 
 /// Unix seconds as nanoseconds, clamped to the `u64` range (negative times are 0).
-fn unix_to_ns(unix: i64) -> u64 {
+pub(crate) fn unix_to_ns(unix: i64) -> u64 {
     u64::try_from(unix)
         .unwrap_or(0)
         .saturating_mul(1_000_000_000)
