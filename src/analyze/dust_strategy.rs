@@ -130,7 +130,6 @@ fn raise_min_htlc(
         priority += 1;
     }
     let exposure_percent = (d.exposure_ratio * 100.0).round();
-    let chan_id = ch.chan_id;
     let name = labelled(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
     let wording = Wording::described(move || {
@@ -223,7 +222,6 @@ fn hold_off_force_close(view: &ChannelView<'_>, settings: &AnalysisSettings) -> 
         _ if burnt < settings.dust_strategy.hold_off_min_sat => return None,
         _ => (3, ""),
     };
-    let chan_id = ch.chan_id;
     let trimmed_count = d.local.trimmed_htlc_count;
     let (force_total, coop_fee) = (d.force_close.total_sat, d.force_close.coop_close_fee_sat);
     let name = labelled(&ch.peer_alias, ch.chan_id);

@@ -197,7 +197,6 @@ fn fee_up_action(
     let out_over_horizon = (flow.out_sat_per_day() * horizon as f64).floor() as u64;
     let benefit = u64::try_from(u128::from(out_over_horizon) * u128::from(step) / 1_000_000)
         .unwrap_or(u64::MAX);
-    let chan_id = ch.chan_id;
     let remaining = unmatched.remaining_sat;
     let name = labelled(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();

@@ -26,7 +26,7 @@ use crate::settings::AnalysisSettings;
 
 use super::close;
 use super::health::local_ratio;
-use super::names::alias;
+use super::names::{alias, labelled};
 use super::{group_thousands, new_action, ppm_of, ChannelView};
 
 /// A source's surplus feeds at most this many sinks: no fan-out of tiny pairs.
@@ -323,6 +323,10 @@ fn pair_action(
     let dst_ratio = local_ratio(dst.local_balance_sat, dst.remote_balance_sat);
     let src_name = alias(&src.peer_alias, src.chan_id);
     let dst_name = alias(&dst.peer_alias, dst.chan_id);
+    let (src_label, dst_label) = (
+        labelled(&src.peer_alias, src.chan_id),
+        labelled(&dst.peer_alias, dst.chan_id),
+    );
     let (src_pubkey, dst_pubkey) = (src.remote_pubkey.clone(), dst.remote_pubkey.clone());
     let sink_out_per_day = sink.view.flow.map_or(0.0, |f| f.out_sat_per_day());
     let PairEconomics {
@@ -358,7 +362,7 @@ fn pair_action(
                 ),
             ],
             rationale: format!(
-                "{dst_name} ({dst_id}) is {} local and routes out at {sink_ppm} ppm; {src_name} ({src_id}) is {} local \
+                "{dst_label} is {} local and routes out at {sink_ppm} ppm; {src_label} is {} local \
                  and earns {source_ppm} ppm: moving {} sat from {src_name} to {dst_name} (toward {target} local) \
                  nets about {} sat within a fee budget of {budget_sat} sat.",
                 percent(dst_ratio),

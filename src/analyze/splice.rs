@@ -157,7 +157,7 @@ fn splice_in(view: &ChannelView<'_>, settings: &AnalysisSettings) -> Option<Acti
     let loop_fee_ppm = s.loop_fee_ppm;
     let loop_cost =
         ppm_of(amount, loop_fee_ppm).saturating_add(weight_fee(feerate, SWAP_TX_WEIGHT));
-    let (chan_id, capacity) = (ch.chan_id, ch.capacity_sat);
+    let capacity = ch.capacity_sat;
     let daily_turnover = busy * settings.health.target_daily_turnover;
     let name = alias(&ch.peer_alias, ch.chan_id);
     let label = labelled(&ch.peer_alias, ch.chan_id);
