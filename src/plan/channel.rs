@@ -74,14 +74,14 @@ pub struct FeeRateMemory {
 /// The channel's health (design.md section 4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
-    /// `min(local, remote) / max(local, remote)`, 0 when both are 0.
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    /// `min(local, remote) / max(local, remote)`, 0 when both are 0. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub balance_ratio: f64,
-    /// `local / (local + remote)`, 0 when both are 0.
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    /// `local / (local + remote)`, 0 when both are 0. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub local_ratio: f64,
-    /// `max(local, remote commitment trimmed HTLC sat) / capacity`.
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    /// `max(local, remote commitment trimmed HTLC sat) / capacity`. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub dust_ratio: f64,
     /// Daily turnover divided by the target turnover, capped at 1.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
@@ -153,6 +153,8 @@ impl Issue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DustReport {
     pub local_commitment: CommitmentReport,
+    /// Written without `feerate_per_kw`, which is our commitment's (filled back on read).
+    #[serde(serialize_with = "serialize_remote_commitment")]
     pub remote_commitment: CommitmentReport,
     /// The limit this channel was checked against (same for every channel of a plan). Written
     /// once, in `source.exposure_limit`: a v2 plan file leaves both out of the channel.
@@ -161,8 +163,11 @@ pub struct DustReport {
     #[serde(default = "configured_limit", skip_serializing)]
     pub exposure_limit_source: ExposureLimitSource,
     /// Limit minus the larger of the two commitments' exposure; negative when over the limit.
+    /// Filled back on read.
+    #[serde(default, skip_serializing)]
     pub exposure_headroom_sat: i64,
-    /// Larger exposure divided by the limit.
+    /// Larger exposure divided by the limit. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub exposure_ratio: f64,
     /// One entry per configured feerate multiplier, in configuration order. A plan file lists
     /// only the rows that exceed the limit.
@@ -209,7 +214,8 @@ pub struct CommitmentReport {
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub fees_to_miners_sat: u64,
     /// `trimmed_htlc_sat + base_fee_sat`: what LND compares with `channel-max-fee-exposure`.
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    /// Filled back on read.
+    #[serde(default, skip_serializing)]
     pub fee_exposure_sat: u64,
 }
 
@@ -249,8 +255,8 @@ pub struct HtlcReport {
     pub incoming: bool,
     pub amount_sat: u64,
     pub expiration_height: u32,
-    /// `expiration_height - block_height`; `None` without a block height.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `expiration_height - block_height`; `None` without a block height. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub blocks_to_expiry: Option<i64>,
     #[serde(default = "expiry_ok", skip_serializing_if = "is_expiry_ok")]
     pub expiry: ExpiryStatus,
@@ -272,19 +278,21 @@ pub enum ExpiryStatus {
 /// What a force close of our commitment would cost now, next to a cooperative close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForceCloseReport {
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    /// Our commitment's `fees_to_miners_sat`. Filled back on read, as are `total_sat` and
+    /// `extra_cost_vs_coop_sat`.
+    #[serde(default, skip_serializing)]
     pub fees_to_miners_sat: u64,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub anchor_sat: u64,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub second_level_fees_sat: u64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub total_sat: u64,
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub csv_delay_blocks: u32,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub coop_close_fee_sat: u64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub extra_cost_vs_coop_sat: u64,
 }
 
@@ -306,20 +314,21 @@ pub struct Recommendations {
     )]
     pub actions: Vec<Action>,
     /// `max(local, remote commitment trimmed HTLC sat)`: the dust this channel holds now.
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    /// Filled back on read, as are the ratio and the sums over the actions below.
+    #[serde(default, skip_serializing)]
     pub dust_at_stake_sat: u64,
     /// `min(dust_at_stake_sat, Σ positive dust_impact_sat of the actions)`.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub dust_recoverable_sat: u64,
     /// `dust_recoverable_sat / dust_at_stake_sat` (0 without dust).
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    #[serde(default, skip_serializing)]
     pub dust_optimization_potential: f64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub expected_cost_sat: u64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub expected_benefit_sat: u64,
     /// `expected_cost_sat / expected_benefit_sat`; `None` when there is no benefit to divide by.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub cost_benefit_ratio: Option<f64>,
 }
 
@@ -352,6 +361,17 @@ fn serialize_exceeding_spikes<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.collect_seq(spikes.iter().filter(|s| s.exceeds_limit))
+}
+
+fn serialize_remote_commitment<S: serde::Serializer>(
+    remote: &CommitmentReport,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    CommitmentReport {
+        feerate_per_kw: 0,
+        ..remote.clone()
+    }
+    .serialize(s)
 }
 
 fn expiry_ok() -> ExpiryStatus {

@@ -25,6 +25,7 @@ mod action;
 mod alert;
 mod channel;
 mod command;
+mod derived;
 pub mod diff;
 pub mod digest;
 mod document;
