@@ -149,41 +149,30 @@ impl Issue {
     }
 }
 
-/// Dust and fee exposure of both commitment transactions (design.md section 3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Dust and fee exposure of both commitment transactions (design.md section 3). A plan file
+/// writes the peer's commitment as its differences from ours (see `dust_doc`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct DustReport {
     pub local_commitment: CommitmentReport,
-    /// Written without `feerate_per_kw`, which is our commitment's (filled back on read).
-    #[serde(serialize_with = "serialize_remote_commitment")]
     pub remote_commitment: CommitmentReport,
     /// The limit this channel was checked against (same for every channel of a plan). Written
     /// once, in `source.exposure_limit`: a v2 plan file leaves both out of the channel.
-    #[serde(default, skip_serializing)]
     pub max_fee_exposure_sat: u64,
-    #[serde(default = "configured_limit", skip_serializing)]
     pub exposure_limit_source: ExposureLimitSource,
     /// Limit minus the larger of the two commitments' exposure; negative when over the limit.
     /// Filled back on read.
-    #[serde(default, skip_serializing)]
     pub exposure_headroom_sat: i64,
     /// Larger exposure divided by the limit. Filled back on read.
-    #[serde(default, skip_serializing)]
     pub exposure_ratio: f64,
     /// One entry per configured feerate multiplier, in configuration order. A plan file lists
     /// only the rows that exceed the limit.
-    #[serde(
-        default,
-        skip_serializing_if = "no_spike_exceeds",
-        serialize_with = "serialize_exceeding_spikes"
-    )]
     pub fee_spike: Vec<FeeSpikeReport>,
     /// Present when our computed fees to miners differ from LND's `commit_fee`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_fee_mismatch: Option<CommitFeeMismatchReport>,
 }
 
 /// One commitment transaction as it would look if broadcast now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitmentReport {
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub dust_limit_sat: u64,
@@ -352,39 +341,12 @@ fn serialize_listed_htlcs<S: serde::Serializer>(
     s.collect_seq(htlcs.iter().filter(|h| h.has_something_to_say()))
 }
 
-fn no_spike_exceeds(spikes: &[FeeSpikeReport]) -> bool {
-    !spikes.iter().any(|s| s.exceeds_limit)
-}
-
-fn serialize_exceeding_spikes<S: serde::Serializer>(
-    spikes: &[FeeSpikeReport],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_seq(spikes.iter().filter(|s| s.exceeds_limit))
-}
-
-fn serialize_remote_commitment<S: serde::Serializer>(
-    remote: &CommitmentReport,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    CommitmentReport {
-        feerate_per_kw: 0,
-        ..remote.clone()
-    }
-    .serialize(s)
-}
-
 fn expiry_ok() -> ExpiryStatus {
     ExpiryStatus::Ok
 }
 
 fn is_expiry_ok(expiry: &ExpiryStatus) -> bool {
     *expiry == ExpiryStatus::Ok
-}
-
-/// Until the plan's `source.exposure_limit` fills it in (a v2 channel leaves it out).
-fn configured_limit() -> ExposureLimitSource {
-    ExposureLimitSource::Configured
 }
 
 fn is_zero_u64(n: &u64) -> bool {

@@ -42,10 +42,7 @@ impl ChannelPlan {
 
         let rec = &mut self.recommendations;
         let sum = |of: fn(&super::Action) -> u64| {
-            rec.actions
-                .iter()
-                .map(of)
-                .fold(0u64, u64::saturating_add)
+            rec.actions.iter().map(of).fold(0u64, u64::saturating_add)
         };
         let cost = sum(|a| a.expected_cost_sat);
         let benefit = sum(|a| a.expected_benefit_sat);

@@ -29,6 +29,7 @@ mod derived;
 pub mod diff;
 pub mod digest;
 mod document;
+mod dust_doc;
 pub mod flow;
 pub mod ids;
 mod order;

@@ -1,0 +1,162 @@
+//! A channel's `dust` section as a plan file lays it out.
+//!
+//! Our commitment is written with its zeros left out; the peer's commitment only with the
+//! figures that differ from ours (a 0 that differs is written), so never its `feerate_per_kw`
+//! (LND uses one for both). Neither writes `fee_exposure_sat` (trimmed HTLCs + base fee).
+//! Reading takes an absent figure of the peer's commitment as ours; `derived` fills the rest.
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::{CommitFeeMismatchReport, CommitmentReport, DustReport, FeeSpikeReport};
+use crate::model::ExposureLimitSource;
+
+/// One commitment, written against `base`: every figure that differs from it (`None`: from
+/// the empty commitment, so its non-zero figures).
+struct CommitmentDoc<'a> {
+    commitment: &'a CommitmentReport,
+    base: Option<&'a CommitmentReport>,
+}
+
+impl Serialize for CommitmentDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.commitment;
+        let empty = CommitmentReport::default();
+        let base = self.base.unwrap_or(&empty);
+        let mut map = s.serialize_map(None)?;
+        macro_rules! differing {
+            ($($field:ident),*) => {$(
+                if c.$field != base.$field {
+                    map.serialize_entry(stringify!($field), &c.$field)?;
+                }
+            )*};
+        }
+        differing!(
+            dust_limit_sat,
+            feerate_per_kw,
+            offered_trim_threshold_sat,
+            received_trim_threshold_sat,
+            base_fee_sat,
+            trimmed_htlc_count,
+            trimmed_htlc_sat,
+            untrimmed_htlc_count,
+            to_local_trimmed,
+            to_remote_trimmed,
+            anchor_outputs,
+            absent_anchor_sat,
+            fees_to_miners_sat
+        );
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct DustDoc<'a> {
+    local_commitment: CommitmentDoc<'a>,
+    remote_commitment: CommitmentDoc<'a>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    fee_spike: Vec<&'a FeeSpikeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit_fee_mismatch: &'a Option<CommitFeeMismatchReport>,
+}
+
+impl Serialize for DustReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        DustDoc {
+            local_commitment: CommitmentDoc {
+                commitment: &self.local_commitment,
+                base: None,
+            },
+            remote_commitment: CommitmentDoc {
+                commitment: &self.remote_commitment,
+                base: Some(&self.local_commitment),
+            },
+            fee_spike: self.fee_spike.iter().filter(|s| s.exceeds_limit).collect(),
+            commit_fee_mismatch: &self.commit_fee_mismatch,
+        }
+        .serialize(s)
+    }
+}
+
+/// The peer's commitment as read: an absent figure is ours (v2), every figure is there (v1).
+#[derive(Deserialize)]
+struct RemoteRecord {
+    dust_limit_sat: Option<u64>,
+    feerate_per_kw: Option<u64>,
+    offered_trim_threshold_sat: Option<u64>,
+    received_trim_threshold_sat: Option<u64>,
+    base_fee_sat: Option<u64>,
+    trimmed_htlc_count: Option<u32>,
+    trimmed_htlc_sat: Option<u64>,
+    untrimmed_htlc_count: Option<u32>,
+    to_local_trimmed: Option<bool>,
+    to_remote_trimmed: Option<bool>,
+    anchor_outputs: Option<u8>,
+    absent_anchor_sat: Option<u64>,
+    fees_to_miners_sat: Option<u64>,
+    fee_exposure_sat: Option<u64>,
+}
+
+/// A `dust` section as read, v1 or v2.
+#[derive(Deserialize)]
+struct DustRecord {
+    local_commitment: CommitmentReport,
+    remote_commitment: RemoteRecord,
+    /// v1 only; v2 has it in `source.exposure_limit`.
+    #[serde(default)]
+    max_fee_exposure_sat: u64,
+    #[serde(default = "configured_limit")]
+    exposure_limit_source: ExposureLimitSource,
+    /// v1 only; v2 computes them on read.
+    #[serde(default)]
+    exposure_headroom_sat: i64,
+    #[serde(default)]
+    exposure_ratio: f64,
+    #[serde(default)]
+    fee_spike: Vec<FeeSpikeReport>,
+    #[serde(default)]
+    commit_fee_mismatch: Option<CommitFeeMismatchReport>,
+}
+
+impl<'de> Deserialize<'de> for DustReport {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = DustRecord::deserialize(d)?;
+        let l = &r.local_commitment;
+        let p = r.remote_commitment;
+        let remote_commitment = CommitmentReport {
+            dust_limit_sat: p.dust_limit_sat.unwrap_or(l.dust_limit_sat),
+            feerate_per_kw: p.feerate_per_kw.unwrap_or(l.feerate_per_kw),
+            offered_trim_threshold_sat: p
+                .offered_trim_threshold_sat
+                .unwrap_or(l.offered_trim_threshold_sat),
+            received_trim_threshold_sat: p
+                .received_trim_threshold_sat
+                .unwrap_or(l.received_trim_threshold_sat),
+            base_fee_sat: p.base_fee_sat.unwrap_or(l.base_fee_sat),
+            trimmed_htlc_count: p.trimmed_htlc_count.unwrap_or(l.trimmed_htlc_count),
+            trimmed_htlc_sat: p.trimmed_htlc_sat.unwrap_or(l.trimmed_htlc_sat),
+            untrimmed_htlc_count: p.untrimmed_htlc_count.unwrap_or(l.untrimmed_htlc_count),
+            to_local_trimmed: p.to_local_trimmed.unwrap_or(l.to_local_trimmed),
+            to_remote_trimmed: p.to_remote_trimmed.unwrap_or(l.to_remote_trimmed),
+            anchor_outputs: p.anchor_outputs.unwrap_or(l.anchor_outputs),
+            absent_anchor_sat: p.absent_anchor_sat.unwrap_or(l.absent_anchor_sat),
+            fees_to_miners_sat: p.fees_to_miners_sat.unwrap_or(l.fees_to_miners_sat),
+            fee_exposure_sat: p.fee_exposure_sat.unwrap_or(l.fee_exposure_sat),
+        };
+        Ok(DustReport {
+            local_commitment: r.local_commitment,
+            remote_commitment,
+            max_fee_exposure_sat: r.max_fee_exposure_sat,
+            exposure_limit_source: r.exposure_limit_source,
+            exposure_headroom_sat: r.exposure_headroom_sat,
+            exposure_ratio: r.exposure_ratio,
+            fee_spike: r.fee_spike,
+            commit_fee_mismatch: r.commit_fee_mismatch,
+        })
+    }
+}
+
+/// Until the plan's `source.exposure_limit` fills it in (a v2 channel leaves it out).
+fn configured_limit() -> ExposureLimitSource {
+    ExposureLimitSource::Configured
+}
