@@ -160,3 +160,78 @@ impl<'de> Deserialize<'de> for DustReport {
 fn configured_limit() -> ExposureLimitSource {
     ExposureLimitSource::Configured
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dust(local: CommitmentReport, remote: CommitmentReport) -> DustReport {
+        DustReport {
+            local_commitment: local,
+            remote_commitment: remote,
+            max_fee_exposure_sat: 0,
+            exposure_limit_source: ExposureLimitSource::Configured,
+            exposure_headroom_sat: 0,
+            exposure_ratio: 0.0,
+            fee_spike: Vec::new(),
+            commit_fee_mismatch: None,
+        }
+    }
+
+    #[test]
+    fn the_peers_commitment_is_written_as_its_differences_and_read_back_whole() {
+        let local = CommitmentReport {
+            dust_limit_sat: 354,
+            feerate_per_kw: 2500,
+            trimmed_htlc_count: 2,
+            trimmed_htlc_sat: 900,
+            to_local_trimmed: true,
+            base_fee_sat: 1000,
+            fees_to_miners_sat: 1900,
+            ..CommitmentReport::default()
+        };
+        // A 0 and a `false` that differ from ours must be written, or they would read as ours.
+        let remote = CommitmentReport {
+            dust_limit_sat: 573,
+            trimmed_htlc_count: 0,
+            trimmed_htlc_sat: 0,
+            to_local_trimmed: false,
+            fees_to_miners_sat: 1000,
+            ..local.clone()
+        };
+        let report = dust(local, remote);
+        let value = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            value["remote_commitment"],
+            serde_json::json!({
+                "dust_limit_sat": 573,
+                "trimmed_htlc_count": 0,
+                "trimmed_htlc_sat": 0,
+                "to_local_trimmed": false,
+                "fees_to_miners_sat": 1000
+            })
+        );
+        let back: DustReport = serde_json::from_value(value).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn a_v1_peers_commitment_is_read_as_written() {
+        // v1 wrote every figure, zeros included.
+        let v1 = r#"{
+            "local_commitment": {"trimmed_htlc_sat": 900, "fee_exposure_sat": 900},
+            "remote_commitment": {"dust_limit_sat": 0, "feerate_per_kw": 0,
+                "offered_trim_threshold_sat": 0, "received_trim_threshold_sat": 0,
+                "base_fee_sat": 0, "trimmed_htlc_count": 0, "trimmed_htlc_sat": 0,
+                "untrimmed_htlc_count": 0, "to_local_trimmed": false, "to_remote_trimmed": false,
+                "anchor_outputs": 0, "absent_anchor_sat": 0, "fees_to_miners_sat": 0,
+                "fee_exposure_sat": 0},
+            "max_fee_exposure_sat": 500000, "exposure_limit_source": "configured",
+            "exposure_headroom_sat": 499100, "exposure_ratio": 0.0018
+        }"#;
+        let back: DustReport = serde_json::from_str(v1).unwrap();
+        assert_eq!(back.remote_commitment, CommitmentReport::default());
+        assert_eq!(back.local_commitment.fee_exposure_sat, 900);
+        assert_eq!(back.exposure_headroom_sat, 499_100);
+    }
+}
