@@ -3,7 +3,8 @@
 //! Our commitment is written with its zeros left out; the peer's commitment only with the
 //! figures that differ from ours (a 0 that differs is written), so never its `feerate_per_kw`
 //! (LND uses one for both). Neither writes `fee_exposure_sat` (trimmed HTLCs + base fee).
-//! Reading takes an absent figure of the peer's commitment as ours; `derived` fills the rest.
+//! Reading takes an absent figure of the peer's commitment as ours (as 0 in plans written
+//! before this layout, told apart by the peer's feerate); `derived` fills the rest.
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -31,9 +32,12 @@ impl Serialize for CommitmentDoc<'_> {
                 }
             )*};
         }
+        differing!(dust_limit_sat);
+        // Never written for the peer: it is ours, and its absence marks this layout on read.
+        if self.base.is_none() {
+            differing!(feerate_per_kw);
+        }
         differing!(
-            dust_limit_sat,
-            feerate_per_kw,
             offered_trim_threshold_sat,
             received_trim_threshold_sat,
             base_fee_sat,
@@ -123,26 +127,35 @@ impl<'de> Deserialize<'de> for DustReport {
         let r = DustRecord::deserialize(d)?;
         let l = &r.local_commitment;
         let p = r.remote_commitment;
-        let remote_commitment = CommitmentReport {
-            dust_limit_sat: p.dust_limit_sat.unwrap_or(l.dust_limit_sat),
-            feerate_per_kw: p.feerate_per_kw.unwrap_or(l.feerate_per_kw),
-            offered_trim_threshold_sat: p
-                .offered_trim_threshold_sat
-                .unwrap_or(l.offered_trim_threshold_sat),
-            received_trim_threshold_sat: p
-                .received_trim_threshold_sat
-                .unwrap_or(l.received_trim_threshold_sat),
-            base_fee_sat: p.base_fee_sat.unwrap_or(l.base_fee_sat),
-            trimmed_htlc_count: p.trimmed_htlc_count.unwrap_or(l.trimmed_htlc_count),
-            trimmed_htlc_sat: p.trimmed_htlc_sat.unwrap_or(l.trimmed_htlc_sat),
-            untrimmed_htlc_count: p.untrimmed_htlc_count.unwrap_or(l.untrimmed_htlc_count),
-            to_local_trimmed: p.to_local_trimmed.unwrap_or(l.to_local_trimmed),
-            to_remote_trimmed: p.to_remote_trimmed.unwrap_or(l.to_remote_trimmed),
-            anchor_outputs: p.anchor_outputs.unwrap_or(l.anchor_outputs),
-            absent_anchor_sat: p.absent_anchor_sat.unwrap_or(l.absent_anchor_sat),
-            fees_to_miners_sat: p.fees_to_miners_sat.unwrap_or(l.fees_to_miners_sat),
-            fee_exposure_sat: p.fee_exposure_sat.unwrap_or(l.fee_exposure_sat),
+        // Plans written before the peer's commitment was written as its differences from ours
+        // left its zeros out instead, and always wrote its feerate (never 0 on an open channel):
+        // in those, an absent figure is 0.
+        let base = if p.feerate_per_kw.is_some() {
+            CommitmentReport::default()
+        } else {
+            l.clone()
         };
+        macro_rules! read {
+            ($($field:ident),*) => {
+                CommitmentReport { $($field: p.$field.unwrap_or(base.$field)),* }
+            };
+        }
+        let remote_commitment = read!(
+            dust_limit_sat,
+            feerate_per_kw,
+            offered_trim_threshold_sat,
+            received_trim_threshold_sat,
+            base_fee_sat,
+            trimmed_htlc_count,
+            trimmed_htlc_sat,
+            untrimmed_htlc_count,
+            to_local_trimmed,
+            to_remote_trimmed,
+            anchor_outputs,
+            absent_anchor_sat,
+            fees_to_miners_sat,
+            fee_exposure_sat
+        );
         Ok(DustReport {
             local_commitment: r.local_commitment,
             remote_commitment,
@@ -233,5 +246,24 @@ mod tests {
         assert_eq!(back.remote_commitment, CommitmentReport::default());
         assert_eq!(back.local_commitment.fee_exposure_sat, 900);
         assert_eq!(back.exposure_headroom_sat, 499_100);
+    }
+
+    #[test]
+    fn an_earlier_v2_peers_commitment_reads_its_absent_figures_as_zero() {
+        // Written before the differences layout: zeros left out, the feerate always there.
+        let v2 = r#"{
+            "local_commitment": {"feerate_per_kw": 2500, "trimmed_htlc_count": 1,
+                "trimmed_htlc_sat": 377, "fee_exposure_sat": 377},
+            "remote_commitment": {"feerate_per_kw": 2500, "dust_limit_sat": 354}
+        }"#;
+        let back: DustReport = serde_json::from_str(v2).unwrap();
+        assert_eq!(
+            back.remote_commitment,
+            CommitmentReport {
+                feerate_per_kw: 2500,
+                dust_limit_sat: 354,
+                ..CommitmentReport::default()
+            }
+        );
     }
 }
