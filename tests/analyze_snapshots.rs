@@ -461,10 +461,14 @@ fn plans_read_back_identically() {
     for (name, plan) in all_plans() {
         let text = serde_json::to_string_pretty(&plan).unwrap();
         let back = read_plan(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        // The file leaves out rows with nothing to say, so the plan read back is compared by
-        // its actions and by the bytes it writes.
-        assert_eq!(back.all_actions(), plan.all_actions(), "{name}");
-        assert_eq!(back.alerts, plan.alerts, "{name}");
+        // The file leaves out HTLC and fee-spike rows with nothing to say; every figure it
+        // leaves out because it follows from others is filled back exactly.
+        let mut want = plan.clone();
+        for channel in &mut want.channels {
+            channel.htlcs.retain(|h| h.has_something_to_say());
+            channel.dust.fee_spike.retain(|s| s.exceeds_limit);
+        }
+        assert_eq!(back, want, "{name}");
         assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text, "{name}");
     }
 }

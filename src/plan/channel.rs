@@ -74,14 +74,14 @@ pub struct FeeRateMemory {
 /// The channel's health (design.md section 4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
-    /// `min(local, remote) / max(local, remote)`, 0 when both are 0.
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    /// `min(local, remote) / max(local, remote)`, 0 when both are 0. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub balance_ratio: f64,
-    /// `local / (local + remote)`, 0 when both are 0.
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    /// `local / (local + remote)`, 0 when both are 0. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub local_ratio: f64,
-    /// `max(local, remote commitment trimmed HTLC sat) / capacity`.
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    /// `max(local, remote commitment trimmed HTLC sat) / capacity`. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub dust_ratio: f64,
     /// Daily turnover divided by the target turnover, capped at 1.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
@@ -149,36 +149,30 @@ impl Issue {
     }
 }
 
-/// Dust and fee exposure of both commitment transactions (design.md section 3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Dust and fee exposure of both commitment transactions (design.md section 3). A plan file
+/// writes the peer's commitment as its differences from ours (see `dust_doc`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct DustReport {
     pub local_commitment: CommitmentReport,
     pub remote_commitment: CommitmentReport,
     /// The limit this channel was checked against (same for every channel of a plan). Written
     /// once, in `source.exposure_limit`: a v2 plan file leaves both out of the channel.
-    #[serde(default, skip_serializing)]
     pub max_fee_exposure_sat: u64,
-    #[serde(default = "configured_limit", skip_serializing)]
     pub exposure_limit_source: ExposureLimitSource,
     /// Limit minus the larger of the two commitments' exposure; negative when over the limit.
+    /// Filled back on read.
     pub exposure_headroom_sat: i64,
-    /// Larger exposure divided by the limit.
+    /// Larger exposure divided by the limit. Filled back on read.
     pub exposure_ratio: f64,
     /// One entry per configured feerate multiplier, in configuration order. A plan file lists
     /// only the rows that exceed the limit.
-    #[serde(
-        default,
-        skip_serializing_if = "no_spike_exceeds",
-        serialize_with = "serialize_exceeding_spikes"
-    )]
     pub fee_spike: Vec<FeeSpikeReport>,
     /// Present when our computed fees to miners differ from LND's `commit_fee`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_fee_mismatch: Option<CommitFeeMismatchReport>,
 }
 
 /// One commitment transaction as it would look if broadcast now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitmentReport {
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub dust_limit_sat: u64,
@@ -209,7 +203,8 @@ pub struct CommitmentReport {
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub fees_to_miners_sat: u64,
     /// `trimmed_htlc_sat + base_fee_sat`: what LND compares with `channel-max-fee-exposure`.
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    /// Filled back on read.
+    #[serde(default, skip_serializing)]
     pub fee_exposure_sat: u64,
 }
 
@@ -249,8 +244,8 @@ pub struct HtlcReport {
     pub incoming: bool,
     pub amount_sat: u64,
     pub expiration_height: u32,
-    /// `expiration_height - block_height`; `None` without a block height.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `expiration_height - block_height`; `None` without a block height. Filled back on read.
+    #[serde(default, skip_serializing)]
     pub blocks_to_expiry: Option<i64>,
     #[serde(default = "expiry_ok", skip_serializing_if = "is_expiry_ok")]
     pub expiry: ExpiryStatus,
@@ -272,19 +267,21 @@ pub enum ExpiryStatus {
 /// What a force close of our commitment would cost now, next to a cooperative close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForceCloseReport {
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    /// Our commitment's `fees_to_miners_sat`. Filled back on read, as are `total_sat` and
+    /// `extra_cost_vs_coop_sat`.
+    #[serde(default, skip_serializing)]
     pub fees_to_miners_sat: u64,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub anchor_sat: u64,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub second_level_fees_sat: u64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub total_sat: u64,
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub csv_delay_blocks: u32,
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub coop_close_fee_sat: u64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub extra_cost_vs_coop_sat: u64,
 }
 
@@ -306,20 +303,21 @@ pub struct Recommendations {
     )]
     pub actions: Vec<Action>,
     /// `max(local, remote commitment trimmed HTLC sat)`: the dust this channel holds now.
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    /// Filled back on read, as are the ratio and the sums over the actions below.
+    #[serde(default, skip_serializing)]
     pub dust_at_stake_sat: u64,
     /// `min(dust_at_stake_sat, Σ positive dust_impact_sat of the actions)`.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub dust_recoverable_sat: u64,
     /// `dust_recoverable_sat / dust_at_stake_sat` (0 without dust).
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    #[serde(default, skip_serializing)]
     pub dust_optimization_potential: f64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub expected_cost_sat: u64,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    #[serde(default, skip_serializing)]
     pub expected_benefit_sat: u64,
     /// `expected_cost_sat / expected_benefit_sat`; `None` when there is no benefit to divide by.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing)]
     pub cost_benefit_ratio: Option<f64>,
 }
 
@@ -343,28 +341,12 @@ fn serialize_listed_htlcs<S: serde::Serializer>(
     s.collect_seq(htlcs.iter().filter(|h| h.has_something_to_say()))
 }
 
-fn no_spike_exceeds(spikes: &[FeeSpikeReport]) -> bool {
-    !spikes.iter().any(|s| s.exceeds_limit)
-}
-
-fn serialize_exceeding_spikes<S: serde::Serializer>(
-    spikes: &[FeeSpikeReport],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_seq(spikes.iter().filter(|s| s.exceeds_limit))
-}
-
 fn expiry_ok() -> ExpiryStatus {
     ExpiryStatus::Ok
 }
 
 fn is_expiry_ok(expiry: &ExpiryStatus) -> bool {
     *expiry == ExpiryStatus::Ok
-}
-
-/// Until the plan's `source.exposure_limit` fills it in (a v2 channel leaves it out).
-fn configured_limit() -> ExposureLimitSource {
-    ExposureLimitSource::Configured
 }
 
 fn is_zero_u64(n: &u64) -> bool {

@@ -5,7 +5,8 @@
 //! (formulas, rationale, LND note, prerequisites, alternatives) are written for the
 //! `priority_actions` only; every action keeps its commands, which scripts run. Channel sections
 //! leave out zeros, `false`, empty lists and `null`, HTLC rows with nothing to say and fee-spike
-//! rows that stay under the limit (see `channel`).
+//! rows that stay under the limit (see `channel`), and figures that follow exactly from others
+//! in the plan, which reading fills back (see `derived`).
 //!
 //! Reading resolves the ids back into actions, so `plan show`, `plan diff` and the start-up
 //! digest see one [`Plan`] whichever version the file has.
@@ -117,6 +118,7 @@ impl TryFrom<PlanRecord> for Plan {
                 for action in &mut channel.recommendations.actions {
                     *action = resolve(ActionRef::Id(Arc::clone(&action.id)))?;
                 }
+                channel.fill_derived(limit.max_fee_exposure_sat, record.source.block_height);
             }
         }
         Ok(Plan {
