@@ -201,7 +201,6 @@ fn row(raw: &RawRow<'_>, path: &JsonPath, notes: &mut Vec<Note>) -> Result<Row, 
             "a chan_id or a channel_point to match the row to a channel",
         ));
     }
-    let integer = |key, field, bounds, notes: &mut Vec<Note>| at.integer(key, field, bounds, notes);
     let required = |key, field, notes: &mut Vec<Note>| {
         at.required_integer(key, field, OUTBOUND_FEE, notes)
             .map(to_i64)
@@ -209,20 +208,22 @@ fn row(raw: &RawRow<'_>, path: &JsonPath, notes: &mut Vec<Note>) -> Result<Row, 
     let policy = RoutingPolicy {
         fee_base_msat: required("base_fee_msat", &raw.base_fee_msat, notes)?,
         fee_rate_ppm: required("fee_per_mil", &raw.fee_per_mil, notes)?,
-        inbound_fee_base_msat: integer(
-            "inbound_base_fee_msat",
-            &raw.inbound_base_fee_msat,
-            Bounds::I32,
-            notes,
-        )?
-        .map_or(0, to_i32),
-        inbound_fee_rate_ppm: integer(
-            "inbound_fee_per_mil",
-            &raw.inbound_fee_per_mil,
-            Bounds::I32,
-            notes,
-        )?
-        .map_or(0, to_i32),
+        inbound_fee_base_msat: at
+            .integer(
+                "inbound_base_fee_msat",
+                &raw.inbound_base_fee_msat,
+                Bounds::I32,
+                notes,
+            )?
+            .map_or(0, to_i32),
+        inbound_fee_rate_ppm: at
+            .integer(
+                "inbound_fee_per_mil",
+                &raw.inbound_fee_per_mil,
+                Bounds::I32,
+                notes,
+            )?
+            .map_or(0, to_i32),
         min_htlc_msat: None,
         max_htlc_msat: None,
         time_lock_delta: None,
