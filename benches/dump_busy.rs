@@ -1,12 +1,13 @@
 //! Writes the benchmarks' busy node (seed 1, ten pending HTLCs per channel on average) as
 //! `lncli` JSON, the input of the offline-analyze measurement in docs/performance.md:
-//! `cargo bench --bench dump_busy -- 10000 DIR`, then
+//! `cargo bench --bench dump_busy -- 10000 DIR [HTLCS_PER_CHANNEL]`, then
 //! `dustwatch analyze --listchannels DIR/listchannels.json --getinfo DIR/getinfo.json …`.
+//! `HTLCS_PER_CHANNEL` (default 10) sets the mean load: 8.1 is issue 20's node (81,000 pending
+//! HTLCs on 10,000 channels).
 
 use std::path::PathBuf;
 
-use dustwatch::sim::lncli_dump::dump_scenario;
-use dustwatch::sim::ScenarioConfig;
+use dustwatch::sim::HtlcLoad;
 
 mod common;
 
@@ -15,14 +16,16 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let channels: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "busy-lncli".to_owned()));
-    std::fs::create_dir_all(&dir)?;
-    let config = ScenarioConfig {
-        channels,
-        seed: common::SEED,
-        start_unix: common::START_UNIX,
-        max_fee_exposure_sat: dustwatch::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
+    let load = match args.next() {
+        Some(mean) => HtlcLoad {
+            mean_per_channel: mean.parse()?,
+            ..common::BUSY
+        },
+        None => common::BUSY,
     };
-    let files = dump_scenario(&config, Some(&common::BUSY), &dir)?;
-    eprintln!("{files:?}");
+    let (sim, report) = common::node(channels, Some(&load));
+    let files = sim.dump_lncli(&dir)?;
+    let bytes = std::fs::metadata(&files.listchannels)?.len();
+    eprintln!("{load:?}: {report:?}; listchannels {bytes} bytes; {files:?}");
     Ok(())
 }

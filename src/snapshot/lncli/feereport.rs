@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
-use super::fields::{At, Json};
+use super::fields::{present, At, Field, Json};
 use super::scid::{short_channel_id, ScidFields};
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ChanId, Channel, RoutingPolicy, SnapshotWarning};
@@ -27,51 +28,106 @@ struct Row {
     policy: RoutingPolicy,
 }
 
+/// The fields of a fee row that dustwatch reads; the others are skipped.
+#[derive(Deserialize)]
+struct RawRow<'a> {
+    #[serde(borrow)]
+    chan_id: Field<'a>,
+    #[serde(borrow)]
+    scid: Field<'a>,
+    #[serde(borrow)]
+    scid_str: Field<'a>,
+    #[serde(borrow)]
+    channel_point: Field<'a>,
+    #[serde(borrow)]
+    base_fee_msat: Field<'a>,
+    #[serde(borrow)]
+    fee_per_mil: Field<'a>,
+    #[serde(borrow)]
+    inbound_base_fee_msat: Field<'a>,
+    #[serde(borrow)]
+    inbound_fee_per_mil: Field<'a>,
+}
+
+impl<'a> RawRow<'a> {
+    /// The same fields of a row in a parsed document.
+    fn of_obj(obj: &Obj<'a>) -> Self {
+        let field = |key| obj.field(key).map(Json::of_value);
+        RawRow {
+            chan_id: field("chan_id"),
+            scid: field("scid"),
+            scid_str: field("scid_str"),
+            channel_point: field("channel_point"),
+            base_fee_msat: field("base_fee_msat"),
+            fee_per_mil: field("fee_per_mil"),
+            inbound_base_fee_msat: field("inbound_base_fee_msat"),
+            inbound_fee_per_mil: field("inbound_fee_per_mil"),
+        }
+    }
+}
+
+/// A well-formed document read by type: the top-level object and its `channel_fees`.
+#[derive(Deserialize)]
+struct RawReport<'a> {
+    #[serde(borrow)]
+    channel_fees: Field<'a, IgnoredAny, Vec<Json<'a, RawRow<'a>>>>,
+}
+
 pub(super) fn apply(
     text: &LncliText<'_>,
     channels: &mut [Channel],
     warnings: &mut Vec<SnapshotWarning>,
 ) -> Result<(), LncliError> {
-    let value = parse_document(text)?;
-    let top = root(text, &value)?;
-    let items = top
-        .array("channel_fees")
-        .and_then(|items| {
-            items.ok_or_else(|| {
-                FieldError::missing(top.path().key("channel_fees"), "an array of fee rows")
-            })
-        })
-        .map_err(|e| LncliError::shape(text.name, e))?;
-
-    let mut by_id: HashMap<ChanId, RoutingPolicy> = HashMap::new();
-    let mut by_point: HashMap<String, RoutingPolicy> = HashMap::new();
-    for (index, item) in items.iter().enumerate() {
-        let path = top.path().key("channel_fees").index(index);
-        let mut notes = Vec::new();
-        match row(item, path.clone(), &mut notes) {
-            Ok(row) => {
-                for note in notes {
-                    warnings.push(warning(row.chan_id, text.name, note));
-                }
-                if let Some(id) = row.chan_id {
-                    by_id.entry(id).or_insert(row.policy);
-                }
-                if let Some(point) = row.channel_point {
-                    by_point.entry(point).or_insert(row.policy);
-                }
+    let mut table = FeeTable::default();
+    let list = JsonPath::root().key("channel_fees");
+    // The rows are read by type straight from the text; anything else (a syntax error, a top
+    // level that is not an object, `channel_fees` missing or not an array, a key repeated
+    // within a row) is read again as one tree, whose errors name the path.
+    match serde_json::from_str::<Json<'_, RawReport<'_>>>(text.json) {
+        Ok(Json::Object(RawReport {
+            channel_fees: Some(Json::Array(rows)),
+        })) => {
+            for (index, item) in rows.iter().enumerate() {
+                let path = list.index(index);
+                let raw = match item {
+                    Json::Object(raw) => Ok(raw),
+                    other => Err(FieldError::new(
+                        path.clone(),
+                        "a fee row object",
+                        other.describe(),
+                    )),
+                };
+                table.add(text.name, raw, path, warnings);
             }
-            Err(error) => warnings.push(warning(
-                None,
-                text.name,
-                format!("`{path}` skipped: {error}"),
-            )),
+        }
+        _ => {
+            let value = parse_document(text)?;
+            let top = root(text, &value)?;
+            let items = top
+                .array("channel_fees")
+                .and_then(|items| {
+                    items.ok_or_else(|| FieldError::missing(list.clone(), "an array of fee rows"))
+                })
+                .map_err(|e| LncliError::shape(text.name, e))?;
+            for (index, item) in items.iter().enumerate() {
+                let path = list.index(index);
+                let raw =
+                    Obj::new(item, path.clone(), "a fee row object").map(|o| RawRow::of_obj(&o));
+                table.add(
+                    text.name,
+                    raw.as_ref().map_err(Clone::clone),
+                    path,
+                    warnings,
+                );
+            }
         }
     }
 
     for channel in channels.iter_mut() {
-        let policy = by_id
+        let policy = table
+            .by_id
             .get(&channel.chan_id)
-            .or_else(|| by_point.get(&*channel.channel_point));
+            .or_else(|| table.by_point.get(&*channel.channel_point));
         match policy {
             Some(policy) => channel.local_policy = Some(*policy),
             None => warnings.push(warning(
@@ -87,34 +143,86 @@ pub(super) fn apply(
     Ok(())
 }
 
-fn row(value: &Value, path: JsonPath, notes: &mut Vec<Note>) -> Result<Row, FieldError> {
-    let obj = Obj::new(value, path, "a fee row object")?;
-    let chan_id = if obj.has("chan_id") || obj.has("scid") || obj.has("scid_str") {
-        let field = |key| obj.field(key).map(Json::of_value);
-        let ids = ScidFields {
-            scid: &field("scid"),
-            chan_id: &field("chan_id"),
-            scid_str: &field("scid_str"),
-        };
-        Some(short_channel_id(&At(obj.path()), &ids)?)
+/// The policies read so far, by short channel id and by channel point (the first row wins).
+#[derive(Default)]
+struct FeeTable {
+    by_id: HashMap<ChanId, RoutingPolicy>,
+    by_point: HashMap<String, RoutingPolicy>,
+}
+
+impl FeeTable {
+    /// Reads the row at `path` into the table, or names why it was skipped.
+    fn add(
+        &mut self,
+        name: &str,
+        raw: Result<&RawRow<'_>, FieldError>,
+        path: JsonPath,
+        warnings: &mut Vec<SnapshotWarning>,
+    ) {
+        let mut notes = Vec::new();
+        match raw.and_then(|raw| row(raw, &path, &mut notes)) {
+            Ok(row) => {
+                for note in notes {
+                    warnings.push(warning(row.chan_id, name, note));
+                }
+                if let Some(id) = row.chan_id {
+                    self.by_id.entry(id).or_insert(row.policy);
+                }
+                if let Some(point) = row.channel_point {
+                    self.by_point.entry(point).or_insert(row.policy);
+                }
+            }
+            Err(error) => warnings.push(warning(None, name, format!("`{path}` skipped: {error}"))),
+        }
+    }
+}
+
+fn row(raw: &RawRow<'_>, path: &JsonPath, notes: &mut Vec<Note>) -> Result<Row, FieldError> {
+    let at = At(path);
+    let ids = ScidFields {
+        scid: &raw.scid,
+        chan_id: &raw.chan_id,
+        scid_str: &raw.scid_str,
+    };
+    let chan_id = if [ids.chan_id, ids.scid, ids.scid_str]
+        .into_iter()
+        .any(|f| present(f).is_some())
+    {
+        Some(short_channel_id(&at, &ids)?)
     } else {
         None
     };
-    let channel_point = obj.string("channel_point")?.map(str::to_owned);
+    let channel_point = at
+        .string("channel_point", &raw.channel_point)?
+        .map(str::to_owned);
     if chan_id.is_none() && channel_point.is_none() {
         return Err(FieldError::missing(
-            obj.path().key("chan_id"),
+            at.key("chan_id"),
             "a chan_id or a channel_point to match the row to a channel",
         ));
     }
+    let required = |key, field, notes: &mut Vec<Note>| {
+        at.required_integer(key, field, OUTBOUND_FEE, notes)
+            .map(to_i64)
+    };
     let policy = RoutingPolicy {
-        fee_base_msat: to_i64(obj.required_integer("base_fee_msat", OUTBOUND_FEE, notes)?),
-        fee_rate_ppm: to_i64(obj.required_integer("fee_per_mil", OUTBOUND_FEE, notes)?),
-        inbound_fee_base_msat: obj
-            .integer("inbound_base_fee_msat", Bounds::I32, notes)?
+        fee_base_msat: required("base_fee_msat", &raw.base_fee_msat, notes)?,
+        fee_rate_ppm: required("fee_per_mil", &raw.fee_per_mil, notes)?,
+        inbound_fee_base_msat: at
+            .integer(
+                "inbound_base_fee_msat",
+                &raw.inbound_base_fee_msat,
+                Bounds::I32,
+                notes,
+            )?
             .map_or(0, to_i32),
-        inbound_fee_rate_ppm: obj
-            .integer("inbound_fee_per_mil", Bounds::I32, notes)?
+        inbound_fee_rate_ppm: at
+            .integer(
+                "inbound_fee_per_mil",
+                &raw.inbound_fee_per_mil,
+                Bounds::I32,
+                notes,
+            )?
             .map_or(0, to_i32),
         min_htlc_msat: None,
         max_htlc_msat: None,
@@ -229,6 +337,30 @@ mod tests {
             text.iter().any(|m| m.contains("channel_fees[2].chan_id")),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn typed_and_whole_readings_agree() {
+        let rows = r#"[{"chan_id": "1", "base_fee_msat": "-5", "fee_per_mil": "10"}, 3,
+            {"chan_id": "2", "base_fee_msat": [], "fee_per_mil": "10"},
+            {"base_fee_msat": "1", "fee_per_mil": "1"},
+            {"channel_point": "b:0", "base_fee_msat": "1", "fee_per_mil": "1",
+             "inbound_fee_per_mil": -9999999999}]"#;
+        let mut typed = [channel(1, "a:0"), channel(2, "b:0"), channel(3, "c:0")];
+        let mut whole = typed.clone();
+        let typed_warnings = apply_to(&format!(r#"{{"channel_fees": {rows}}}"#), &mut typed);
+        // A key repeated within a row is read as one tree (the same value here).
+        let repeated = rows.replacen(
+            r#""fee_per_mil": "10""#,
+            r#""fee_per_mil": "10", "fee_per_mil": "10""#,
+            1,
+        );
+        let whole_warnings = apply_to(&format!(r#"{{"channel_fees": {repeated}}}"#), &mut whole);
+        let text = |w: Vec<SnapshotWarning>| w.into_iter().map(|w| w.message).collect::<Vec<_>>();
+        let typed_warnings = text(typed_warnings.unwrap());
+        assert_eq!(typed_warnings, text(whole_warnings.unwrap()));
+        assert_eq!(typed_warnings.len(), 6, "{typed_warnings:?}");
+        assert_eq!(typed, whole);
     }
 
     #[test]

@@ -11,18 +11,81 @@
 //! `--start_time` (default: one day ago): the file should cover the whole flow window
 //! (`lncli fwdinghistory --start_time -30d --max_events 50000`).
 
-use serde_json::Value;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
+use super::fields::{At, Field, Json};
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ForwardingEvent, SnapshotWarning};
 use crate::snapshot::json::{to_u64, Bounds, FieldError, JsonPath, Note, Obj};
 
+/// The fields of a forwarding event that dustwatch reads; the others are skipped.
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(borrow)]
+    timestamp_ns: Field<'a>,
+    #[serde(borrow)]
+    timestamp: Field<'a>,
+    #[serde(borrow)]
+    chan_id_in: Field<'a>,
+    #[serde(borrow)]
+    chan_id_out: Field<'a>,
+    #[serde(borrow)]
+    amt_in_msat: Field<'a>,
+    #[serde(borrow)]
+    amt_in: Field<'a>,
+    #[serde(borrow)]
+    amt_out_msat: Field<'a>,
+    #[serde(borrow)]
+    amt_out: Field<'a>,
+    #[serde(borrow)]
+    fee_msat: Field<'a>,
+}
+
+impl<'a> RawEvent<'a> {
+    /// The same fields of an event in a parsed document.
+    fn of_obj(obj: &Obj<'a>) -> Self {
+        let field = |key| obj.field(key).map(Json::of_value);
+        RawEvent {
+            timestamp_ns: field("timestamp_ns"),
+            timestamp: field("timestamp"),
+            chan_id_in: field("chan_id_in"),
+            chan_id_out: field("chan_id_out"),
+            amt_in_msat: field("amt_in_msat"),
+            amt_in: field("amt_in"),
+            amt_out_msat: field("amt_out_msat"),
+            amt_out: field("amt_out"),
+            fee_msat: field("fee_msat"),
+        }
+    }
+}
+
 /// Reads every forward of the file; an unreadable event is skipped with a warning naming its
 /// JSON path, the others are kept.
+///
+/// A well-formed document is streamed: each event is deserialized by type, read and dropped,
+/// so a month of a big node's forwards never becomes one tree in memory. Anything else (a
+/// syntax error, a top level that is not an object, `forwarding_events` missing, repeated or
+/// not an array, a key repeated within an event) is read again as one tree, whose errors name
+/// the path.
 pub fn read(
     text: &LncliText<'_>,
     warnings: &mut Vec<SnapshotWarning>,
 ) -> Result<Vec<ForwardingEvent>, LncliError> {
+    let mut reader = EventReader {
+        name: text.name,
+        events: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut de = serde_json::Deserializer::from_str(text.json);
+    let found = Document(&mut reader)
+        .deserialize(&mut de)
+        .and_then(|found| de.end().map(|()| found));
+    if matches!(found, Ok(true)) {
+        warnings.append(&mut reader.warnings);
+        return Ok(reader.events);
+    }
+
     let value = parse_document(text)?;
     let top = root(text, &value)?;
     let items = top
@@ -36,44 +99,149 @@ pub fn read(
             })
         })
         .map_err(|e| LncliError::shape(text.name, e))?;
-    let mut events = Vec::with_capacity(items.len());
+    let mut reader = EventReader {
+        name: text.name,
+        events: Vec::with_capacity(items.len()),
+        warnings: Vec::new(),
+    };
     for (index, item) in items.iter().enumerate() {
-        let path = top.path().key("forwarding_events").index(index);
+        let path = events_path().index(index);
+        match Obj::new(item, path.clone(), EVENT) {
+            Ok(obj) => reader.add(Ok(&RawEvent::of_obj(&obj)), path),
+            Err(error) => reader.add(Err(error), path),
+        }
+    }
+    warnings.append(&mut reader.warnings);
+    Ok(reader.events)
+}
+
+const EVENT: &str = "a forwarding event object";
+
+fn events_path() -> JsonPath {
+    JsonPath::root().key("forwarding_events")
+}
+
+/// The events read so far and their warnings.
+struct EventReader<'n> {
+    name: &'n str,
+    events: Vec<ForwardingEvent>,
+    warnings: Vec<SnapshotWarning>,
+}
+
+impl EventReader<'_> {
+    /// Reads the event at `path`, or names why it was skipped.
+    fn add(&mut self, raw: Result<&RawEvent<'_>, FieldError>, path: JsonPath) {
         let mut notes = Vec::new();
-        match event(item, path.clone(), &mut notes) {
+        match raw.and_then(|raw| event(raw, &path, &mut notes)) {
             Ok(event) => {
                 for note in notes {
-                    warnings.push(warning(None, text.name, note));
+                    self.warnings.push(warning(None, self.name, note));
                 }
-                events.push(event);
+                self.events.push(event);
             }
-            Err(error) => warnings.push(warning(
+            Err(error) => self.warnings.push(warning(
                 None,
-                text.name,
+                self.name,
                 format!("`{path}` skipped: {error}"),
             )),
         }
     }
-    Ok(events)
+}
+
+/// The top-level object: `forwarding_events` streamed, every other member skipped. Yields
+/// whether `forwarding_events` was there (exactly once).
+struct Document<'r, 'n>(&'r mut EventReader<'n>);
+
+impl<'de> DeserializeSeed<'de> for Document<'_, '_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Document<'_, '_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object with a `forwarding_events` array")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "forwarding_events" {
+                if found {
+                    return Err(serde::de::Error::duplicate_field("forwarding_events"));
+                }
+                found = true;
+                map.next_value_seed(Elements(&mut *self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The `forwarding_events` array, one event at a time.
+struct Elements<'r, 'n>(&'r mut EventReader<'n>);
+
+impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Elements<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of forwarding events")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while let Some(item) = seq.next_element::<Json<'de, RawEvent<'de>>>()? {
+            let path = events_path().index(index);
+            match &item {
+                Json::Object(raw) => self.0.add(Ok(raw), path),
+                other => {
+                    let error = FieldError::new(path.clone(), EVENT, other.describe());
+                    self.0.add(Err(error), path);
+                }
+            }
+            index += 1;
+        }
+        Ok(())
+    }
 }
 
 fn event(
-    value: &Value,
-    path: JsonPath,
+    raw: &RawEvent<'_>,
+    path: &JsonPath,
     notes: &mut Vec<Note>,
 ) -> Result<ForwardingEvent, FieldError> {
-    let obj = Obj::new(value, path, "a forwarding event object")?;
-    let timestamp_ns = match obj.integer("timestamp_ns", Bounds::U64, notes)? {
+    let at = At(path);
+    let timestamp_ns = match at.integer("timestamp_ns", &raw.timestamp_ns, Bounds::U64, notes)? {
         Some(ns) if ns > 0 => to_u64(ns),
-        _ => to_u64(obj.required_integer("timestamp", Bounds::U64, notes)?)
+        _ => to_u64(at.required_integer("timestamp", &raw.timestamp, Bounds::U64, notes)?)
             .saturating_mul(1_000_000_000),
     };
-    let chan_id_in = to_u64(obj.required_integer("chan_id_in", Bounds::U64, notes)?);
-    let chan_id_out = to_u64(obj.required_integer("chan_id_out", Bounds::U64, notes)?);
-    let amt_in_msat = msat(&obj, "amt_in_msat", "amt_in", notes)?;
-    let amt_out_msat = msat(&obj, "amt_out_msat", "amt_out", notes)?;
+    let chan_id_in =
+        to_u64(at.required_integer("chan_id_in", &raw.chan_id_in, Bounds::U64, notes)?);
+    let chan_id_out =
+        to_u64(at.required_integer("chan_id_out", &raw.chan_id_out, Bounds::U64, notes)?);
+    let amt_in_msat = msat(
+        &at,
+        ("amt_in_msat", &raw.amt_in_msat),
+        ("amt_in", &raw.amt_in),
+        notes,
+    )?;
+    let amt_out_msat = msat(
+        &at,
+        ("amt_out_msat", &raw.amt_out_msat),
+        ("amt_out", &raw.amt_out),
+        notes,
+    )?;
     // The fee is what the forward kept: LND's `fee_msat` is exactly `amt_in − amt_out`.
-    let fee_msat = match obj.integer("fee_msat", Bounds::MSAT, notes)? {
+    let fee_msat = match at.integer("fee_msat", &raw.fee_msat, Bounds::MSAT, notes)? {
         Some(fee) => to_u64(fee),
         None => amt_in_msat.saturating_sub(amt_out_msat),
     };
@@ -89,14 +257,16 @@ fn event(
 
 /// The `_msat` field, or the sat field × 1000 when an older LND printed only that.
 fn msat(
-    obj: &Obj<'_>,
-    msat_key: &str,
-    sat_key: &str,
+    at: &At<'_>,
+    (msat_key, msat): (&str, &Field<'_>),
+    (sat_key, sat): (&str, &Field<'_>),
     notes: &mut Vec<Note>,
 ) -> Result<u64, FieldError> {
-    match obj.integer(msat_key, Bounds::MSAT, notes)? {
+    match at.integer(msat_key, msat, Bounds::MSAT, notes)? {
         Some(msat) => Ok(to_u64(msat)),
-        None => Ok(to_u64(obj.required_integer(sat_key, Bounds::SAT, notes)?).saturating_mul(1000)),
+        None => {
+            Ok(to_u64(at.required_integer(sat_key, sat, Bounds::SAT, notes)?).saturating_mul(1000))
+        }
     }
 }
 
@@ -116,6 +286,24 @@ mod tests {
             json,
         };
         (read(&text, &mut warnings), warnings)
+    }
+
+    #[test]
+    fn streamed_and_whole_readings_agree() {
+        let events = r#"[{"timestamp": "1", "chan_id_in": "-4", "chan_id_out": "2", "amt_in": "3",
+              "amt_out": "2"}, 7, {"timestamp": "1", "chan_id_in": "1", "amt_in": "3"},
+              {"timestamp_ns": "0", "timestamp": "2", "chan_id_in": "1", "chan_id_out": "2",
+               "amt_in_msat": [1], "amt_out": "1"}]"#;
+        let streamed = read_str(&format!(r#"{{"forwarding_events": {events}}}"#));
+        // A key repeated within an event is read as a whole document (the same value here).
+        let whole = read_str(&format!(
+            r#"{{"forwarding_events": {}}}"#,
+            events.replacen(r#""amt_out": "2""#, r#""amt_out": "2", "amt_out": "2""#, 1)
+        ));
+        let text = |w: &[SnapshotWarning]| w.iter().map(|w| w.message.clone()).collect::<Vec<_>>();
+        assert_eq!(text(&streamed.1), text(&whole.1));
+        assert_eq!(streamed.1.len(), 4, "{:?}", streamed.1);
+        assert_eq!(streamed.0.unwrap(), whole.0.unwrap());
     }
 
     #[test]
