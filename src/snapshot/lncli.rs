@@ -40,6 +40,7 @@ mod fwdinghistory;
 mod getinfo;
 mod pending;
 mod scid;
+mod stream;
 
 use std::fs::File;
 use std::io::Read as _;

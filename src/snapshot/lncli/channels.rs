@@ -7,10 +7,10 @@
 
 use std::collections::HashSet;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::channel::{read_channel, Item};
+use super::stream::stream_array;
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ChanId, Channel, SnapshotWarning};
 use crate::snapshot::json::{FieldError, JsonPath};
@@ -26,21 +26,18 @@ pub(super) fn read(
     text: &LncliText<'_>,
     warnings: &mut Vec<SnapshotWarning>,
 ) -> Result<Vec<Channel>, LncliError> {
-    match stream(serde_json::Deserializer::from_str(text.json), text.name) {
+    match stream(text.json, text.name) {
         Some(reader) => Ok(reader.commit(warnings)),
         None => read_whole(text, warnings),
     }
 }
 
 /// The channels and warnings of a well-formed document, or `None` when it is not one.
-fn stream<'de, R: serde_json::de::Read<'de>>(
-    mut de: serde_json::Deserializer<R>,
-    name: &str,
-) -> Option<ChannelReader<'_>> {
+fn stream<'n>(json: &str, name: &'n str) -> Option<ChannelReader<'n>> {
     let mut reader = ChannelReader::new(name, 0);
-    let found = Document(&mut reader)
-        .deserialize(&mut de)
-        .and_then(|found| de.end().map(|()| found));
+    let found = stream_array(json, "channels", |item: Item<'_>, index| {
+        reader.item(&item, index)
+    });
     matches!(found, Ok(true)).then_some(reader)
 }
 
@@ -79,64 +76,6 @@ impl<'n> ChannelReader<'n> {
     fn commit(mut self, warnings: &mut Vec<SnapshotWarning>) -> Vec<Channel> {
         warnings.append(&mut self.warnings);
         self.channels
-    }
-}
-
-/// The top-level object: `channels` streamed, every other member skipped. Yields whether
-/// `channels` was there (exactly once).
-struct Document<'r, 'n>(&'r mut ChannelReader<'n>);
-
-impl<'de> DeserializeSeed<'de> for Document<'_, '_> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Document<'_, '_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object with a `channels` array")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let mut found = false;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "channels" {
-                if found {
-                    return Err(serde::de::Error::duplicate_field("channels"));
-                }
-                found = true;
-                map.next_value_seed(Elements(&mut *self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// The `channels` array, one element at a time.
-struct Elements<'r, 'n>(&'r mut ChannelReader<'n>);
-
-impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Elements<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of channels")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0;
-        while let Some(item) = seq.next_element::<Item<'de>>()? {
-            self.0.item(&item, index);
-            index += 1;
-        }
-        Ok(())
     }
 }
 

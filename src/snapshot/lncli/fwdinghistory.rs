@@ -11,10 +11,10 @@
 //! `--start_time` (default: one day ago): the file should cover the whole flow window
 //! (`lncli fwdinghistory --start_time -30d --max_events 50000`).
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::fields::{At, Field, Json};
+use super::stream::stream_array;
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ForwardingEvent, SnapshotWarning};
 use crate::snapshot::json::{to_u64, Bounds, FieldError, JsonPath, Note, Obj};
@@ -77,10 +77,20 @@ pub fn read(
         events: Vec::new(),
         warnings: Vec::new(),
     };
-    let mut de = serde_json::Deserializer::from_str(text.json);
-    let found = Document(&mut reader)
-        .deserialize(&mut de)
-        .and_then(|found| de.end().map(|()| found));
+    let found = stream_array(
+        text.json,
+        "forwarding_events",
+        |item: Json<'_, RawEvent<'_>>, index| {
+            let path = events_path().index(index);
+            match &item {
+                Json::Object(raw) => reader.add(Ok(raw), path),
+                other => {
+                    let error = FieldError::new(path.clone(), EVENT, other.describe());
+                    reader.add(Err(error), path);
+                }
+            }
+        },
+    );
     if matches!(found, Ok(true)) {
         warnings.append(&mut reader.warnings);
         return Ok(reader.events);
@@ -145,71 +155,6 @@ impl EventReader<'_> {
                 format!("`{path}` skipped: {error}"),
             )),
         }
-    }
-}
-
-/// The top-level object: `forwarding_events` streamed, every other member skipped. Yields
-/// whether `forwarding_events` was there (exactly once).
-struct Document<'r, 'n>(&'r mut EventReader<'n>);
-
-impl<'de> DeserializeSeed<'de> for Document<'_, '_> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Document<'_, '_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object with a `forwarding_events` array")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let mut found = false;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "forwarding_events" {
-                if found {
-                    return Err(serde::de::Error::duplicate_field("forwarding_events"));
-                }
-                found = true;
-                map.next_value_seed(Elements(&mut *self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// The `forwarding_events` array, one event at a time.
-struct Elements<'r, 'n>(&'r mut EventReader<'n>);
-
-impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Elements<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of forwarding events")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0;
-        while let Some(item) = seq.next_element::<Json<'de, RawEvent<'de>>>()? {
-            let path = events_path().index(index);
-            match &item {
-                Json::Object(raw) => self.0.add(Ok(raw), path),
-                other => {
-                    let error = FieldError::new(path.clone(), EVENT, other.describe());
-                    self.0.add(Err(error), path);
-                }
-            }
-            index += 1;
-        }
-        Ok(())
     }
 }
 
