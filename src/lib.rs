@@ -38,6 +38,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;

@@ -26,8 +26,8 @@ pub fn run(
         pendingchannels: args.pendingchannels.clone(),
         feereport: args.feereport.clone(),
     };
-    let mut snapshot =
-        snapshot_from_files(&files, super::now_unix()).map_err(|e| AppError::Input(Box::new(e)))?;
+    let mut snapshot = snapshot_from_files(&files, crate::clock::unix_now())
+        .map_err(|e| AppError::Input(Box::new(e)))?;
     if let Some(path) = &args.fwdinghistory {
         let window_secs = settings.analysis.flow_window.as_secs();
         apply_fwdinghistory_file(&mut snapshot, path, window_secs)

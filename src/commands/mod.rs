@@ -18,7 +18,6 @@ pub mod run;
 pub mod sim;
 
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use error::{error_report, AppError};
 pub use output::write_output;
@@ -50,14 +49,6 @@ pub async fn dispatch(
         Command::Plan(PlanCommand::Diff { old, new }) => plans::diff_files(&old, &new, stdout),
         Command::Sim(args) => sim::run(&args).await,
     }
-}
-
-/// Wall-clock unix seconds, read once per snapshot at the edge (the analyzer never reads it).
-pub(crate) fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub async fn run(args: &SimArgs) -> Result<(), AppError> {
         let scenario = ScenarioConfig {
             channels: args.channels,
             seed: args.seed,
-            start_unix: super::now_unix(),
+            start_unix: crate::clock::unix_now(),
             max_fee_exposure_sat: DEFAULT_MAX_FEE_EXPOSURE_SAT,
         };
         let files =

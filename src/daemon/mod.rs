@@ -38,6 +38,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
+use crate::clock::unix_now;
 use crate::lnd::error::LndError;
 use crate::lnd::source::{ChannelEvents, NodeSource};
 use crate::plan::{Plan, PlanDigest};
@@ -332,13 +333,6 @@ async fn subscribe_htlc<S: NodeSource>(state: &mut LoopState<S>) {
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn apply_reload<S>(
     state: &mut LoopState<S>,
     reload: &mut impl FnMut() -> Result<Settings, String>,
@@ -562,11 +556,7 @@ fn on_failure<S>(
 ) {
     set_lnd_status(state, lnd_status_of(&Err(err)), Some(err));
     if let Some(metrics) = &state.metrics {
-        let now_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        metrics.observe_cycle(&state.node, took, false, now_unix);
+        metrics.observe_cycle(&state.node, took, false, unix_now());
         metrics.set_lnd_state(&state.node, &metric_lnd_state(Err(err)));
     }
     if !err.is_transient() {
