@@ -233,7 +233,7 @@ fn analyze_on_pool(
         (mut dust, mut splice, mut close, alerts, mut summary),
     ) = rayon::join(
         || {
-            let rebalanced = rebalance::recommend(&views, settings);
+            let rebalanced = rebalance::recommend(&views, settings, previous);
             let mut actions = rebalanced.actions;
             actions.extend(policy::recommend(
                 &views,

@@ -408,7 +408,7 @@ mod tests {
             .iter()
             .map(|c| flow_view(c, Some(806_000), &flow))
             .collect();
-        let outcome = rebalance::recommend(&views, &settings);
+        let outcome = rebalance::recommend(&views, &settings, None);
         recommend(&views, &settings, &outcome.unmatched, None, NOW)
     }
 
@@ -437,7 +437,7 @@ mod tests {
         let settings = AnalysisSettings::default();
         let depleted = channel(id, 2_000_000, 100_000);
         let views = [view(&depleted, Some(806_000))];
-        let outcome = rebalance::recommend(&views, &settings);
+        let outcome = rebalance::recommend(&views, &settings, None);
         assert!(recommend(&views, &settings, &outcome.unmatched, None, NOW).is_empty());
         // A depleted channel that routed nothing out: nothing to earn by raising its fee.
         assert!(actions(std::slice::from_ref(&depleted), &[]).is_empty());

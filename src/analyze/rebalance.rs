@@ -15,13 +15,19 @@
 //! Matching: sinks by value (`amount × sink ppm`, largest first), each takes the cheapest
 //! source left (lowest earned ppm, then most surplus), a source feeds at most
 //! [`MAX_PAIRS_PER_SOURCE`] sinks and a sink gets one pair; pairs through one peer are skipped.
-//! The best `analysis.max_rebalance_actions` by net benefit are listed. A sink left without a
+//! A sink paired in the previous plan keeps that source first while the pair still pays. The
+//! best `analysis.max_rebalance_actions` by net benefit are listed. A sink left without a
 //! pair is [`Unmatched`], for [`super::policy`] to suggest a fee rise instead.
 //! A channel the plan recommends closing is never a sink; it may be a source (moving its idle
 //! liquidity to where it earns is what an operator does before closing it).
 
+use std::collections::HashMap;
+
 use crate::model::ChanId;
-use crate::plan::{Action, ActionKind, ActionText, Command, Complexity, LndSupport, Wording};
+use crate::plan::ids::parse_chan_id;
+use crate::plan::{
+    Action, ActionKind, ActionText, Command, Complexity, LndSupport, PlanDigest, Wording,
+};
 use crate::settings::AnalysisSettings;
 
 use super::close;
@@ -225,8 +231,13 @@ fn peer_ids(sources: &[Candidate<'_, '_>], sinks: &[Candidate<'_, '_>]) -> Vec<u
 /// list), sources earning at least the sink's rate (sources are sorted by rate, so the scan
 /// stops there), and sources whose pair is bounded below the minimum benefit ([`net_bound`]).
 /// Peers are compared by interned id, not by key.
-pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> RebalanceOutcome {
+pub fn recommend(
+    views: &[ChannelView<'_>],
+    settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+) -> RebalanceOutcome {
     let (sources, sinks) = candidates(views, settings);
+    let kept = previous_pairs(previous);
     let min = settings.rebalance.min_amount_sat.max(1);
     let peer = peer_ids(&sources, &sinks);
     let (source_peer, sink_peer) = peer.split_at(sources.len());
@@ -239,8 +250,18 @@ pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Reba
     let mut pairs = Vec::new();
     let mut unmatched = Vec::new();
     for (sink, &sink_peer) in sinks.iter().zip(sink_peer) {
-        let mut found = None;
-        for (at, &i) in live.iter().enumerate() {
+        let mut found = kept.get(&sink.view.chan_id()).and_then(|&kept_source| {
+            let at = live
+                .iter()
+                .position(|&i| sources[i].view.chan_id() == kept_source)?;
+            let i = live[at];
+            let amount = source_left[i].min(sink.amount_sat);
+            (source_peer[i] != sink_peer)
+                .then(|| economics(amount, sink.earned_ppm, sources[i].earned_ppm, settings))
+                .flatten()
+                .map(|eco| (at, i, amount, eco))
+        });
+        for (at, &i) in live.iter().enumerate().take_while(|_| found.is_none()) {
             let source = &sources[i];
             if net_bound(
                 sink.amount_sat,
@@ -290,6 +311,21 @@ pub fn recommend(views: &[ChannelView<'_>], settings: &AnalysisSettings) -> Reba
         unmatched,
         left_out,
     }
+}
+
+/// The previous plan's pairs, sink → source. A sink keeps its source while that pair still
+/// pays, so the list does not swap pairs of near-equal worth from one cycle to the next.
+fn previous_pairs(previous: Option<&PlanDigest>) -> HashMap<ChanId, ChanId> {
+    previous.map_or_else(HashMap::new, |digest| {
+        digest
+            .action_ids()
+            .iter()
+            .filter_map(|id| {
+                let (source, sink) = id.strip_prefix("rebalance:")?.split_once('>')?;
+                Some((parse_chan_id(sink)?, parse_chan_id(source)?))
+            })
+            .collect()
+    })
 }
 
 fn percent(ratio: f64) -> String {
@@ -424,7 +460,7 @@ mod tests {
             .iter()
             .map(|c| flow_view(c, Some(806_000), &flow))
             .collect();
-        recommend(&views, &AnalysisSettings::default())
+        recommend(&views, &AnalysisSettings::default(), None)
     }
 
     /// A sink that routed `out_sat` in the window at `ppm`.
@@ -462,6 +498,41 @@ mod tests {
     }
 
     #[test]
+    fn a_sink_keeps_last_cycles_source_while_that_pair_still_pays() {
+        let (a, b, dst) = (scid(800_000, 1), scid(800_000, 2), scid(800_000, 3));
+        let events = [drains(dst, 7_000_000, 800)];
+        let plan_of = |a_local: u64, previous: Option<&PlanDigest>| {
+            let chans = vec![
+                channel(a, 20_000_000, a_local),
+                channel(b, 10_000_000, 9_000_000),
+                channel(dst, 10_000_000, 1_000_000),
+            ];
+            let mut snap = crate::analyze::testkit::snapshot(chans, Some(806_000));
+            snap.flow = Some(flow_of(&events));
+            crate::analyze::analyze(&snap, &AnalysisSettings::default(), previous)
+        };
+        let pairs = |plan: &crate::plan::Plan| -> Vec<String> {
+            plan.all_actions()
+                .iter()
+                .filter(|x| x.kind == ActionKind::Rebalance)
+                .map(|x| x.id.to_string())
+                .collect()
+        };
+        let (from_a, from_b) = (
+            format!("rebalance:{a}>{dst}"),
+            format!("rebalance:{b}>{dst}"),
+        );
+        // Last cycle only b had surplus.
+        let first = plan_of(10_000_000, None);
+        assert_eq!(pairs(&first), std::slice::from_ref(&from_b));
+        // Now a has more: a fresh look takes a, the cheapest source with the most surplus...
+        assert_eq!(pairs(&plan_of(19_000_000, None)), [from_a]);
+        // ...but the sink keeps b, whose pair still pays.
+        let digest = PlanDigest::of(&first);
+        assert_eq!(pairs(&plan_of(19_000_000, Some(&digest))), [from_b]);
+    }
+
+    #[test]
     fn a_sink_that_earns_nothing_gets_nothing() {
         let (src, dst) = (scid(800_000, 1), scid(800_000, 2));
         let chans = [
@@ -476,7 +547,7 @@ mod tests {
             .is_empty());
         // Without history: unknown, nothing.
         let views: Vec<_> = chans.iter().map(|c| view(c, Some(806_000))).collect();
-        assert!(recommend(&views, &AnalysisSettings::default())
+        assert!(recommend(&views, &AnalysisSettings::default(), None)
             .actions
             .is_empty());
     }
@@ -523,7 +594,7 @@ mod tests {
             .iter()
             .map(|c| flow_view(c, Some(806_000), &flow))
             .collect();
-        let limited = recommend(&views, &settings);
+        let limited = recommend(&views, &settings, None);
         assert_eq!(limited.actions.len(), 1);
         assert_eq!(limited.left_out, 1);
     }
@@ -624,7 +695,7 @@ mod tests {
                 max_rebalance_actions: 1_000,
                 ..AnalysisSettings::default()
             };
-            let mut got: Vec<(u64, u64)> = recommend(&views, &settings)
+            let mut got: Vec<(u64, u64)> = recommend(&views, &settings, None)
                 .actions
                 .iter()
                 .map(|a| (a.chan_ids[0], a.chan_ids[1]))
