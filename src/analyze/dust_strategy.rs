@@ -231,10 +231,11 @@ fn hold_off_force_close(view: &ChannelView<'_>, settings: &AnalysisSettings) -> 
         cost_formula: "none: waiting costs nothing".to_string(),
         benefit_formula: "trimmed HTLC sat on our commitment: a force close now gives them to miners".to_string(),
         rationale: format!(
-            "{name} has {trimmed_count} trimmed {} ({} sat) on our commitment: a force close now would burn them, {} sat \
+            "{name} has {trimmed_count} trimmed {} ({} sat) on our commitment: a force close now would burn {}, {} sat \
              in all versus {} for a cooperative close.{why_now}",
             if trimmed_count == 1 { "HTLC" } else { "HTLCs" },
             group_thousands(burnt),
+            if trimmed_count == 1 { "it" } else { "them" },
             group_thousands(force_total),
             group_thousands(coop_fee),
         ),

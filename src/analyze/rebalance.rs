@@ -400,11 +400,12 @@ fn pair_action(
             rationale: format!(
                 "{dst_label} is {} local and routes out at {sink_ppm} ppm; {src_label} is {} local \
                  and earns {source_ppm} ppm: moving {} sat from {src_name} to {dst_name} (toward {target} local) \
-                 nets about {} sat within a fee budget of {budget_sat} sat.",
+                 nets about {} sat within a fee budget of {} sat.",
                 percent(dst_ratio),
                 percent(src_ratio),
                 group_thousands(amount),
                 group_thousands(net_sat),
+                group_thousands(budget_sat),
             ),
             lnd_note: Some(
                 "LND has no native rebalance command: a rebalance is a payment to yourself. bos does it in \
