@@ -5,6 +5,7 @@
 //! `plans_read_back_identically` (tests/analyze_snapshots.rs) checks write → read → equal.
 
 use super::{ratio, ChannelPlan};
+use crate::dust::exposure::{exposure_headroom_sat, exposure_ratio};
 
 impl ChannelPlan {
     /// Fills in the figures a v2 file leaves out, from the channel's own fields, its resolved
@@ -17,7 +18,7 @@ impl ChannelPlan {
         }
         let (local, remote) = (&dust.local_commitment, &dust.remote_commitment);
         let worst = local.fee_exposure_sat.max(remote.fee_exposure_sat);
-        dust.exposure_headroom_sat = headroom_sat(limit_sat, worst);
+        dust.exposure_headroom_sat = exposure_headroom_sat(limit_sat, worst);
         dust.exposure_ratio = ratio(exposure_ratio(limit_sat, worst));
         let at_stake = local.trimmed_htlc_sat.max(remote.trimmed_htlc_sat);
 
@@ -64,21 +65,5 @@ fn quotient(part: u64, whole: u64) -> f64 {
         0.0
     } else {
         part as f64 / whole as f64
-    }
-}
-
-/// `limit − exposure`, saturating at the ends of `i64` (as the dust engine computes it).
-fn headroom_sat(limit_sat: u64, exposure_sat: u64) -> i64 {
-    let headroom = i128::from(limit_sat) - i128::from(exposure_sat);
-    i64::try_from(headroom).unwrap_or(if headroom < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// `exposure / limit`; with a limit of 0, 1 when there is any exposure and 0 otherwise (as the
-/// dust engine computes it).
-fn exposure_ratio(limit_sat: u64, exposure_sat: u64) -> f64 {
-    match (limit_sat, exposure_sat) {
-        (0, 0) => 0.0,
-        (0, _) => 1.0,
-        _ => exposure_sat as f64 / limit_sat as f64,
     }
 }
