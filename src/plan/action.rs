@@ -478,3 +478,34 @@ pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) ->
         Err(_) => write(&mut String::new()),
     })
 }
+
+/// An action where a plan names one: the whole action (v1) or its id (v2, v3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum ActionRef {
+    Id(Arc<str>),
+    Whole(Box<Action>),
+}
+
+/// A channel's actions as read: whole actions (v1), or ids (v2) that stand for the action of
+/// the top-level `actions` until the plan (`document`) resolves them.
+pub(super) fn deserialize_action_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Action>, D::Error> {
+    let refs = Vec::<ActionRef>::deserialize(d)?;
+    Ok(refs
+        .into_iter()
+        .map(|r| match r {
+            ActionRef::Whole(action) => *action,
+            ActionRef::Id(id) => Action::named(id),
+        })
+        .collect())
+}
+
+/// A channel's actions as v2 writes them: their ids.
+pub(super) fn serialize_action_ids<S: serde::Serializer>(
+    actions: &[Action],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(actions.iter().map(|a| &*a.id))
+}

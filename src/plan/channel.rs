@@ -311,8 +311,8 @@ pub struct Recommendations {
         alias = "actions",
         default,
         skip_serializing_if = "Vec::is_empty",
-        serialize_with = "super::document::serialize_action_ids",
-        deserialize_with = "super::document::deserialize_action_list"
+        serialize_with = "super::action::serialize_action_ids",
+        deserialize_with = "super::action::deserialize_action_list"
     )]
     pub actions: Vec<Action>,
     /// `max(local, remote commitment trimmed HTLC sat)`: the dust this channel holds now.

@@ -343,7 +343,7 @@ struct RecommendationsRecord {
 }
 
 fn some_actions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<Action>>, D::Error> {
-    super::document::deserialize_action_list(d).map(Some)
+    super::action::deserialize_action_list(d).map(Some)
 }
 
 /// A channel section as read, of any version.

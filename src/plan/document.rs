@@ -8,6 +8,12 @@
 //! rows that stay under the limit (see `channel`), and figures that follow exactly from others
 //! in the plan, which reading fills back (see `derived`).
 //!
+//! v3 also leaves out what follows exactly from the rest of the plan, wherever it does: an
+//! action's usual fields (`action`), a channel's and its commitments' derivable figures
+//! (`channel_doc`, `dust_doc`), an alert's words and HTLC figures (`alert_doc`). Reading fills
+//! them back in order: channels (their rows and commitments), then actions (whose priority
+//! comes from their channels), then what channels take from their actions, then alerts.
+//!
 //! Reading resolves the ids back into actions, so `plan show`, `plan diff` and the start-up
 //! digest see one [`Plan`] whichever version the file has.
 
@@ -16,7 +22,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{ActionDoc, ActionRecord};
+use super::action::{ActionDoc, ActionRecord, ActionRef};
 use super::alert_doc::{AlertContext, AlertDoc, AlertRecord};
 use super::channel_doc::{ChannelContext, ChannelDoc, ChannelRecord};
 use super::{
@@ -100,14 +106,6 @@ impl Serialize for Plan {
         }
         .serialize(serializer)
     }
-}
-
-/// An action where a plan names one: the whole action (v1) or its id (v2, v3).
-#[derive(Deserialize)]
-#[serde(untagged)]
-pub(super) enum ActionRef {
-    Id(Arc<str>),
-    Whole(Box<Action>),
 }
 
 /// A plan document of any version, as read.
@@ -228,27 +226,4 @@ impl TryFrom<PlanRecord> for Plan {
             changes: record.changes,
         })
     }
-}
-
-/// A channel's actions as read: whole actions (v1), or ids (v2) that stand for the action of
-/// the top-level `actions` until [`PlanRecord`] resolves them.
-pub(super) fn deserialize_action_list<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<Action>, D::Error> {
-    let refs = Vec::<ActionRef>::deserialize(d)?;
-    Ok(refs
-        .into_iter()
-        .map(|r| match r {
-            ActionRef::Whole(action) => *action,
-            ActionRef::Id(id) => Action::named(id),
-        })
-        .collect())
-}
-
-/// A channel's actions as v2 writes them: their ids.
-pub(super) fn serialize_action_ids<S: serde::Serializer>(
-    actions: &[Action],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_seq(actions.iter().map(|a| &*a.id))
 }

@@ -1,4 +1,4 @@
-//! The plan document, schema v1: what dustwatch found and recommends for one node at one instant.
+//! The plan document (schema v3): what dustwatch found and recommends for one node at one instant.
 //!
 //! A plan is a public interface: operators read the files and scripts parse them. Every field is
 //! documented in `docs/plan-schema.md` (a test walks a serialized plan and fails when a field is
@@ -19,7 +19,9 @@
 //! Also here: [`ids`] (channel and action ids in memory), [`text`] (the words of actions and
 //! alerts), [`render`] (tables for humans), [`diff`] (`plan diff`). The document's parts live
 //! in `channel` (a channel's section), `action` (an action and its id), `command`, `alert`, and
-//! `order` (the node-wide action order).
+//! `order` (the node-wide action order); how the file lays them out, leaving out what follows
+//! from the rest of the plan, in `document`, `channel_doc`, `dust_doc`, `alert_doc` and
+//! `derived`.
 
 mod action;
 mod alert;
