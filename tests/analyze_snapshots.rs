@@ -545,6 +545,71 @@ fn generated_busy_plans_read_back_identically() {
     }
 }
 
+/// Where a figure v3 may leave out differs from what the rest of the plan gives, it is written,
+/// and the plan still reads back equal: an HTLC alert's figures (a `null` among them) and its
+/// words, rows whose flags and expiry do not follow the thresholds, a commit fee, priorities
+/// and an action's usual fields that differ.
+#[test]
+fn figures_that_do_not_follow_are_written_and_read_back() {
+    let mut plan = plan_of(&dusty(), None);
+    let chan_id = plan.channels[0].chan_id;
+    let channel = &mut plan.channels[0];
+    channel.commit_fee_sat += 1;
+    channel.recommendations.implementation_priority = 1;
+    channel.dust.local_commitment.offered_trim_threshold_sat += 1;
+    channel.dust.remote_commitment.received_trim_threshold_sat += 1;
+    for h in &mut channel.htlcs {
+        h.trimmed_on_local = !h.trimmed_on_local;
+        h.expiry = ExpiryStatus::Critical;
+    }
+    let action = &mut channel.recommendations.actions[0];
+    action.kind = ActionKind::Close;
+    action.implementation_priority = 2;
+    action.dust_impact_sat = -5;
+    action.complexity = Complexity::High;
+    action.lnd_support = LndSupport::Native;
+    let changed = action.clone();
+    for a in &mut plan.priority_actions {
+        if a.id == changed.id {
+            *a = changed.clone();
+        }
+    }
+    for (message, blocks) in [("written", Some(1)), ("no blocks", None)] {
+        plan.alerts.push(Alert {
+            code: AlertCode::HtlcExpirySoon,
+            severity: Severity::Warn,
+            chan_id: Some(chan_id),
+            message: message.into(),
+            amount_sat: Some(1),
+            limit_sat: None,
+            htlc_index: Some(1),
+            blocks_to_expiry: blocks,
+        });
+    }
+    let text = serde_json::to_string(&plan).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let last = &value["alerts"][plan.alerts.len() - 1];
+    assert_eq!(last["blocks_to_expiry"], serde_json::Value::Null);
+    assert!(last.get("blocks_to_expiry").is_some(), "{last}");
+    assert_eq!(
+        value["channels"][0]["commit_fee_sat"],
+        channel_commit_fee(&plan)
+    );
+    let back = read_plan(&text).unwrap();
+    let mut want = plan.clone();
+    for channel in &mut want.channels {
+        channel.htlcs.retain(|h| h.has_something_to_say());
+        channel.dust.fee_spike.retain(|s| s.exceeds_limit);
+    }
+    assert_eq!(back.channels, want.channels);
+    assert_eq!(back.alerts, want.alerts);
+    assert_eq!(back, want);
+}
+
+fn channel_commit_fee(plan: &Plan) -> serde_json::Value {
+    serde_json::json!(plan.channels[0].commit_fee_sat)
+}
+
 /// The daemon streams the previous plan from `latest.json` into a digest: on every node, the
 /// digest read from the written file is the digest of the plan, and gives the same next plan.
 #[test]
