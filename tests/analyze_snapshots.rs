@@ -19,7 +19,10 @@ use dustwatch::model::{
     NodeExposureLimit, NodeInfo, NodeSnapshot, PaymentHash, PendingChannel, PendingKind,
     RoutingPolicy, SnapshotSource, SnapshotWarning, WalletBalance,
 };
-use dustwatch::plan::{read_plan, render_table, Plan, PlanDigest};
+use dustwatch::plan::{
+    read_plan, render_table, Action, ActionKind, ActionText, Alert, AlertCode, Complexity,
+    ExpiryStatus, HtlcReport, LndSupport, Plan, PlanDigest, Severity, Wording,
+};
 use dustwatch::settings::AnalysisSettings;
 use dustwatch::testkit;
 
@@ -473,6 +476,140 @@ fn plans_read_back_identically() {
     }
 }
 
+/// Generated nodes with a busy HTLC load (every commitment type, trimmed and untrimmed HTLCs
+/// both ways, every expiry level, offline peers, fee spikes): whole plans read back equal,
+/// though a v3 file leaves out every figure the rest of the plan gives.
+#[test]
+fn generated_busy_plans_read_back_identically() {
+    use dustwatch::sim::{answers, HtlcLoad, ScenarioConfig, Simulation};
+    for (seed, mean_per_channel) in [(1, 10.0), (7, 3.0)] {
+        let mut sim = Simulation::generate(&ScenarioConfig {
+            channels: 300,
+            seed,
+            start_unix: TAKEN_AT,
+            max_fee_exposure_sat: dustwatch::sim::DEFAULT_MAX_FEE_EXPOSURE_SAT,
+        });
+        sim.add_htlc_load(&HtlcLoad {
+            mean_per_channel,
+            saturated_share: 0.02,
+        });
+        let snap = answers::snapshot(&sim.node, false);
+        let plan = analyze(&snap, &AnalysisSettings::default(), None);
+        assert!(!plan.alerts.is_empty() && !plan.all_actions().is_empty());
+        let text = serde_json::to_string(&plan).unwrap();
+        let back = read_plan(&text).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let mut want = plan.clone();
+        // Words are written for the top ten actions only (commands for all).
+        let top: Vec<_> = plan.priority_actions.iter().map(|a| a.id.clone()).collect();
+        for channel in &mut want.channels {
+            channel.htlcs.retain(|h| h.has_something_to_say());
+            channel.dust.fee_spike.retain(|s| s.exceeds_limit);
+            for action in &mut channel.recommendations.actions {
+                if !top.contains(&action.id) {
+                    action.wording = Wording::written(ActionText {
+                        commands: action.text().commands.clone(),
+                        ..ActionText::default()
+                    });
+                }
+            }
+        }
+        for (b, w) in back.channels.iter().zip(&want.channels) {
+            assert_eq!(b, w, "seed {seed}: channel {}", w.chan_id);
+        }
+        for (b, w) in back.all_actions().iter().zip(want.all_actions()) {
+            assert_eq!(*b, w, "seed {seed}");
+        }
+        for (b, w) in back.alerts.iter().zip(&want.alerts) {
+            assert_eq!(b, w, "seed {seed}");
+        }
+        assert!(back == want, "seed {seed}: the plan read back differs");
+        assert_eq!(serde_json::to_string(&back).unwrap(), text, "seed {seed}");
+        // Most of what v3 may leave out is left out here.
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let written = |list: &str, field: &str| {
+            value[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|item| item.get(field).is_some())
+                .count()
+        };
+        assert_eq!(
+            written("alerts", "message"),
+            0,
+            "seed {seed}: {}",
+            value["alerts"]
+        );
+        assert_eq!(written("actions", "kind"), 0, "seed {seed}");
+        assert_eq!(written("channels", "commit_fee_sat"), 0, "seed {seed}");
+    }
+}
+
+/// Where a figure v3 may leave out differs from what the rest of the plan gives, it is written,
+/// and the plan still reads back equal: an HTLC alert's figures (a `null` among them) and its
+/// words, rows whose flags and expiry do not follow the thresholds, a commit fee, priorities
+/// and an action's usual fields that differ.
+#[test]
+fn figures_that_do_not_follow_are_written_and_read_back() {
+    let mut plan = plan_of(&dusty(), None);
+    let chan_id = plan.channels[0].chan_id;
+    let channel = &mut plan.channels[0];
+    channel.commit_fee_sat += 1;
+    channel.recommendations.implementation_priority = 1;
+    channel.dust.local_commitment.offered_trim_threshold_sat += 1;
+    channel.dust.remote_commitment.received_trim_threshold_sat += 1;
+    for h in &mut channel.htlcs {
+        h.trimmed_on_local = !h.trimmed_on_local;
+        h.expiry = ExpiryStatus::Critical;
+    }
+    let action = &mut channel.recommendations.actions[0];
+    action.kind = ActionKind::Close;
+    action.implementation_priority = 2;
+    action.dust_impact_sat = -5;
+    action.complexity = Complexity::High;
+    action.lnd_support = LndSupport::Native;
+    let changed = action.clone();
+    for a in &mut plan.priority_actions {
+        if a.id == changed.id {
+            *a = changed.clone();
+        }
+    }
+    for (message, blocks) in [("written", Some(1)), ("no blocks", None)] {
+        plan.alerts.push(Alert {
+            code: AlertCode::HtlcExpirySoon,
+            severity: Severity::Warn,
+            chan_id: Some(chan_id),
+            message: message.into(),
+            amount_sat: Some(1),
+            limit_sat: None,
+            htlc_index: Some(1),
+            blocks_to_expiry: blocks,
+        });
+    }
+    let text = serde_json::to_string(&plan).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let last = &value["alerts"][plan.alerts.len() - 1];
+    assert_eq!(last["blocks_to_expiry"], serde_json::Value::Null);
+    assert!(last.get("blocks_to_expiry").is_some(), "{last}");
+    assert_eq!(
+        value["channels"][0]["commit_fee_sat"],
+        channel_commit_fee(&plan)
+    );
+    let back = read_plan(&text).unwrap();
+    let mut want = plan.clone();
+    for channel in &mut want.channels {
+        channel.htlcs.retain(|h| h.has_something_to_say());
+        channel.dust.fee_spike.retain(|s| s.exceeds_limit);
+    }
+    assert_eq!(back.channels, want.channels);
+    assert_eq!(back.alerts, want.alerts);
+    assert_eq!(back, want);
+}
+
+fn channel_commit_fee(plan: &Plan) -> serde_json::Value {
+    serde_json::json!(plan.channels[0].commit_fee_sat)
+}
+
 /// The daemon streams the previous plan from `latest.json` into a digest: on every node, the
 /// digest read from the written file is the digest of the plan, and gives the same next plan.
 #[test]
@@ -510,9 +647,9 @@ fn plans_read_back_as_their_digest() {
 fn plan_with_another_schema_version_is_refused() {
     let (_, plan) = all_plans().remove(0);
     let mut value = serde_json::to_value(&plan).unwrap();
-    value["schema_version"] = serde_json::json!(3);
+    value["schema_version"] = serde_json::json!(4);
     let err = read_plan(&value.to_string()).unwrap_err();
-    assert!(err.to_string().contains("schema_version 3"), "{err}");
+    assert!(err.to_string().contains("schema_version 4"), "{err}");
 }
 
 #[test]
@@ -733,6 +870,71 @@ fn schema_document_covers_every_field_and_only_real_ones() {
         spike.capped = true;
         spike.exceeds_limit = true;
     }
+    plans.push(odd);
+    // v3 leaves out what the rest of the plan gives: a plan where each such figure differs
+    // from it, so that it is written and checked too.
+    let mut odd = plans
+        .iter()
+        .max_by_key(|p| p.all_actions().len())
+        .expect("plans")
+        .clone();
+    let at = odd
+        .channels
+        .iter()
+        .position(|c| !c.recommendations.actions.is_empty())
+        .expect("a channel with actions");
+    let channel = &mut odd.channels[at];
+    let chan_id = channel.chan_id;
+    channel.commit_fee_sat += 1;
+    channel.force_close.coop_close_fee_sat += 1;
+    let local = &mut channel.dust.local_commitment;
+    local.offered_trim_threshold_sat += 1;
+    local.received_trim_threshold_sat += 1;
+    local.base_fee_sat += 1;
+    local.trimmed_htlc_count += 1;
+    local.trimmed_htlc_sat += 1;
+    channel.htlcs.push(HtlcReport {
+        htlc_index: 99,
+        incoming: true,
+        amount_sat: 1,
+        expiration_height: 1,
+        blocks_to_expiry: None,
+        expiry: ExpiryStatus::Unknown,
+        trimmed_on_local: false,
+        trimmed_on_remote: false,
+    });
+    let rec = &mut channel.recommendations;
+    rec.implementation_priority = 1;
+    rec.dust_recoverable_sat += 1;
+    let action = &mut rec.actions[0];
+    action.kind = if action.kind == ActionKind::Close {
+        ActionKind::Rebalance
+    } else {
+        ActionKind::Close
+    };
+    action.chan_ids.push(1);
+    action.implementation_priority = 0;
+    action.expected_cost_sat = 1;
+    action.expected_benefit_sat = 1;
+    action.dust_impact_sat = -1;
+    action.complexity = Complexity::High;
+    action.lnd_support = LndSupport::NotSupported;
+    // An action that does not name the channel: its `action_ids` no longer follow.
+    let extra = Action {
+        id: "close:1".into(),
+        ..action.clone()
+    };
+    rec.actions.push(extra);
+    odd.alerts.push(Alert {
+        code: AlertCode::HtlcExpirySoon,
+        severity: Severity::Warn,
+        chan_id: Some(chan_id),
+        message: "written".into(),
+        amount_sat: Some(1),
+        limit_sat: Some(1),
+        htlc_index: Some(1),
+        blocks_to_expiry: Some(1),
+    });
     plans.push(odd);
     for plan in &plans {
         walk(&serde_json::to_value(plan).unwrap(), "", &mut seen);

@@ -430,7 +430,7 @@ async fn a_full_cycle_writes_a_valid_plan_with_restricted_modes() {
 
     let (latest_bytes, plan) = latest(&plan_dir);
     assert_eq!(plan.schema_version, SCHEMA_VERSION);
-    assert_eq!(plan.schema_version, 2);
+    assert_eq!(plan.schema_version, 3);
     let open_channels = sim.with_state(|n| n.channels.len());
     assert_eq!(plan.channels.len(), open_channels);
     assert_eq!(plan.summary.total_channels as usize, open_channels);

@@ -138,10 +138,10 @@ fn plan_diff_shows_resolved_actions_and_exposure_deltas() {
 fn anything_but_a_schema_v1_or_v2_plan_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, _) = plans();
-    let mut v3 = serde_json::to_value(&a).expect("json");
-    v3["schema_version"] = serde_json::json!(3);
+    let mut v4 = serde_json::to_value(&a).expect("json");
+    v4["schema_version"] = serde_json::json!(4);
     let cases = [
-        ("v3.json", v3.to_string(), "schema_version 3"),
+        ("v4.json", v4.to_string(), "schema_version 4"),
         (
             "lncli.json",
             "{\"channels\": []}".to_string(),
@@ -182,11 +182,11 @@ fn a_schema_v1_plan_file_still_shows_and_diffs() {
     for action in &plan.priority_actions {
         assert!(shown.contains(&*action.id), "{} in {shown}", action.id);
     }
-    // Written again it is a v2 plan that reads back to the same actions and channels.
+    // Written again it is a v3 plan that reads back to the same actions and channels.
     let dir = tempfile::tempdir().expect("tempdir");
     let v2 = write_plan(dir.path(), "v2.json", &plan);
     let text = std::fs::read_to_string(&v2).expect("read");
-    assert!(text.contains("\"schema_version\": 2"), "{text}");
+    assert!(text.contains("\"schema_version\": 3"), "{text}");
     let again = plans::load(&v2).expect("a v2 plan");
     assert_eq!(again.all_actions().len(), plan.all_actions().len());
     let ids = |p: &dustwatch::plan::Plan| -> Vec<String> {
@@ -209,4 +209,39 @@ fn a_schema_v1_plan_file_still_shows_and_diffs() {
     let err = plans::show(Some(&v1), Some(1), &Settings::default(), &mut Vec::new())
         .expect_err("no such channel");
     assert!(err.to_string().contains("no channel 1"), "{err}");
+}
+
+/// A plan file of schema v2 (every alert message and action field written, absent figures 0)
+/// still shows, shows one channel and diffs; written again as v3 it reads back equal, and
+/// its start-up digest is the plan's.
+#[test]
+fn a_schema_v2_plan_file_still_shows_and_reads_back_through_v3() {
+    let v2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan_v2/dusty.json");
+    let plan = plans::load(&v2).expect("a v2 plan");
+    assert_eq!(plan.schema_version, 2);
+    assert!(plan.source.htlc_expiry.is_none(), "v2 did not write it");
+    assert!(!plan.alerts.is_empty() && !plan.all_actions().is_empty());
+    let shown = output(|out| plans::show(Some(&v2), None, &Settings::default(), out));
+    for alert in plan.alerts.iter().take(3) {
+        assert!(
+            shown.contains(alert.code.as_str()),
+            "{} in {shown}",
+            alert.code.as_str()
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v3 = write_plan(dir.path(), "v3.json", &plan);
+    let text = std::fs::read_to_string(&v3).expect("read");
+    assert!(text.contains("\"schema_version\": 3"), "{text}");
+    let mut again = plans::load(&v3).expect("a v3 plan");
+    assert_eq!(again.schema_version, 3);
+    again.schema_version = 2;
+    assert_eq!(again, plan);
+    let digest = PlanDigest::from_reader(text.as_bytes()).expect("digest");
+    assert_eq!(digest, PlanDigest::of(&plan));
+    let diffed = output(|out| plans::diff_files(&v2, &v3, out));
+    assert!(!diffed.is_empty());
+    let chan = plan.channels[0].chan_id;
+    let one = output(|out| plans::show(Some(&v2), Some(chan), &Settings::default(), out));
+    assert!(one.contains("FORCE CLOSE"), "{one}");
 }

@@ -23,11 +23,11 @@ use rayon::prelude::*;
 
 use crate::dust::{ExpiryLevel, HtlcView};
 use crate::model::{ChanId, NodeSnapshot};
-use crate::plan::{apply_order, Alert, AlertCode, Severity, Text};
+use crate::plan::{alert_text, apply_order, Alert, AlertCode, Severity, Text};
 
 use crate::settings::AnalysisSettings;
 
-use super::{group_thousands, ChannelView};
+use super::ChannelView;
 
 fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: Text) -> Alert {
     Alert {
@@ -60,7 +60,7 @@ pub fn collect(
             AlertCode::ChainNotSynced,
             Severity::Warn,
             None,
-            "LND is not synced to the chain: block heights and HTLC expiries may be stale".into(),
+            alert_text::CHAIN_NOT_SYNCED.into(),
         ));
     }
     alerts.extend(super::link_failures::collect(
@@ -127,13 +127,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                 AlertCode::FeeExposureOverLimit,
                 Severity::Error,
                 id,
-                Text::described(move || {
-                    format!(
-                        "fee exposure {} sat is over the {} sat limit: LND fails further HTLCs on this channel",
-                        group_thousands(exposure),
-                        group_thousands(limit)
-                    )
-                }),
+                Text::described(move || alert_text::exposure_over_limit(exposure, limit)),
             )
         });
     } else {
@@ -147,12 +141,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                     Severity::Warn,
                     id,
                     Text::described(move || {
-                        format!(
-                            "fee exposure {} sat is {:.0}% of the {} sat limit",
-                            group_thousands(exposure),
-                            ratio * 100.0,
-                            group_thousands(limit)
-                        )
+                        alert_text::exposure_near_limit(exposure, ratio, limit)
                     }),
                 )
             });
@@ -170,11 +159,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                     Severity::Warn,
                     id,
                     Text::described(move || {
-                        format!(
-                            "at {multiplier}× the feerate ({feerate} sat/kw) fee exposure would be {} sat, over the {} sat limit",
-                            group_thousands(spiked),
-                            group_thousands(limit)
-                        )
+                        alert_text::fee_spike_over_limit(multiplier, feerate, spiked, limit)
                     }),
                 )
             });
@@ -239,20 +224,14 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                 severity,
                 id,
                 Text::described(move || {
-                    let dust = if dust_to_miners > 0 {
-                        format!(
-                            "; {} sat of trimmed HTLCs on our commitment would go to miners in a force close",
-                            group_thousands(dust_to_miners)
-                        )
-                    } else {
-                        String::new()
-                    };
-                    format!(
-                        "{count} pending {} ({} sat) {} soon, the first (#{first}) in {first_blocks} blocks (threshold {within}){dust}",
-                        if count == 1 { "HTLC" } else { "HTLCs" },
-                        group_thousands(sum),
-                        if count == 1 { "expires" } else { "expire" },
-                    )
+                    alert_text::htlc_expiry(&alert_text::ExpiringHtlcs {
+                        count,
+                        sum_sat: sum,
+                        first_index: first,
+                        first_blocks,
+                        within_blocks: within,
+                        dust_to_miners_sat: dust_to_miners,
+                    })
                 }),
             )
         });
@@ -262,19 +241,13 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
     let trimmed = d.local.trimmed_htlc_sat;
     if trimmed > 0 && !ch.active && worst == ExpiryLevel::Ok {
         let severity = Severity::Warn;
-        let why = "the peer is offline";
         out.push(Alert {
             amount_sat: Some(trimmed),
             ..alert(
                 AlertCode::DustPendingForceCloseRisk,
                 severity,
                 id,
-                Text::described(move || {
-                    format!(
-                        "{} sat of trimmed HTLCs on our commitment would go to miners in a force close, and {why}",
-                        group_thousands(trimmed)
-                    )
-                }),
+                Text::described(move || alert_text::dust_pending_peer_offline(trimmed)),
             )
         });
     }
@@ -288,13 +261,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                 AlertCode::CommitFeeMismatch,
                 Severity::Warn,
                 id,
-                Text::described(move || {
-                    format!(
-                        "computed fees to miners {} sat differ from LND's commit_fee {} sat: the dust model or LND's data is off for this channel",
-                        group_thousands(computed),
-                        group_thousands(reported)
-                    )
-                }),
+                Text::described(move || alert_text::commit_fee_mismatch(computed, reported)),
             )
         });
     }
@@ -304,7 +271,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
             AlertCode::ChannelInactive,
             Severity::Warn,
             id,
-            "the channel is inactive: the peer is offline or not reestablished".into(),
+            alert_text::CHANNEL_INACTIVE.into(),
         ));
     }
 

@@ -230,12 +230,7 @@ pub fn assess_with_flow(
 /// The prototype's implementation priority: unhealthy 10, attention_needed 7, healthy with
 /// issues 5, healthy without issues 3. Higher means "work on this channel first".
 pub fn implementation_priority(health: &Health) -> u8 {
-    match health.status {
-        HealthStatus::Unhealthy => 10,
-        HealthStatus::AttentionNeeded => 7,
-        HealthStatus::Healthy if !health.issues.is_empty() => 5,
-        HealthStatus::Healthy => 3,
-    }
+    health.implementation_priority()
 }
 
 #[cfg(test)]

@@ -58,8 +58,8 @@ use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
     action_id, first_with_ids_in, Action, ActionKind, ChanIds, Complexity, ExposureLimit, Health,
-    LndSupport, Plan, PlanDigest, PlanSource, SourceWarning, PRIORITY_ACTIONS_LIMIT,
-    SCHEMA_VERSION,
+    HtlcExpiryThresholds, LndSupport, Plan, PlanDigest, PlanSource, SourceWarning,
+    PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
 use changes::changes;
@@ -347,6 +347,10 @@ fn analyze_on_pool(
                     message: w.message.clone(),
                 })
                 .collect(),
+            htlc_expiry: Some(HtlcExpiryThresholds {
+                warn_blocks: settings.htlc_expiry_warn_blocks,
+                critical_blocks: settings.htlc_expiry_critical_blocks,
+            }),
         },
         summary,
         channels,

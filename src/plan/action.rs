@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::command::{Alternative, Command};
 use super::ids::{self, ChanIds};
 use super::text::{ActionText, Wording};
+use super::ChannelPlan;
 use crate::model::ChanId;
 
 /// What an action does. `snake_case` names are part of the schema.
@@ -38,6 +39,75 @@ impl ActionKind {
             ActionKind::UpdatePolicy => "update_policy",
         }
     }
+
+    /// The kind named `name` (its `snake_case` name), as an action id starts with it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        use ActionKind::*;
+        [
+            Rebalance,
+            SpliceIn,
+            SpliceOut,
+            RaiseMinHtlc,
+            HoldOffForceClose,
+            SetMaxFeeExposure,
+            Close,
+            UpdatePolicy,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
+    /// How hard the kind's usual route is: what a v3 plan file takes for an absent `complexity`.
+    pub fn usual_complexity(self) -> Complexity {
+        match self {
+            ActionKind::Rebalance | ActionKind::SpliceIn | ActionKind::SpliceOut => {
+                Complexity::Medium
+            }
+            _ => Complexity::Low,
+        }
+    }
+
+    /// How LND carries the kind out: what a v3 plan file takes for an absent `lnd_support`.
+    pub fn usual_lnd_support(self) -> LndSupport {
+        match self {
+            ActionKind::Rebalance => LndSupport::ExternalTool,
+            ActionKind::SpliceIn | ActionKind::SpliceOut => LndSupport::NotSupported,
+            ActionKind::HoldOffForceClose => LndSupport::Advisory,
+            ActionKind::SetMaxFeeExposure => LndSupport::Config,
+            ActionKind::RaiseMinHtlc | ActionKind::Close | ActionKind::UpdatePolicy => {
+                LndSupport::Native
+            }
+        }
+    }
+
+    /// The usual `dust_impact_sat` of an action of this kind with this benefit: the benefit of
+    /// the kinds whose benefit is the dust they keep off a commitment, 0 for the others (what a
+    /// v3 plan file takes for an absent `dust_impact_sat`).
+    pub fn usual_dust_impact(self, expected_benefit_sat: u64) -> Option<i64> {
+        match self {
+            ActionKind::HoldOffForceClose | ActionKind::RaiseMinHtlc => {
+                i64::try_from(expected_benefit_sat).ok()
+            }
+            _ => Some(0),
+        }
+    }
+}
+
+/// What an action id `<kind>:<scope>[:<bucket>]` says of its action: the kind and the channels
+/// (none for `node`); `None` when the id is not of that form.
+pub(super) fn parse_action_id(id: &str) -> Option<(ActionKind, ChanIds)> {
+    let (kind, rest) = id.split_once(':')?;
+    let kind = ActionKind::from_name(kind)?;
+    let scope = rest.split(':').next()?;
+    let chan_ids = if scope == "node" {
+        ChanIds::new()
+    } else {
+        scope
+            .split('>')
+            .map(ids::parse_chan_id)
+            .collect::<Option<ChanIds>>()?
+    };
+    Some((kind, chan_ids))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -131,25 +201,33 @@ fn is_empty(s: &str) -> bool {
 #[derive(Serialize)]
 struct ActionView<'a> {
     id: &'a str,
-    kind: ActionKind,
-    chan_ids: ids::ChanIdsView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<ActionKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chan_ids: Option<ids::ChanIdsView<'a>>,
     priority: u8,
-    implementation_priority: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    implementation_priority: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     amount_sat: Option<u64>,
-    expected_cost_sat: u64,
-    expected_benefit_sat: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_cost_sat: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_benefit_sat: Option<u64>,
     #[serde(skip_serializing_if = "is_empty")]
     cost_formula: &'a str,
     #[serde(skip_serializing_if = "is_empty")]
     benefit_formula: &'a str,
-    dust_impact_sat: i64,
-    complexity: Complexity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dust_impact_sat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complexity: Option<Complexity>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     prerequisites: &'a [String],
     #[serde(skip_serializing_if = "is_empty")]
     rationale: &'a str,
-    lnd_support: LndSupport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lnd_support: Option<LndSupport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lnd_note: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -159,9 +237,35 @@ struct ActionView<'a> {
 }
 
 /// An action to write, with or without its words (see [`super::document`]).
+///
+/// With `channels` (a v3 plan file) it also leaves out what follows from its id, its kind and
+/// its channels: `kind` and `chan_ids` when the id names them, `implementation_priority` when
+/// it is the highest of its channels', `complexity`, `lnd_support` and `dust_impact_sat` when
+/// they are the kind's usual ones, and a cost or benefit of 0. Without, it is written whole.
 pub(super) struct ActionDoc<'a> {
     pub action: &'a Action,
     pub words: bool,
+    pub channels: Option<&'a [ChannelPlan]>,
+}
+
+/// A channel's `implementation_priority` by id, `None` for a channel the plan does not have.
+pub(super) type PriorityOf<'a> = &'a dyn Fn(ChanId) -> Option<u8>;
+
+/// The highest `implementation_priority` of the channels `chan_ids` names, or `None` when
+/// there are none or one is unknown.
+fn channels_priority(priority_of: PriorityOf<'_>, chan_ids: &[ChanId]) -> Option<u8> {
+    chan_ids
+        .iter()
+        .map(|id| priority_of(*id))
+        .try_fold(None::<u8>, |best, p| Some(best.max(Some(p?))))?
+}
+
+/// `implementation_priority` of the channels of `channels` (sorted by id, as a plan keeps them).
+pub(super) fn priority_in(channels: &[ChannelPlan]) -> impl Fn(ChanId) -> Option<u8> + '_ {
+    move |id| {
+        let at = channels.binary_search_by_key(&id, |c| c.chan_id).ok()?;
+        Some(channels[at].recommendations.implementation_priority)
+    }
 }
 
 impl Serialize for ActionDoc<'_> {
@@ -169,22 +273,42 @@ impl Serialize for ActionDoc<'_> {
         let action = self.action;
         let text = action.text();
         let words = self.words;
+        let compact = self.channels.is_some();
+        let named = if compact {
+            parse_action_id(&action.id)
+        } else {
+            None
+        };
+        let kind_named = named.as_ref().is_some_and(|(k, _)| *k == action.kind);
+        let chan_ids_named = named.as_ref().is_some_and(|(_, c)| *c == action.chan_ids);
+        let priority_follows = self.channels.is_some_and(|channels| {
+            channels_priority(&priority_in(channels), &action.chan_ids)
+                == Some(action.implementation_priority)
+        });
+        let unless = |usual: bool| compact && usual;
+        let amount = |sat: u64| (!unless(sat == 0)).then_some(sat);
         ActionView {
             id: &action.id,
-            kind: action.kind,
-            chan_ids: ids::ChanIdsView(&action.chan_ids),
+            kind: (!kind_named).then_some(action.kind),
+            chan_ids: (!chan_ids_named).then_some(ids::ChanIdsView(&action.chan_ids)),
             priority: action.priority,
-            implementation_priority: action.implementation_priority,
+            implementation_priority: (!priority_follows).then_some(action.implementation_priority),
             amount_sat: action.amount_sat,
-            expected_cost_sat: action.expected_cost_sat,
-            expected_benefit_sat: action.expected_benefit_sat,
+            expected_cost_sat: amount(action.expected_cost_sat),
+            expected_benefit_sat: amount(action.expected_benefit_sat),
             cost_formula: if words { &text.cost_formula } else { "" },
             benefit_formula: if words { &text.benefit_formula } else { "" },
-            dust_impact_sat: action.dust_impact_sat,
-            complexity: action.complexity,
+            dust_impact_sat: (!unless(
+                action.kind.usual_dust_impact(action.expected_benefit_sat)
+                    == Some(action.dust_impact_sat),
+            ))
+            .then_some(action.dust_impact_sat),
+            complexity: (!unless(action.kind.usual_complexity() == action.complexity))
+                .then_some(action.complexity),
             prerequisites: if words { &text.prerequisites } else { &[] },
             rationale: if words { &text.rationale } else { "" },
-            lnd_support: action.lnd_support,
+            lnd_support: (!unless(action.kind.usual_lnd_support() == action.lnd_support))
+                .then_some(action.lnd_support),
             lnd_note: text.lnd_note.as_deref().filter(|_| words),
             commands: &text.commands,
             alternatives: if words { &text.alternatives } else { &[] },
@@ -199,36 +323,45 @@ impl Serialize for Action {
         ActionDoc {
             action: self,
             words: true,
+            channels: None,
         }
         .serialize(serializer)
     }
 }
 
 /// An action as read from a plan file: v1 has every field, v2 leaves out the words of actions
-/// outside `priority_actions`, absent values and empty lists.
+/// outside `priority_actions`, absent values and empty lists, v3 also what follows from the
+/// id, the kind and the channels (see [`ActionDoc`]).
 #[derive(Deserialize)]
-struct ActionRecord {
+pub(super) struct ActionRecord {
     id: Arc<str>,
-    kind: ActionKind,
-    #[serde(deserialize_with = "ids::deserialize_chan_ids")]
-    chan_ids: ChanIds,
+    #[serde(default)]
+    kind: Option<ActionKind>,
+    #[serde(default, deserialize_with = "some_chan_ids")]
+    chan_ids: Option<ChanIds>,
     priority: u8,
-    implementation_priority: u8,
+    #[serde(default)]
+    implementation_priority: Option<u8>,
     #[serde(default)]
     amount_sat: Option<u64>,
+    #[serde(default)]
     expected_cost_sat: u64,
+    #[serde(default)]
     expected_benefit_sat: u64,
     #[serde(default)]
     cost_formula: String,
     #[serde(default)]
     benefit_formula: String,
-    dust_impact_sat: i64,
-    complexity: Complexity,
+    #[serde(default)]
+    dust_impact_sat: Option<i64>,
+    #[serde(default)]
+    complexity: Option<Complexity>,
     #[serde(default)]
     prerequisites: Vec<String>,
     #[serde(default)]
     rationale: String,
-    lnd_support: LndSupport,
+    #[serde(default)]
+    lnd_support: Option<LndSupport>,
     #[serde(default)]
     lnd_note: Option<String>,
     #[serde(default)]
@@ -237,21 +370,61 @@ struct ActionRecord {
     alternatives: Vec<Alternative>,
 }
 
+fn some_chan_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ChanIds>, D::Error> {
+    ids::deserialize_chan_ids(d).map(Some)
+}
+
 impl<'de> Deserialize<'de> for Action {
+    /// An action read whole (a v1 channel section, a v2 plan's `actions`): nothing to take
+    /// from channels.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let r = ActionRecord::deserialize(deserializer)?;
+        ActionRecord::deserialize(deserializer)?
+            .into_action(None)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl ActionRecord {
+    /// The action, with what the file left out filled back: from the id, the kind, and the
+    /// highest `implementation_priority` of its channels in `channels` (a v3 plan's, filled).
+    pub(super) fn into_action(self, priority_of: Option<PriorityOf<'_>>) -> Result<Action, String> {
+        let r = self;
+        let named = parse_action_id(&r.id);
+        let missing = |field: &str| format!("action `{}` has no `{field}`", r.id);
+        let kind = match r.kind.or(named.as_ref().map(|(k, _)| *k)) {
+            Some(kind) => kind,
+            None => return Err(missing("kind")),
+        };
+        let chan_ids = match r.chan_ids.or(named.map(|(_, c)| c)) {
+            Some(chan_ids) => chan_ids,
+            None => return Err(missing("chan_ids")),
+        };
+        let implementation_priority = match r
+            .implementation_priority
+            .or_else(|| channels_priority(priority_of?, &chan_ids))
+        {
+            Some(p) => p,
+            None => return Err(missing("implementation_priority")),
+        };
+        let dust_impact_sat = match r
+            .dust_impact_sat
+            .or_else(|| kind.usual_dust_impact(r.expected_benefit_sat))
+        {
+            Some(d) => d,
+            None => return Err(missing("dust_impact_sat")),
+        };
         Ok(Action {
             id: r.id,
-            kind: r.kind,
-            chan_ids: r.chan_ids,
+            kind,
+            chan_ids,
             priority: r.priority,
-            implementation_priority: r.implementation_priority,
+            implementation_priority,
             amount_sat: r.amount_sat,
             expected_cost_sat: r.expected_cost_sat,
             expected_benefit_sat: r.expected_benefit_sat,
-            dust_impact_sat: r.dust_impact_sat,
-            complexity: r.complexity,
-            lnd_support: r.lnd_support,
+            dust_impact_sat,
+            complexity: r.complexity.unwrap_or(kind.usual_complexity()),
+            lnd_support: r.lnd_support.unwrap_or(kind.usual_lnd_support()),
             wording: Wording::written(ActionText {
                 cost_formula: r.cost_formula,
                 benefit_formula: r.benefit_formula,
@@ -304,4 +477,35 @@ pub fn action_id(kind: ActionKind, chan_ids: &[ChanId], bucket: Option<&str>) ->
         // Only if building an id ever built another on the same thread: a buffer of its own.
         Err(_) => write(&mut String::new()),
     })
+}
+
+/// An action where a plan names one: the whole action (v1) or its id (v2, v3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum ActionRef {
+    Id(Arc<str>),
+    Whole(Box<Action>),
+}
+
+/// A channel's actions as read: whole actions (v1), or ids (v2) that stand for the action of
+/// the top-level `actions` until the plan (`document`) resolves them.
+pub(super) fn deserialize_action_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Action>, D::Error> {
+    let refs = Vec::<ActionRef>::deserialize(d)?;
+    Ok(refs
+        .into_iter()
+        .map(|r| match r {
+            ActionRef::Whole(action) => *action,
+            ActionRef::Id(id) => Action::named(id),
+        })
+        .collect())
+}
+
+/// A channel's actions as v2 writes them: their ids.
+pub(super) fn serialize_action_ids<S: serde::Serializer>(
+    actions: &[Action],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(actions.iter().map(|a| &*a.id))
 }

@@ -100,6 +100,19 @@ pub struct Health {
     pub issues: Vec<Issue>,
 }
 
+impl Health {
+    /// The prototype's implementation priority: unhealthy 10, attention_needed 7, healthy with
+    /// issues 5, healthy without issues 3. Higher means "work on this channel first".
+    pub fn implementation_priority(&self) -> u8 {
+        match self.status {
+            HealthStatus::Unhealthy => 10,
+            HealthStatus::AttentionNeeded => 7,
+            HealthStatus::Healthy if !self.issues.is_empty() => 5,
+            HealthStatus::Healthy => 3,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
@@ -298,8 +311,8 @@ pub struct Recommendations {
         alias = "actions",
         default,
         skip_serializing_if = "Vec::is_empty",
-        serialize_with = "super::document::serialize_action_ids",
-        deserialize_with = "super::document::deserialize_action_list"
+        serialize_with = "super::action::serialize_action_ids",
+        deserialize_with = "super::action::deserialize_action_list"
     )]
     pub actions: Vec<Action>,
     /// `max(local, remote commitment trimmed HTLC sat)`: the dust this channel holds now.

@@ -1,4 +1,4 @@
-//! The plan document, schema v1: what dustwatch found and recommends for one node at one instant.
+//! The plan document (schema v3): what dustwatch found and recommends for one node at one instant.
 //!
 //! A plan is a public interface: operators read the files and scripts parse them. Every field is
 //! documented in `docs/plan-schema.md` (a test walks a serialized plan and fails when a field is
@@ -19,11 +19,16 @@
 //! Also here: [`ids`] (channel and action ids in memory), [`text`] (the words of actions and
 //! alerts), [`render`] (tables for humans), [`diff`] (`plan diff`). The document's parts live
 //! in `channel` (a channel's section), `action` (an action and its id), `command`, `alert`, and
-//! `order` (the node-wide action order).
+//! `order` (the node-wide action order); how the file lays them out, leaving out what follows
+//! from the rest of the plan, in `document`, `channel_doc`, `dust_doc`, `alert_doc` and
+//! `derived`.
 
 mod action;
 mod alert;
+mod alert_doc;
+pub mod alert_text;
 mod channel;
+mod channel_doc;
 mod command;
 mod derived;
 pub mod diff;
@@ -62,7 +67,7 @@ pub use render_channel::render_channel;
 pub use text::{ActionText, Text, Wording};
 
 /// The schema version this build writes; it reads this one and [`OLDEST_READABLE_VERSION`].
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest schema version `plan show`, `plan diff` and the start-up digest read.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
@@ -70,8 +75,9 @@ pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// How many actions `priority_actions` holds at most.
 pub const PRIORITY_ACTIONS_LIMIT: usize = 10;
 
-/// One plan document (the whole JSON file). Written as schema v2 and read from v1 or v2 by
-/// `document` (v2 lists each action once and channels name them by id).
+/// One plan document (the whole JSON file). Written as schema v3 and read from v1, v2 or v3
+/// by `document` (v2 lists each action once and channels name them by id; v3 also leaves out
+/// what follows from the rest of the plan).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "document::PlanRecord")]
 pub struct Plan {
@@ -110,6 +116,17 @@ pub struct PlanSource {
     pub exposure_limit: ExposureLimit,
     /// Oddities the snapshot producer reported (clamped values, unreadable channels).
     pub warnings: Vec<SourceWarning>,
+    /// The thresholds HTLC expiries were judged against; `None` in plans read from files
+    /// before schema v3, which did not write them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub htlc_expiry: Option<HtlcExpiryThresholds>,
+}
+
+/// `analysis.htlc_expiry_warn_blocks` and `htlc_expiry_critical_blocks` as the plan used them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HtlcExpiryThresholds {
+    pub warn_blocks: u32,
+    pub critical_blocks: u32,
 }
 
 /// The fee-exposure limit in force (LND's `channel-max-fee-exposure`).
@@ -231,9 +248,9 @@ pub enum PlanError {
     },
 }
 
-/// Reads a plan document of schema v1 or v2, refusing any other version.
+/// Reads a plan document of schema v1, v2 or v3, refusing any other version.
 ///
-/// The version is checked before the body, so a future plan fails with "schema_version 3 …"
+/// The version is checked before the body, so a future plan fails with "schema_version 4 …"
 /// rather than with whatever field happens to differ first.
 pub fn read_plan(text: &str) -> Result<Plan, PlanError> {
     check_version(text)?;
@@ -243,8 +260,8 @@ pub fn read_plan(text: &str) -> Result<Plan, PlanError> {
     })
 }
 
-/// Checks that `text` is a JSON object whose `schema_version` this build reads.
-fn check_version(text: &str) -> Result<(), PlanError> {
+/// Checks that `text` is a JSON object whose `schema_version` this build reads, and returns it.
+fn check_version(text: &str) -> Result<u32, PlanError> {
     #[derive(Deserialize)]
     struct VersionProbe {
         schema_version: Option<serde_json::Value>,
@@ -257,7 +274,10 @@ fn check_version(text: &str) -> Result<(), PlanError> {
                 (u64::from(OLDEST_READABLE_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&v)
             }) =>
         {
-            Ok(())
+            // Within 1..=SCHEMA_VERSION, so it fits.
+            Ok(n.as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(SCHEMA_VERSION))
         }
         Some(other) => Err(PlanError::UnsupportedSchemaVersion {
             found: other.to_string(),
@@ -338,9 +358,9 @@ mod tests {
 
     #[test]
     fn read_plan_rejects_other_schema_versions() {
-        let err = read_plan(r#"{"schema_version": 3}"#).unwrap_err();
+        let err = read_plan(r#"{"schema_version": 4}"#).unwrap_err();
         assert!(matches!(err, PlanError::UnsupportedSchemaVersion { .. }));
-        assert!(err.to_string().contains("schema_version 3"), "{err}");
+        assert!(err.to_string().contains("schema_version 4"), "{err}");
         let err = read_plan(r#"{"schema_version": 0}"#).unwrap_err();
         assert!(matches!(err, PlanError::UnsupportedSchemaVersion { .. }));
         let err = read_plan(r#"{"schema_version": "1"}"#).unwrap_err();

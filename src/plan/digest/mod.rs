@@ -11,9 +11,10 @@
 //!   hysteresis (`analyze::policy`).
 //!
 //! [`PlanDigest`] holds exactly that, so the daemon keeps a digest between cycles instead of a
-//! plan. It is built from a plan in memory ([`PlanDigest::of`]) or read from a plan file of
-//! schema v1 or v2 ([`PlanDigest::from_reader`]) into derived structs that keep only those
-//! fields; the rest of the document is parsed and skipped. The version is checked first, with
+//! plan. It is built from a plan in memory ([`PlanDigest::of`]) or read from a plan file
+//! ([`PlanDigest::from_reader`]): of schema v1 or v2 into derived structs that keep only those
+//! fields, the rest of the document parsed and skipped; of v3 whole, because its alerts'
+//! messages are rebuilt from their channels. The version is checked first, with
 //! [`read_plan`](super::read_plan)'s errors.
 
 #[cfg(test)]
@@ -121,13 +122,17 @@ impl PlanDigest {
         }
     }
 
-    /// Reads the digest of a plan document (schema v1 or v2). The file is read whole (a v2
-    /// plan is small) so that its version is checked before anything else; see
+    /// Reads the digest of a plan document (schema v1, v2 or v3). The file is read whole (a
+    /// plan is small) so that its version is checked before anything else; a v3 plan is read
+    /// whole, the others into the few fields the digest keeps; see
     /// [`read_plan`](super::read_plan) for the errors.
     pub fn from_reader(mut reader: impl Read) -> Result<Self, PlanError> {
         let mut text = String::new();
         reader.read_to_string(&mut text).map_err(PlanError::Read)?;
-        super::check_version(&text)?;
+        if super::check_version(&text)? >= 3 {
+            // v3 leaves out alert messages and HTLC figures that its channels give back.
+            return super::read_plan(&text).map(|plan| PlanDigest::of(&plan));
+        }
         let record: DigestRecord =
             serde_json::from_str(&text).map_err(|source| PlanError::Invalid {
                 supported: SCHEMA_VERSION,

@@ -153,25 +153,25 @@ fn latest_json_carries_the_fee_rate_memory() {
 #[test]
 fn refusals_are_those_of_read_plan() {
     let plan = serde_json::to_string(&plan()).unwrap();
-    let v3_last = {
+    let v4_last = {
         let mut value = serde_json::to_value(self::plan()).unwrap();
-        value["schema_version"] = serde_json::json!(3);
-        // A v3 plan might have channels of another shape; its version still decides.
+        value["schema_version"] = serde_json::json!(4);
+        // A v4 plan might have channels of another shape; its version still decides.
         value["channels"] = serde_json::json!({"1": {"htlcs": 3}});
         with_key_order(&value, alphabetical)
     };
     let cases: Vec<(&str, String)> = vec![
-        ("version 3", r#"{"schema_version": 3}"#.into()),
+        ("version 4", r#"{"schema_version": 4}"#.into()),
         ("version 0", r#"{"schema_version": 0}"#.into()),
         ("version as text", r#"{"schema_version": "1"}"#.into()),
         ("version 1.0", r#"{"schema_version": 1.0}"#.into()),
         ("no version", r#"{"generated_at": "x"}"#.into()),
         ("null version", r#"{"schema_version": null}"#.into()),
         (
-            "wrong shapes, version 3 last",
-            r#"{"channels": 3, "schema_version": 3}"#.into(),
+            "wrong shapes, version 4 last",
+            r#"{"channels": 3, "schema_version": 4}"#.into(),
         ),
-        ("a v3 plan, version last", v3_last),
+        ("a v4 plan, version last", v4_last),
         ("not JSON", "not json".into()),
         ("not an object", "[1, 2]".into()),
         ("truncated", plan[..plan.len() / 2].to_string()),
