@@ -16,6 +16,9 @@
 //! cargo bench --bench cycle_rss -- 1000
 //! ```
 //!
+//! The CPU figure is the whole process's per cycle after the warm-up: with it, allocator
+//! settings (`MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`) can be compared for memory and CPU.
+//!
 //! The configuration is read like `dustwatch once` reads it (`--config`-less: the default file
 //! if present, then `DUSTWATCH_*` variables); only the first node is used.
 
@@ -29,6 +32,20 @@ use dustwatch::sink::plan_file::PlanFileWriter;
 
 /// The cycle whose VmRSS is the baseline for growth.
 const WARM_UP_CYCLES: u32 = 10;
+
+/// CPU time of the whole process so far (user + system, every thread, living or exited), in
+/// clock ticks of 10 ms (Linux's `USER_HZ`).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces):
+    // utime and stime are the 14th and 15th of the line, the 12th and 13th after it.
+    stat.rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().skip(11).take(2))
+        .into_iter()
+        .flatten()
+        .filter_map(|ticks| ticks.parse::<u64>().ok())
+        .sum()
+}
 
 /// VmRSS and VmHWM in MiB.
 fn memory() -> (u64, u64) {
@@ -65,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let mut previous: Option<PlanDigest> = None;
     let started = Instant::now();
     let mut warm = None;
+    let mut warm_ticks = 0;
     let mut times = Vec::with_capacity(cycles as usize);
     for cycle in 1..=cycles {
         let cycle_started = Instant::now();
@@ -80,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         let (rss, hwm) = memory();
         if cycle == WARM_UP_CYCLES {
             warm = Some(rss);
+            warm_ticks = cpu_ticks();
         }
         if cycle <= 3 || cycle == WARM_UP_CYCLES || cycle % 100 == 0 || cycle == cycles {
             println!(
@@ -95,10 +114,19 @@ async fn main() -> anyhow::Result<()> {
         println!("cycle time: min {min:.1} ms, median {median:.1} ms, max {max:.1} ms");
     }
     match warm {
-        Some(warm) => println!(
-            "end: VmRSS {rss} MiB, at cycle {WARM_UP_CYCLES} {warm} MiB: growth {} MiB; VmHWM {hwm} MiB",
-            rss as i64 - warm as i64
-        ),
+        Some(warm) => {
+            println!(
+                "end: VmRSS {rss} MiB, at cycle {WARM_UP_CYCLES} {warm} MiB: growth {} MiB; VmHWM {hwm} MiB",
+                rss as i64 - warm as i64
+            );
+            if cycles > WARM_UP_CYCLES {
+                let ms = (cpu_ticks() - warm_ticks) as f64 * 10.0;
+                println!(
+                    "CPU after the warm-up: {:.0} ms per cycle (user + sys, whole process)",
+                    ms / f64::from(cycles - WARM_UP_CYCLES)
+                );
+            }
+        }
         None => println!("end: VmRSS {rss} MiB, VmHWM {hwm} MiB"),
     }
     Ok(())

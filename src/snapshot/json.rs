@@ -148,6 +148,9 @@ pub fn integer(value: &Value) -> Option<i128> {
     }
 }
 
+/// Every decimal number of this many digits is below `u64::MAX` (18,446,744,073,709,551,615).
+const MAX_U64_DIGITS: usize = 19;
+
 /// A decimal string (optionally negative) as an integer, saturating beyond `i128`.
 pub(crate) fn decimal(text: &str) -> Option<i128> {
     let (negative, digits) = match text.strip_prefix('-') {
@@ -157,8 +160,17 @@ pub(crate) fn decimal(text: &str) -> Option<i128> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    // Only digits remain, so the one possible failure is overflow: saturate.
-    let magnitude = digits.parse::<i128>().unwrap_or(i128::MAX);
+    let magnitude = if digits.len() <= MAX_U64_DIGITS {
+        // Up to 19 digits fit in a u64: summed in one, which is quicker than `i128` parsing.
+        i128::from(
+            digits
+                .bytes()
+                .fold(0u64, |sum, digit| sum * 10 + u64::from(digit - b'0')),
+        )
+    } else {
+        // Only digits remain, so the one possible failure is overflow: saturate.
+        digits.parse::<i128>().unwrap_or(i128::MAX)
+    };
     Some(if negative { -magnitude } else { magnitude })
 }
 
@@ -429,6 +441,18 @@ mod tests {
         assert_eq!(integer(&json!(huge)), Some(i128::MAX));
         assert_eq!(integer(&json!(format!("-{huge}"))), Some(-i128::MAX));
         assert_eq!(integer(&json!(1e300)), Some(i128::MAX));
+        // Either side of the 19 digits summed as a u64, and leading zeros.
+        for text in [
+            "9999999999999999999",
+            "18446744073709551616",
+            "0000000000000000000042",
+        ] {
+            assert_eq!(decimal(text), text.parse::<i128>().ok(), "{text}");
+        }
+        assert_eq!(
+            decimal("-9999999999999999999"),
+            Some(-9_999_999_999_999_999_999)
+        );
     }
 
     #[test]

@@ -8,10 +8,10 @@ use base64::Engine as _;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::fields::{At, Field, Json};
+use super::fields::{At, Field, Items, Json, Place};
 use super::scid::{short_channel_id, ScidFields};
 use crate::model::{ChanId, Channel, CommitmentType, Constraints, Htlc, Initiator, PaymentHash};
-use crate::snapshot::json::{to_u32, to_u64, Bounds, FieldError, JsonPath, Note};
+use crate::snapshot::json::{to_u32, to_u64, Bounds, FieldError, Note};
 
 /// The fields of a `listchannels` channel that dustwatch reads; the others are skipped.
 #[derive(Deserialize)]
@@ -73,7 +73,7 @@ pub(super) struct RawChannel<'a> {
     #[serde(borrow)]
     remote_constraints: Field<'a, RawConstraints<'a>>,
     #[serde(borrow)]
-    pending_htlcs: Field<'a, IgnoredAny, Vec<Json<'a, RawHtlc<'a>>>>,
+    pending_htlcs: Field<'a, IgnoredAny, Items<Json<'a, RawHtlc<'a>>>>,
 }
 
 #[derive(Deserialize)]
@@ -124,18 +124,18 @@ pub(super) struct Unreadable {
 /// Reads one element of `channels`, returning the channel and notes about values it adjusted.
 pub(super) fn read_channel(
     item: &Item<'_>,
-    path: &JsonPath,
+    place: Place<'_>,
 ) -> Result<(Channel, Vec<Note>), Unreadable> {
     let raw = match item {
         Json::Object(raw) => raw,
         other => {
             return Err(Unreadable {
                 chan_id: None,
-                error: FieldError::new(path.clone(), "a channel object", other.describe()),
+                error: FieldError::new(place.path(), "a channel object", other.describe()),
             })
         }
     };
-    let at = At(path);
+    let at = At(place);
     let ids = ScidFields {
         scid: &raw.scid,
         chan_id: &raw.chan_id,
@@ -175,11 +175,12 @@ fn channel_fields(
     let pending_htlcs = match at.array("pending_htlcs", &raw.pending_htlcs)? {
         None => Vec::new(),
         Some(items) => {
-            let list = at.key("pending_htlcs");
+            let list = Place::Key(&at.0, "pending_htlcs");
             items
+                .0
                 .iter()
                 .enumerate()
-                .map(|(i, item)| htlc(item, &list.index(i), notes))
+                .map(|(i, item)| htlc(item, Place::Index(&list, i), notes))
                 .collect::<Result<_, _>>()?
         }
     };
@@ -336,15 +337,14 @@ fn commitment_type(
 
 fn constraints(
     at: &At<'_>,
-    key: &str,
+    key: &'static str,
     field: &Field<'_, RawConstraints<'_>>,
     notes: &mut Vec<Note>,
 ) -> Result<Option<Constraints>, FieldError> {
     let Some(c) = at.object(key, field)? else {
         return Ok(None);
     };
-    let path = at.key(key);
-    let at = At(&path);
+    let at = At(Place::Key(&at.0, key));
     Ok(Some(Constraints {
         csv_delay: at
             .integer("csv_delay", &c.csv_delay, Bounds::U32, notes)?
@@ -368,20 +368,20 @@ fn constraints(
 /// channel's dust cannot be worked out, so the whole channel is skipped instead.
 fn htlc(
     item: &Json<'_, RawHtlc<'_>>,
-    path: &JsonPath,
+    place: Place<'_>,
     notes: &mut Vec<Note>,
 ) -> Result<Htlc, FieldError> {
     let h = match item {
         Json::Object(h) => h,
         other => {
             return Err(FieldError::new(
-                path.clone(),
+                place.path(),
                 "an HTLC object",
                 other.describe(),
             ))
         }
     };
-    let at = At(path);
+    let at = At(place);
     let incoming = at
         .boolean("incoming", &h.incoming)?
         .ok_or_else(|| FieldError::missing(at.key("incoming"), "a boolean (true or false)"))?;

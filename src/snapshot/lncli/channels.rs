@@ -10,10 +10,11 @@ use std::collections::HashSet;
 use serde::Deserialize;
 
 use super::channel::{read_channel, Item};
+use super::fields::Place;
 use super::stream::stream_array;
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ChanId, Channel, SnapshotWarning};
-use crate::snapshot::json::{FieldError, JsonPath};
+use crate::snapshot::json::FieldError;
 
 /// Reads every readable channel of a `listchannels` document in memory, in file order.
 ///
@@ -61,11 +62,10 @@ impl<'n> ChannelReader<'n> {
 
     /// Reads the element `index` of `channels` into the list, or names why it was skipped.
     fn item(&mut self, item: &Item<'_>, index: usize) {
-        let path = JsonPath::root().key("channels").index(index);
         channel_item(
             self.name,
             item,
-            path,
+            Place::Index(&Place::Key(&Place::Root, "channels"), index),
             &mut self.seen,
             &mut self.channels,
             &mut self.warnings,
@@ -111,16 +111,16 @@ fn read_whole(
     Ok(reader.commit(warnings))
 }
 
-/// Reads one element of `channels` at `path` into `channels`, or names why it was skipped.
+/// Reads one element of `channels` at `place` into `channels`, or names why it was skipped.
 fn channel_item(
     name: &str,
     item: &Item<'_>,
-    path: JsonPath,
+    place: Place<'_>,
     seen: &mut HashSet<ChanId>,
     channels: &mut Vec<Channel>,
     warnings: &mut Vec<SnapshotWarning>,
 ) {
-    match read_channel(item, &path) {
+    match read_channel(item, place) {
         Ok((channel, notes)) => {
             let id = channel.chan_id;
             if !seen.insert(id) {
@@ -128,7 +128,8 @@ fn channel_item(
                     Some(id),
                     name,
                     format!(
-                        "`{path}` (chan_id {id}) skipped: an earlier channel has the same chan_id"
+                        "`{}` (chan_id {id}) skipped: an earlier channel has the same chan_id",
+                        place.path()
                     ),
                 ));
                 return;
@@ -139,6 +140,7 @@ fn channel_item(
             channels.push(channel);
         }
         Err(unreadable) => {
+            let path = place.path();
             let named = match unreadable.chan_id {
                 Some(id) => format!("`{path}` (chan_id {id})"),
                 None => format!("`{path}`"),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::fields::{present, At, Field, Json};
+use super::fields::{present, At, Field, Json, Place};
 use super::scid::{short_channel_id, ScidFields};
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ChanId, Channel, RoutingPolicy, SnapshotWarning};
@@ -178,7 +178,7 @@ impl FeeTable {
 }
 
 fn row(raw: &RawRow<'_>, path: &JsonPath, notes: &mut Vec<Note>) -> Result<Row, FieldError> {
-    let at = At(path);
+    let at = At(Place::Path(path));
     let ids = ScidFields {
         scid: &raw.scid,
         chan_id: &raw.chan_id,

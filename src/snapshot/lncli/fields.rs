@@ -52,6 +52,43 @@ impl<T> ItemCount for Vec<T> {
     }
 }
 
+/// An array read into a `Vec` that starts with room for [`SMALL_ARRAY`] elements: serde_json
+/// cannot tell an array's length up front, and growing a `Vec` of raw elements (hundreds of
+/// bytes each) from empty copies them over and over (a channel's HTLCs, in a busy node).
+#[derive(Debug)]
+pub(super) struct Items<T>(pub Vec<T>);
+
+/// The elements [`Items`] makes room for before reading any (a busy channel's HTLCs).
+const SMALL_ARRAY: usize = 16;
+
+impl<T> ItemCount for Items<T> {
+    fn item_count(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(ItemsVisitor(PhantomData))
+    }
+}
+
+struct ItemsVisitor<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ItemsVisitor<T> {
+    type Value = Items<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Items<T>, S::Error> {
+        let mut items = Vec::with_capacity(SMALL_ARRAY);
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Items(items))
+    }
+}
+
 impl<'a> Json<'a> {
     /// The field of an already parsed document (the fallback reading, `feereport`).
     pub(super) fn of_value(value: &'a Value) -> Self {
@@ -182,9 +219,35 @@ impl<'de> Visitor<'de> for CountVisitor {
 /// An optional field as read: absent and `null` are both `None` (protojson's default).
 pub(super) type Field<'a, O = IgnoredAny, A = Count> = Option<Json<'a, O, A>>;
 
-/// The members of the object at `path`, read by key: what [`Obj`](crate::snapshot::json::Obj)
-/// does for a parsed value, with the same errors and notes.
-pub(super) struct At<'p>(pub &'p JsonPath);
+/// Where a value sits in its document, made into a [`JsonPath`] only when a warning or an
+/// error names it: a busy node's `listchannels` has 100,000s of HTLCs and names almost none.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Place<'p> {
+    /// The document itself.
+    Root,
+    /// A path already built.
+    Path(&'p JsonPath),
+    /// The member `key` of the object at the parent.
+    Key(&'p Place<'p>, &'static str),
+    /// The element `index` of the array at the parent.
+    Index(&'p Place<'p>, usize),
+}
+
+impl Place<'_> {
+    /// The path, built.
+    pub(super) fn path(&self) -> JsonPath {
+        match self {
+            Place::Root => JsonPath::root(),
+            Place::Path(path) => (*path).clone(),
+            Place::Key(parent, key) => parent.path().key(key),
+            Place::Index(parent, index) => parent.path().index(*index),
+        }
+    }
+}
+
+/// The members of the object at a place, read by key: what
+/// [`Obj`](crate::snapshot::json::Obj) does for a parsed value, with the same errors and notes.
+pub(super) struct At<'p>(pub Place<'p>);
 
 /// The value of a present, non-null field.
 pub(super) fn present<'v, 'a, O, A>(field: &'v Field<'a, O, A>) -> Option<&'v Json<'a, O, A>> {
@@ -194,7 +257,7 @@ pub(super) fn present<'v, 'a, O, A>(field: &'v Field<'a, O, A>) -> Option<&'v Js
 impl At<'_> {
     /// The path of the member `key`.
     pub(super) fn key(&self, key: &str) -> JsonPath {
-        self.0.key(key)
+        self.0.path().key(key)
     }
 
     /// The member `key` as a string.

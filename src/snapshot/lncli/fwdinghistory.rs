@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::fields::{At, Field, Json};
+use super::fields::{At, Field, Json, Place};
 use super::stream::stream_array;
 use super::{parse_document, root, warning, LncliError, LncliText};
 use crate::model::{ForwardingEvent, SnapshotWarning};
@@ -163,7 +163,7 @@ fn event(
     path: &JsonPath,
     notes: &mut Vec<Note>,
 ) -> Result<ForwardingEvent, FieldError> {
-    let at = At(path);
+    let at = At(Place::Path(path));
     let timestamp_ns = match at.integer("timestamp_ns", &raw.timestamp_ns, Bounds::U64, notes)? {
         Some(ns) if ns > 0 => to_u64(ns),
         _ => to_u64(at.required_integer("timestamp", &raw.timestamp, Bounds::U64, notes)?)
