@@ -356,7 +356,10 @@ fn a_close_pays_only_when_the_freed_capital_earns_more_redeployed() {
     let text = dustwatch::plan::render_table(&plan);
     let attention = text.split("CHANNELS NEEDING ATTENTION").nth(1).unwrap();
     assert!(!attention.contains(&dead.to_string()), "{text}");
-    assert!(text.contains("observations"), "{text}");
+    assert!(
+        text.contains("0 need attention (listed below), 1 with notes only"),
+        "{text}"
+    );
 }
 
 /// The near-limit node again, with LND's default 500,000 sat limit: the 72,000 sat of dust

@@ -59,6 +59,8 @@ pub struct Unmatched {
 pub struct RebalanceOutcome {
     pub actions: Vec<Action>,
     pub unmatched: Vec<Unmatched>,
+    /// The sinks of the listed pairs (not those left out by the limit), sorted.
+    pub paired_sinks: Vec<ChanId>,
     pub left_out: u32,
 }
 
@@ -79,7 +81,6 @@ fn candidates<'v, 'a>(
 ) -> (Vec<Candidate<'v, 'a>>, Vec<Candidate<'v, 'a>>) {
     let r = &settings.rebalance;
     let target = r.target_local_ratio.clamp(0.0, 1.0);
-    let horizon = settings.benefit_horizon_days as f64;
     let mut sources = Vec::new();
     let mut sinks = Vec::new();
     // A channel with an HTLC near expiry may go on-chain within blocks (LND force-closes it
@@ -92,7 +93,6 @@ fn candidates<'v, 'a>(
     };
     for view in views.iter().filter(|v| v.channel.active && !settling(v)) {
         let Some(flow) = view.flow else { continue };
-        let closing = close::is_candidate(view, settings);
         let ch = view.channel;
         let usable = ch.local_balance_sat.saturating_add(ch.remote_balance_sat);
         if usable == 0 {
@@ -116,25 +116,13 @@ fn candidates<'v, 'a>(
                     earned_ppm,
                 });
             }
-        } else if target - ratio >= r.min_deviation && earned_ppm > 0 && !closing {
-            // Nor pull the peer below theirs, nor more than the sink routes out over the
-            // horizon at the window's pace (`as` saturates; the value is non-negative).
-            let demand = (flow.out_sat_per_day() * horizon).floor() as u64;
-            let amount = target_local
-                .saturating_sub(ch.local_balance_sat)
-                .min(
-                    ch.remote_balance_sat
-                        .saturating_sub(ch.remote_chan_reserve_sat),
-                )
-                .min(demand);
-            if amount >= r.min_amount_sat {
-                sinks.push(Candidate {
-                    view,
-                    amount_sat: amount,
-                    deviation: target - ratio,
-                    earned_ppm,
-                });
-            }
+        } else if let Some(amount) = deficit_sat(view, settings, 0.0) {
+            sinks.push(Candidate {
+                view,
+                amount_sat: amount,
+                deviation: target - ratio,
+                earned_ppm,
+            });
         }
     }
     let value = |c: &Candidate<'_, '_>| u128::from(c.amount_sat) * u128::from(c.earned_ppm);
@@ -150,6 +138,48 @@ fn candidates<'v, 'a>(
             .then(a.view.chan_id().cmp(&b.view.chan_id()))
     });
     (sources, sinks)
+}
+
+/// How much local balance a channel short of it should pull in, when it is a sink: at least
+/// `min_deviation` under the target ratio, earning on what it routes out, not to be closed, and
+/// the amount (`min(target − local, what the peer can send above its reserve, what the channel
+/// routes out over the horizon at the window's pace)`) at least `min_amount_sat`. `slack`
+/// lowers the deviation and amount thresholds by that share: 0 is the full trigger, and a fee
+/// rise already recommended stays with [`super::policy::KEEP_MARGIN`] (hysteresis). Whether the
+/// channel is active or settling an HTLC is the caller's to judge.
+pub(crate) fn deficit_sat(
+    view: &ChannelView<'_>,
+    settings: &AnalysisSettings,
+    slack: f64,
+) -> Option<u64> {
+    let r = &settings.rebalance;
+    let flow = view.flow?;
+    let ch = view.channel;
+    let usable = ch.local_balance_sat.saturating_add(ch.remote_balance_sat);
+    let target = r.target_local_ratio.clamp(0.0, 1.0);
+    let keep = 1.0 - slack.clamp(0.0, 1.0);
+    let ratio = local_ratio(ch.local_balance_sat, ch.remote_balance_sat);
+    if usable == 0 || target - ratio < r.min_deviation * keep || flow.earned_ppm() == 0 {
+        return None;
+    }
+    if close::is_candidate(view, settings) {
+        return None;
+    }
+    // Rounded target balance; `as` saturates and the product is within [0, usable].
+    let target_local = (target * usable as f64).round() as u64;
+    // Nor pull the peer below their reserve, nor more than the sink routes out over the horizon
+    // at the window's pace (`as` saturates; the value is non-negative).
+    let demand = (flow.out_sat_per_day() * settings.benefit_horizon_days as f64).floor() as u64;
+    let amount = target_local
+        .saturating_sub(ch.local_balance_sat)
+        .min(
+            ch.remote_balance_sat
+                .saturating_sub(ch.remote_chan_reserve_sat),
+        )
+        .min(demand);
+    // `as` saturates; the value is non-negative.
+    let min_amount = (r.min_amount_sat as f64 * keep).ceil() as u64;
+    (amount >= min_amount).then_some(amount)
 }
 
 /// What a pair earns and may spend.
@@ -291,6 +321,7 @@ pub fn recommend(
                 }
                 pairs.push((
                     eco.net_sat,
+                    sink.view.chan_id(),
                     pair_action(&sources[i], sink, amount, eco, settings),
                 ));
             }
@@ -301,14 +332,17 @@ pub fn recommend(
             }),
         }
     }
-    pairs.sort_by(|(a_net, a), (b_net, b)| b_net.cmp(a_net).then(a.id.cmp(&b.id)));
+    pairs.sort_by(|(a_net, _, a), (b_net, _, b)| b_net.cmp(a_net).then(a.id.cmp(&b.id)));
     let limit = usize::try_from(settings.max_rebalance_actions).unwrap_or(usize::MAX);
     let left_out = u32::try_from(pairs.len().saturating_sub(limit)).unwrap_or(u32::MAX);
     pairs.truncate(limit);
     unmatched.sort_by_key(|u| u.chan_id);
+    let mut paired_sinks: Vec<ChanId> = pairs.iter().map(|&(_, sink, _)| sink).collect();
+    paired_sinks.sort_unstable();
     RebalanceOutcome {
-        actions: pairs.into_iter().map(|(_, a)| a).collect(),
+        actions: pairs.into_iter().map(|(_, _, a)| a).collect(),
         unmatched,
+        paired_sinks,
         left_out,
     }
 }
