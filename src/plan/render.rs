@@ -211,13 +211,17 @@ pub fn render_table(plan: &Plan) -> String {
         ),
         (
             "dust",
-            format!(
-                "{} sat ({} of capacity); recoverable {} sat ({})",
-                sat(s.total_dust_sat),
-                percent(s.dust_ratio),
-                sat(s.estimated_recovery_sat),
-                percent(s.optimization_potential)
-            ),
+            if s.total_dust_sat == 0 {
+                "none trimmed now".to_string()
+            } else {
+                format!(
+                    "{} sat ({} of capacity); the actions keep {} sat ({}) of it from miners",
+                    sat(s.total_dust_sat),
+                    percent(s.dust_ratio),
+                    sat(s.estimated_recovery_sat),
+                    percent(s.optimization_potential)
+                )
+            },
         ),
         (
             "highest exposure",
@@ -387,7 +391,22 @@ pub fn render_table(plan: &Plan) -> String {
                     .local_commitment
                     .fee_exposure_sat
                     .max(c.dust.remote_commitment.fee_exposure_sat);
+                // What puts the channel on the list: its issues, then its actions' kinds.
                 let issues: Vec<&str> = c.health.issues.iter().map(|i| i.as_str()).collect();
+                let mut kinds: Vec<&str> = c
+                    .recommendations
+                    .actions
+                    .iter()
+                    .map(|a| a.kind.as_str())
+                    .collect();
+                kinds.dedup();
+                let reasons = match (issues.is_empty(), kinds.is_empty()) {
+                    (_, true) => issues.join(", "),
+                    (true, false) => format!("actions: {}", kinds.join(", ")),
+                    (false, false) => {
+                        format!("{}; actions: {}", issues.join(", "), kinds.join(", "))
+                    }
+                };
                 vec![
                     c.chan_id.to_string(),
                     if c.peer_alias.is_empty() {
@@ -401,7 +420,7 @@ pub fn render_table(plan: &Plan) -> String {
                     sat(c.recommendations.dust_at_stake_sat),
                     format!("{} ({})", sat(exposure), percent(c.dust.exposure_ratio)),
                     c.recommendations.implementation_priority.to_string(),
-                    issues.join(", "),
+                    reasons,
                 ]
             })
             .collect();
@@ -416,7 +435,7 @@ pub fn render_table(plan: &Plan) -> String {
                 ("DUST", Align::Right),
                 ("EXPOSURE", Align::Right),
                 ("IMPL", Align::Right),
-                ("ISSUES", Align::Left),
+                ("ISSUES AND ACTIONS", Align::Left),
             ],
             &rows,
         );
