@@ -356,7 +356,10 @@ fn a_close_pays_only_when_the_freed_capital_earns_more_redeployed() {
     let text = dustwatch::plan::render_table(&plan);
     let attention = text.split("CHANNELS NEEDING ATTENTION").nth(1).unwrap();
     assert!(!attention.contains(&dead.to_string()), "{text}");
-    assert!(text.contains("observations"), "{text}");
+    assert!(
+        text.contains("0 need attention (listed below), 1 with notes only"),
+        "{text}"
+    );
 }
 
 /// The near-limit node again, with LND's default 500,000 sat limit: the 72,000 sat of dust
@@ -382,4 +385,44 @@ fn far_from_the_exposure_limit_min_htlc_is_not_raised() {
         .find(|a| a.kind == ActionKind::RaiseMinHtlc)
         .expect("near the limit, min_htlc is raised");
     assert!(raise.text().benefit_formula.starts_with("not a saving"));
+}
+
+/// The summary counts what the report lists: on every case, `channels_needing_attention` is
+/// the number of rows under CHANNELS NEEDING ATTENTION, the text's channels line says so, and
+/// the health score's bands are printed apart from it.
+#[test]
+fn the_summary_counts_the_channels_the_report_lists() {
+    let mut listed_in_all = 0;
+    for case in [
+        "busy_sink_800ppm",
+        "dead_channel_restarted_lnd",
+        "near_exposure_limit",
+        "young_idle_channel",
+        "zero_ppm_sink",
+    ] {
+        let plan = plan(case);
+        let text = dustwatch::plan::render_table(&plan);
+        let listed = text
+            .split("CHANNELS NEEDING ATTENTION\n")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("  ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
+            .filter(|l| !l.contains("channels with"))
+            .count();
+        let s = &plan.summary;
+        assert_eq!(
+            s.channels_needing_attention as usize, listed,
+            "{case}: {text}"
+        );
+        let rest = s.total_channels - s.channels_needing_attention - s.channels_with_notes_only;
+        let line = format!(
+            "{listed} need attention (listed below), {} with notes only, {rest} with nothing to say",
+            s.channels_with_notes_only
+        );
+        assert!(text.contains(&line), "{case}: {text}");
+        assert!(!text.contains("attention_needed"), "{case}: {text}");
+        listed_in_all += listed;
+    }
+    assert!(listed_in_all >= 5, "{listed_in_all}");
 }

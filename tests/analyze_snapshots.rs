@@ -534,12 +534,14 @@ fn generated_busy_plans_read_back_identically() {
                 .filter(|item| item.get(field).is_some())
                 .count()
         };
-        assert_eq!(
-            written("alerts", "message"),
-            0,
-            "seed {seed}: {}",
-            value["alerts"]
-        );
+        // `channel_inactive` words say why (HTLCs pending, low uptime): they are written.
+        let messages_written = value["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["code"] != "channel_inactive" && a.get("message").is_some())
+            .count();
+        assert_eq!(messages_written, 0, "seed {seed}: {}", value["alerts"]);
         assert_eq!(written("actions", "kind"), 0, "seed {seed}");
         assert_eq!(written("channels", "commit_fee_sat"), 0, "seed {seed}");
     }

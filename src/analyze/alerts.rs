@@ -11,7 +11,7 @@
 //! | `htlc_expiry_soon` | warn | an HTLC expires within `htlc_expiry_warn_blocks` |
 //! | `dust_pending_force_close_risk` | warn, error when an HTLC is critical | trimmed HTLCs on our commitment while a force close is plausible (peer offline or HTLC near expiry) |
 //! | `commit_fee_mismatch` | warn | our fees-to-miners differ from LND's `commit_fee` |
-//! | `channel_inactive` | warn | the peer is offline |
+//! | `channel_inactive` | warn | the peer is offline with HTLCs pending, or offline with low uptime (a peer offline with nothing pending is a channel note) |
 //! | `chain_not_synced` | warn | LND reports it is not synced to the chain |
 //! | `dust_engine_warning` | warn | the dust engine assumed something (unknown type, missing constraints) |
 //! | `snapshot_warning` | warn | the snapshot producer reported an oddity |
@@ -27,7 +27,7 @@ use crate::plan::{alert_text, apply_order, Alert, AlertCode, Severity, Text};
 
 use crate::settings::AnalysisSettings;
 
-use super::ChannelView;
+use super::{group_thousands, health, ChannelView};
 
 fn alert(code: AlertCode, severity: Severity, chan_id: Option<ChanId>, message: Text) -> Alert {
     Alert {
@@ -266,13 +266,46 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
         });
     }
 
-    if !ch.active {
-        out.push(alert(
-            AlertCode::ChannelInactive,
-            Severity::Warn,
-            id,
-            alert_text::CHANNEL_INACTIVE.into(),
-        ));
+    // The same rule that keeps `inactive` among the channel's issues (not a note): HTLCs
+    // pending, or a peer away for much of the time LND watched it.
+    if health::inactive_needs_attention(ch, view.age_secs, settings) {
+        let pending = ch.pending_htlcs.len();
+        let pending_sat = ch
+            .pending_htlcs
+            .iter()
+            .map(|h| h.amount_sat)
+            .fold(0, u64::saturating_add);
+        let uptime = health::low_uptime(ch, view.age_secs, settings)
+            .then(|| health::uptime_ratio(ch))
+            .flatten()
+            .map(|u| (u, ch.lifetime_secs / 86_400));
+        out.push(Alert {
+            amount_sat: (pending > 0).then_some(pending_sat),
+            ..alert(
+                AlertCode::ChannelInactive,
+                Severity::Warn,
+                id,
+                Text::described(move || {
+                    let mut text = "the peer is offline or not reestablished".to_string();
+                    if pending > 0 {
+                        text.push_str(&format!(
+                            ", with {pending} pending {} ({} sat): {} can neither settle nor fail until it reconnects",
+                            if pending == 1 { "HTLC" } else { "HTLCs" },
+                            group_thousands(pending_sat),
+                            if pending == 1 { "it" } else { "they" },
+                        ));
+                    }
+                    if let Some((ratio, days)) = uptime {
+                        text.push_str(&format!(
+                            "{} it was online {:.0}% of the {days} days LND has watched the channel",
+                            if pending > 0 { ";" } else { ", and" },
+                            ratio * 100.0
+                        ));
+                    }
+                    text
+                }),
+            )
+        });
     }
 
     for w in &d.warnings {

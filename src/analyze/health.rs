@@ -111,6 +111,26 @@ pub fn uptime_judged(
         && old_enough(age_secs, settings)
 }
 
+/// Low uptime: below `health.low_uptime_below` of LND's monitoring lifetime, once uptime can be
+/// judged ([`uptime_judged`]).
+pub fn low_uptime(channel: &Channel, age_secs: Option<u64>, settings: &AnalysisSettings) -> bool {
+    uptime_judged(channel, age_secs, settings)
+        && uptime_ratio(channel).is_some_and(|u| u < settings.health.low_uptime_below)
+}
+
+/// An offline peer that needs attention: HTLCs are pending on the channel (they can neither
+/// settle nor fail until the peer returns, and one near expiry forces a close), or the peer has
+/// been away for much of the time LND watched it ([`low_uptime`]). LND does not say how long the
+/// peer has been offline now, so a peer offline with nothing pending and good uptime is a note.
+pub fn inactive_needs_attention(
+    channel: &Channel,
+    age_secs: Option<u64>,
+    settings: &AnalysisSettings,
+) -> bool {
+    !channel.active
+        && (!channel.pending_htlcs.is_empty() || low_uptime(channel, age_secs, settings))
+}
+
 /// How much more the window's flow must go one way than the other to count as one-way.
 const ONE_WAY_FLOW: f64 = 1.5;
 
@@ -206,8 +226,7 @@ pub fn assess_with_flow(
     ) {
         issues.push(Issue::UneconomicalLocalBalance);
     }
-    if uptime_judged(channel, age_secs, settings) && uptime.is_some_and(|u| u < h.low_uptime_below)
-    {
+    if low_uptime(channel, age_secs, settings) {
         issues.push(Issue::LowUptime);
     }
 

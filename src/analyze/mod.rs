@@ -57,8 +57,9 @@ use crate::model::{ChanId, Channel, ForwardingFlow, NodeSnapshot};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
 use crate::plan::{
-    action_id, first_with_ids_in, Action, ActionKind, ChanIds, Complexity, ExposureLimit, Health,
-    HtlcExpiryThresholds, LndSupport, Plan, PlanDigest, PlanSource, SourceWarning,
+    action_id, first_with_ids_in, Action, ActionKind, ChanIds, ChannelPlan, Complexity,
+    ExposureLimit, Health, HtlcExpiryThresholds, LndSupport, Plan, PlanDigest, PlanSource,
+    SourceWarning,
     PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
@@ -233,12 +234,12 @@ fn analyze_on_pool(
         (mut dust, mut splice, mut close, alerts, mut summary),
     ) = rayon::join(
         || {
-            let rebalanced = rebalance::recommend(&views, settings, previous);
-            let mut actions = rebalanced.actions;
+            let mut rebalanced = rebalance::recommend(&views, settings, previous);
+            let mut actions = std::mem::take(&mut rebalanced.actions);
             actions.extend(policy::recommend(
                 &views,
                 settings,
-                &rebalanced.unmatched,
+                &rebalanced,
                 previous,
                 snapshot.taken_at_unix,
             ));
@@ -270,10 +271,11 @@ fn analyze_on_pool(
     // The same order as one recommender after the other: rebalance, policy, splice, dust
     // strategies, close (the sorts below break ties by this position).
     summary.rebalance_actions_left_out = left_out;
-    summary.actions_below_min_benefit = keep_worthwhile(&mut rebalance_and_policy, settings)
-        + keep_worthwhile(&mut splice, settings)
-        + keep_worthwhile(&mut close, settings)
-        + keep_dust_worthwhile(&mut dust.actions, &views, settings);
+    summary.actions_below_min_benefit =
+        keep_worthwhile(&mut rebalance_and_policy, settings, previous)
+            + keep_worthwhile(&mut splice, settings, previous)
+            + keep_worthwhile(&mut close, settings, previous)
+            + keep_dust_worthwhile(&mut dust.actions, &views, settings);
     one_answer_to_demand(&mut splice, &rebalance_and_policy);
     let actions = NodeActions::new([rebalance_and_policy, splice, dust.actions, close]);
 
@@ -305,14 +307,16 @@ fn analyze_on_pool(
         .reduce(|| 0, u64::saturating_add);
     summary.optimization_potential = share(recovery, summary.total_dust_sat);
     summary.estimated_recovery_sat = recovery;
+    // A channel needs attention with an issue left after the split or an action: what the text
+    // report lists; notes-only channels have neither but notes.
+    let needs_attention =
+        |c: &ChannelPlan| !c.health.issues.is_empty() || !c.recommendations.actions.is_empty();
+    summary.channels_needing_attention =
+        count(channels.iter().filter(|c| needs_attention(c)).count());
     summary.channels_with_notes_only = count(
         channels
             .iter()
-            .filter(|c| {
-                c.health.issues.is_empty()
-                    && c.recommendations.actions.is_empty()
-                    && !c.notes.is_empty()
-            })
+            .filter(|c| !needs_attention(c) && !c.notes.is_empty())
             .count(),
     );
     summary.recommended_max_fee_exposure_sat = dust.recommended_limit_sat;

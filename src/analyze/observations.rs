@@ -9,7 +9,7 @@
 use crate::plan::{Action, ActionKind, Issue};
 use crate::settings::AnalysisSettings;
 
-use super::{close, ChannelView};
+use super::{close, health, ChannelView};
 
 /// Moves the observation issues out of `issues` (the view's, taken out of it) and returns one
 /// note for each.
@@ -83,12 +83,17 @@ fn observation(
             ))
         }
         // Offline with nothing pending puts no money at risk; a peer that stays away shows as
-        // `low_uptime` once LND has watched the channel long enough.
-        Issue::Inactive if view.channel.pending_htlcs.is_empty() => Some(
-            "inactive: the peer is offline or not reestablished; nothing is pending on the channel, so nothing is \
-             at risk unless it stays offline (low_uptime judges that)"
-                .to_string(),
-        ),
+        // `low_uptime` once LND has watched the channel long enough. The `channel_inactive`
+        // alert follows the same rule, so alert and note agree.
+        Issue::Inactive
+            if !health::inactive_needs_attention(view.channel, view.age_secs, settings) =>
+        {
+            Some(
+                "inactive: the peer is offline or not reestablished; nothing is pending on the channel, so nothing \
+                 is at risk unless it stays offline (low_uptime judges that)"
+                    .to_string(),
+            )
+        }
         Issue::UneconomicalLocalBalance if !has(&[ActionKind::Close]) => Some(format!(
             "local balance {} sat is small next to a cooperative close ({} sat): little of ours is at stake",
             view.channel.local_balance_sat, view.dust.force_close.coop_close_fee_sat

@@ -14,13 +14,14 @@
 use std::collections::HashMap;
 
 use crate::model::{ChanId, Channel, RoutingPolicy};
+use crate::plan::ids::parse_chan_id;
 use crate::plan::{
     Action, ActionKind, ActionText, Command, Complexity, FeeRateMemory, PlanDigest, Wording,
 };
 use crate::settings::AnalysisSettings;
 
 use super::names::labelled;
-use super::rebalance::{Imbalance, Unmatched};
+use super::rebalance::{deficit_sat, Imbalance, RebalanceOutcome, Unmatched};
 use super::{group_thousands, new_action, ChannelView};
 
 /// An `lncli updatechanpolicy` line for one channel.
@@ -69,26 +70,88 @@ pub const MAX_HTLC_TOLERANCE: f64 = 0.25;
 /// The bucket of the `fee_up` action's id.
 const FEE_UP: &str = "fee_up";
 
+/// How far a recommended fee rise's trigger may slip before the rise goes, as a share of each
+/// threshold (the sink's deviation from the target ratio and its amount, and
+/// `min_action_benefit_sat`). A new rise needs the full trigger; one in the previous plan stays
+/// while the channel is within this margin of it, also while the peer is briefly offline or an
+/// HTLC near expiry settles (those stop a rebalance, not a fee). Without it a rise appears and
+/// goes as a channel's balance, flow or benefit moves around a threshold from one poll to the
+/// next, which no operator can follow.
+pub const KEEP_MARGIN: f64 = 0.25;
+
 /// Fee rises for sinks no rebalance pair covers (with flow only: they come from
-/// [`super::rebalance`]'s unmatched sinks, which routed out in the window). `previous` is the
-/// last plan's digest and `now_unix` the snapshot's time: they decide the cooldown.
+/// [`super::rebalance`]'s unmatched sinks, which routed out in the window), and for the
+/// channels whose rise the previous plan recommended while their trigger holds within
+/// [`KEEP_MARGIN`] and no listed rebalance refills them now (a pair left out by
+/// `analysis.max_rebalance_actions` does not). `previous` is the last plan's digest and
+/// `now_unix` the snapshot's time: they decide the cooldown and the hysteresis.
 pub fn recommend(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
-    unmatched: &[Unmatched],
+    rebalanced: &RebalanceOutcome,
     previous: Option<&PlanDigest>,
     now_unix: i64,
 ) -> Vec<Action> {
     let by_id: HashMap<ChanId, &ChannelView<'_>> = views.iter().map(|v| (v.chan_id(), v)).collect();
-    unmatched
+    // Each sink with why no rebalance refills it, for the rationale.
+    let mut sinks: Vec<(Unmatched, &str)> = rebalanced
+        .unmatched
         .iter()
         .filter(|u| u.imbalance == Imbalance::Deficit)
-        .filter_map(|u| {
+        .map(|&u| (u, "no source can rebalance it at a profit"))
+        .collect();
+    for chan_id in previous_fee_ups(previous) {
+        let fresh = sinks.iter().any(|(u, _)| u.chan_id == chan_id);
+        let paired = rebalanced.paired_sinks.binary_search(&chan_id).is_ok();
+        if fresh || paired {
+            continue;
+        }
+        let Some(view) = by_id.get(&chan_id) else {
+            continue;
+        };
+        if let Some(remaining_sat) = deficit_sat(view, settings, KEEP_MARGIN) {
+            let sink = Unmatched {
+                chan_id,
+                imbalance: Imbalance::Deficit,
+                remaining_sat,
+            };
+            sinks.push((sink, "no listed rebalance refills it"));
+        }
+    }
+    sinks.sort_by_key(|(u, _)| u.chan_id);
+    sinks
+        .iter()
+        .filter_map(|(u, why)| {
             by_id
                 .get(&u.chan_id)
-                .and_then(|v| fee_up_action(v, u, settings, previous, now_unix))
+                .and_then(|v| fee_up_action(v, u, why, settings, previous, now_unix))
         })
         .collect()
+}
+
+/// The channels the previous plan recommended a fee rise for, in id order.
+fn previous_fee_ups(previous: Option<&PlanDigest>) -> Vec<ChanId> {
+    previous.map_or_else(Vec::new, |digest| {
+        digest
+            .action_ids()
+            .iter()
+            .filter_map(|id| {
+                let chan = id.strip_prefix("update_policy:")?.strip_suffix(":fee_up")?;
+                parse_chan_id(chan)
+            })
+            .collect()
+    })
+}
+
+/// Whether `action` is a fee rise the previous plan listed too: it stays while it nets at least
+/// `(1 − KEEP_MARGIN) × min_action_benefit_sat` (a new one needs the full minimum).
+pub(super) fn is_kept_fee_up(action: &Action, previous: Option<&PlanDigest>) -> bool {
+    is_fee_up(action)
+        && previous.is_some_and(|p| {
+            p.action_ids()
+                .binary_search_by(|id| (**id).cmp(&*action.id))
+                .is_ok()
+        })
 }
 
 /// The channel's fee rate in this snapshot and when it last changed: a rate that differs from
@@ -177,6 +240,7 @@ pub fn fee_rate_memory(
 fn fee_up_action(
     view: &ChannelView<'_>,
     unmatched: &Unmatched,
+    why_no_rebalance: &str,
     settings: &AnalysisSettings,
     previous: Option<&PlanDigest>,
     now_unix: i64,
@@ -198,6 +262,7 @@ fn fee_up_action(
     let benefit = u64::try_from(u128::from(out_over_horizon) * u128::from(step) / 1_000_000)
         .unwrap_or(u64::MAX);
     let remaining = unmatched.remaining_sat;
+    let why_no_rebalance = why_no_rebalance.to_owned();
     let name = labelled(&ch.peer_alias, ch.chan_id);
     let channel_point = ch.channel_point.clone();
     let per_day = flow.out_sat_per_day().round() as u64;
@@ -210,9 +275,8 @@ fn fee_up_action(
             group_thousands(per_day)
         ),
         rationale: format!(
-            "{name} routes out {} sat/day and is short {} sat of local balance, and no source can \
-             rebalance it at a profit: raising the fee rate from {current} to {new_ppm} ppm slows the outflow \
-             and earns more on it.",
+            "{name} routes out {} sat/day and is short {} sat of local balance, and {why_no_rebalance}: \
+             raising the fee rate from {current} to {new_ppm} ppm slows the outflow and earns more on it.",
             group_thousands(per_day),
             group_thousands(remaining)
         ),
@@ -401,6 +465,110 @@ mod tests {
         assert_eq!(fee_up_targets(&moved), ["1260"]);
     }
 
+    #[test]
+    fn a_recommended_fee_rise_stays_while_its_trigger_holds_within_the_margin() {
+        let settings = AnalysisSettings::default();
+        // A 2,000,000 sat channel at 1,000 ppm with `local` sat local that routed `out_sat` out
+        // in the window, no source to refill it; the previous plan's digest from `previous`.
+        let plan = |local: u64, out_sat: u64, active: bool, previous: Option<&Plan>| {
+            let id = scid(800_000, 2);
+            let mut sink = channel(id, 2_000_000, local);
+            sink.local_policy.as_mut().unwrap().fee_rate_ppm = 1_000;
+            sink.active = active;
+            let mut snap = snapshot(vec![sink], Some(806_000));
+            snap.flow = Some(flow_of(&[forward(86_400, 9, id, out_sat, 1_000)]));
+            analyze(&snap, &settings, previous.map(PlanDigest::of).as_ref())
+        };
+        // 32 % local is within the margin of the 30 % trigger: not enough for a new rise ...
+        assert!(fee_up_targets(&plan(640_000, 4_900_000, true, None)).is_empty());
+        // ... but a rise recommended at 25 % stays there with its target, and goes at 38 %.
+        let first = plan(500_000, 4_900_000, true, None);
+        assert_eq!(fee_up_targets(&first), ["1250"]);
+        let drifted = plan(640_000, 4_900_000, true, Some(&first));
+        assert_eq!(fee_up_targets(&drifted), ["1250"]);
+        let recovered = plan(760_000, 4_900_000, true, Some(&drifted));
+        assert!(fee_up_targets(&recovered).is_empty());
+        // 380,000 sat out in 7 days × 30 days × 250 ppm ≈ 407 sat: under the 500 sat minimum
+        // for a new rise, within the margin (375 sat) for a kept one.
+        assert!(fee_up_targets(&plan(500_000, 380_000, true, None)).is_empty());
+        let kept = plan(500_000, 380_000, true, Some(&first));
+        assert_eq!(fee_up_targets(&kept), ["1250"]);
+        assert_eq!(kept.all_actions()[0].expected_benefit_sat, 407);
+        // A peer offline at one poll stops a new rise, not one already recommended.
+        assert!(fee_up_targets(&plan(500_000, 4_900_000, false, None)).is_empty());
+        let offline = plan(500_000, 4_900_000, false, Some(&first));
+        assert_eq!(fee_up_targets(&offline), ["1250"]);
+    }
+
+    #[test]
+    fn a_recommended_fee_rise_stays_while_its_rebalance_is_left_out_by_the_limit() {
+        let (src, a, b) = (scid(800_000, 1), scid(800_000, 2), scid(800_000, 3));
+        let settings = AnalysisSettings {
+            max_rebalance_actions: 1,
+            ..AnalysisSettings::default()
+        };
+        let plan = |with_source: bool, previous: Option<&Plan>| {
+            let mut chans = vec![
+                channel(a, 10_000_000, 1_500_000),
+                channel(b, 10_000_000, 1_500_000),
+            ];
+            for sink in &mut chans {
+                sink.local_policy.as_mut().unwrap().fee_rate_ppm = 1_000;
+            }
+            if with_source {
+                chans.insert(0, channel(src, 20_000_000, 19_000_000));
+            }
+            let mut snap = snapshot(chans, Some(806_000));
+            snap.flow = Some(flow_of(&[
+                forward(86_400, 9, a, 4_900_000, 1_000),
+                forward(86_400, 9, b, 4_200_000, 1_000),
+            ]));
+            analyze(&snap, &settings, previous.map(PlanDigest::of).as_ref())
+        };
+        // Rebalances and fee rises (the idle source gets a close of its own).
+        let kinds = |plan: &Plan| -> Vec<String> {
+            let mut ids: Vec<String> = plan
+                .all_actions()
+                .iter()
+                .filter(|x| x.kind != ActionKind::Close)
+                .map(|x| x.id.to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        // No source: both sinks get a fee rise.
+        let first = plan(false, None);
+        assert_eq!(fee_up_targets(&first).len(), 2, "{:?}", kinds(&first));
+        // A source pays for both, and the limit lists one: the listed sink's rise gives way to the
+        // rebalance; the other keeps its rise (its pair is not in the plan).
+        let next = plan(true, Some(&first));
+        assert_eq!(
+            next.summary.rebalance_actions_left_out,
+            1,
+            "{:?}",
+            kinds(&next)
+        );
+        assert_eq!(
+            kinds(&next),
+            [
+                format!("rebalance:{src}>{a}"),
+                format!("update_policy:{b}:fee_up")
+            ],
+        );
+        let rise = next
+            .all_actions()
+            .into_iter()
+            .find(|x| x.id.ends_with("fee_up"))
+            .unwrap();
+        assert!(rise
+            .text()
+            .rationale
+            .contains("no listed rebalance refills it"));
+        // Without a rise before, a sink whose pair is left out gets none (a new rise needs a
+        // sink no source pays for).
+        assert_eq!(kinds(&plan(true, None)), [format!("rebalance:{src}>{a}")]);
+    }
+
     fn actions(channels: &[Channel], events: &[ForwardingEvent]) -> Vec<Action> {
         let settings = AnalysisSettings::default();
         let flow = flow_of(events);
@@ -409,7 +577,7 @@ mod tests {
             .map(|c| flow_view(c, Some(806_000), &flow))
             .collect();
         let outcome = rebalance::recommend(&views, &settings, None);
-        recommend(&views, &settings, &outcome.unmatched, None, NOW)
+        recommend(&views, &settings, &outcome, None, NOW)
     }
 
     #[test]
@@ -438,7 +606,7 @@ mod tests {
         let depleted = channel(id, 2_000_000, 100_000);
         let views = [view(&depleted, Some(806_000))];
         let outcome = rebalance::recommend(&views, &settings, None);
-        assert!(recommend(&views, &settings, &outcome.unmatched, None, NOW).is_empty());
+        assert!(recommend(&views, &settings, &outcome, None, NOW).is_empty());
         // A depleted channel that routed nothing out: nothing to earn by raising its fee.
         assert!(actions(std::slice::from_ref(&depleted), &[]).is_empty());
         // A full channel: lowering its fee has no countable benefit.

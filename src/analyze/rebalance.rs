@@ -16,7 +16,8 @@
 //! source left (lowest earned ppm, then most surplus), a source feeds at most
 //! [`MAX_PAIRS_PER_SOURCE`] sinks and a sink gets one pair; pairs through one peer are skipped.
 //! A sink paired in the previous plan keeps that source first while the pair still pays. The
-//! best `analysis.max_rebalance_actions` by net benefit are listed. A sink left without a
+//! best `analysis.max_rebalance_actions` by net benefit are listed, a pair listed in the
+//! previous plan ranked [`LISTED_PAIR_PREFERENCE`] higher. A sink left without a
 //! pair is [`Unmatched`], for [`super::policy`] to suggest a fee rise instead.
 //! A channel the plan recommends closing is never a sink; it may be a source (moving its idle
 //! liquidity to where it earns is what an operator does before closing it).
@@ -34,6 +35,11 @@ use super::close;
 use super::health::local_ratio;
 use super::names::{alias, labelled};
 use super::{group_thousands, new_action, ppm_of, ChannelView};
+
+/// A pair the previous plan listed ranks as if it netted this share more when the best
+/// `analysis.max_rebalance_actions` are picked: a new pair takes its place only when it nets
+/// clearly more, so pairs of near-equal worth do not swap in and out of the list every poll.
+pub const LISTED_PAIR_PREFERENCE: f64 = 0.25;
 
 /// A source's surplus feeds at most this many sinks: no fan-out of tiny pairs.
 pub const MAX_PAIRS_PER_SOURCE: usize = 2;
@@ -59,6 +65,8 @@ pub struct Unmatched {
 pub struct RebalanceOutcome {
     pub actions: Vec<Action>,
     pub unmatched: Vec<Unmatched>,
+    /// The sinks of the listed pairs (not those left out by the limit), sorted.
+    pub paired_sinks: Vec<ChanId>,
     pub left_out: u32,
 }
 
@@ -79,7 +87,6 @@ fn candidates<'v, 'a>(
 ) -> (Vec<Candidate<'v, 'a>>, Vec<Candidate<'v, 'a>>) {
     let r = &settings.rebalance;
     let target = r.target_local_ratio.clamp(0.0, 1.0);
-    let horizon = settings.benefit_horizon_days as f64;
     let mut sources = Vec::new();
     let mut sinks = Vec::new();
     // A channel with an HTLC near expiry may go on-chain within blocks (LND force-closes it
@@ -92,7 +99,6 @@ fn candidates<'v, 'a>(
     };
     for view in views.iter().filter(|v| v.channel.active && !settling(v)) {
         let Some(flow) = view.flow else { continue };
-        let closing = close::is_candidate(view, settings);
         let ch = view.channel;
         let usable = ch.local_balance_sat.saturating_add(ch.remote_balance_sat);
         if usable == 0 {
@@ -116,25 +122,13 @@ fn candidates<'v, 'a>(
                     earned_ppm,
                 });
             }
-        } else if target - ratio >= r.min_deviation && earned_ppm > 0 && !closing {
-            // Nor pull the peer below theirs, nor more than the sink routes out over the
-            // horizon at the window's pace (`as` saturates; the value is non-negative).
-            let demand = (flow.out_sat_per_day() * horizon).floor() as u64;
-            let amount = target_local
-                .saturating_sub(ch.local_balance_sat)
-                .min(
-                    ch.remote_balance_sat
-                        .saturating_sub(ch.remote_chan_reserve_sat),
-                )
-                .min(demand);
-            if amount >= r.min_amount_sat {
-                sinks.push(Candidate {
-                    view,
-                    amount_sat: amount,
-                    deviation: target - ratio,
-                    earned_ppm,
-                });
-            }
+        } else if let Some(amount) = deficit_sat(view, settings, 0.0) {
+            sinks.push(Candidate {
+                view,
+                amount_sat: amount,
+                deviation: target - ratio,
+                earned_ppm,
+            });
         }
     }
     let value = |c: &Candidate<'_, '_>| u128::from(c.amount_sat) * u128::from(c.earned_ppm);
@@ -150,6 +144,48 @@ fn candidates<'v, 'a>(
             .then(a.view.chan_id().cmp(&b.view.chan_id()))
     });
     (sources, sinks)
+}
+
+/// How much local balance a channel short of it should pull in, when it is a sink: at least
+/// `min_deviation` under the target ratio, earning on what it routes out, not to be closed, and
+/// the amount (`min(target − local, what the peer can send above its reserve, what the channel
+/// routes out over the horizon at the window's pace)`) at least `min_amount_sat`. `slack`
+/// lowers the deviation and amount thresholds by that share: 0 is the full trigger, and a fee
+/// rise already recommended stays with [`super::policy::KEEP_MARGIN`] (hysteresis). Whether the
+/// channel is active or settling an HTLC is the caller's to judge.
+pub(crate) fn deficit_sat(
+    view: &ChannelView<'_>,
+    settings: &AnalysisSettings,
+    slack: f64,
+) -> Option<u64> {
+    let r = &settings.rebalance;
+    let flow = view.flow?;
+    let ch = view.channel;
+    let usable = ch.local_balance_sat.saturating_add(ch.remote_balance_sat);
+    let target = r.target_local_ratio.clamp(0.0, 1.0);
+    let keep = 1.0 - slack.clamp(0.0, 1.0);
+    let ratio = local_ratio(ch.local_balance_sat, ch.remote_balance_sat);
+    if usable == 0 || target - ratio < r.min_deviation * keep || flow.earned_ppm() == 0 {
+        return None;
+    }
+    if close::is_candidate(view, settings) {
+        return None;
+    }
+    // Rounded target balance; `as` saturates and the product is within [0, usable].
+    let target_local = (target * usable as f64).round() as u64;
+    // Nor pull the peer below their reserve, nor more than the sink routes out over the horizon
+    // at the window's pace (`as` saturates; the value is non-negative).
+    let demand = (flow.out_sat_per_day() * settings.benefit_horizon_days as f64).floor() as u64;
+    let amount = target_local
+        .saturating_sub(ch.local_balance_sat)
+        .min(
+            ch.remote_balance_sat
+                .saturating_sub(ch.remote_chan_reserve_sat),
+        )
+        .min(demand);
+    // `as` saturates; the value is non-negative.
+    let min_amount = (r.min_amount_sat as f64 * keep).ceil() as u64;
+    (amount >= min_amount).then_some(amount)
 }
 
 /// What a pair earns and may spend.
@@ -289,8 +325,17 @@ pub fn recommend(
                 if source_pairs[i] >= MAX_PAIRS_PER_SOURCE || source_left[i] < min {
                     live.remove(at);
                 }
+                let listed_before =
+                    kept.get(&sink.view.chan_id()) == Some(&sources[i].view.chan_id());
+                // `as` saturates; the value is non-negative.
+                let rank = if listed_before {
+                    (eco.net_sat as f64 * (1.0 + LISTED_PAIR_PREFERENCE)) as u64
+                } else {
+                    eco.net_sat
+                };
                 pairs.push((
-                    eco.net_sat,
+                    rank,
+                    sink.view.chan_id(),
                     pair_action(&sources[i], sink, amount, eco, settings),
                 ));
             }
@@ -301,14 +346,18 @@ pub fn recommend(
             }),
         }
     }
-    pairs.sort_by(|(a_net, a), (b_net, b)| b_net.cmp(a_net).then(a.id.cmp(&b.id)));
+    // Best first by net, a pair listed before with its preference.
+    pairs.sort_by(|(a_rank, _, a), (b_rank, _, b)| b_rank.cmp(a_rank).then(a.id.cmp(&b.id)));
     let limit = usize::try_from(settings.max_rebalance_actions).unwrap_or(usize::MAX);
     let left_out = u32::try_from(pairs.len().saturating_sub(limit)).unwrap_or(u32::MAX);
     pairs.truncate(limit);
     unmatched.sort_by_key(|u| u.chan_id);
+    let mut paired_sinks: Vec<ChanId> = pairs.iter().map(|&(_, sink, _)| sink).collect();
+    paired_sinks.sort_unstable();
     RebalanceOutcome {
-        actions: pairs.into_iter().map(|(_, a)| a).collect(),
+        actions: pairs.into_iter().map(|(_, _, a)| a).collect(),
         unmatched,
+        paired_sinks,
         left_out,
     }
 }
@@ -531,6 +580,51 @@ mod tests {
         // ...but the sink keeps b, whose pair still pays.
         let digest = PlanDigest::of(&first);
         assert_eq!(pairs(&plan_of(19_000_000, Some(&digest))), [from_b]);
+    }
+
+    #[test]
+    fn a_listed_pair_keeps_its_place_in_the_limit_unless_a_new_one_nets_clearly_more() {
+        let (src, a, b) = (scid(800_000, 1), scid(800_000, 2), scid(800_000, 3));
+        let settings = AnalysisSettings {
+            max_rebalance_actions: 1,
+            ..AnalysisSettings::default()
+        };
+        // Both sinks 5 % local, draining 1M sat/day; a earns 800 ppm, b `b_ppm`.
+        let plan_of = |b_ppm: u64, previous: Option<&PlanDigest>| {
+            let chans = vec![
+                channel(src, 100_000_000, 95_000_000),
+                channel(a, 10_000_000, 500_000),
+                channel(b, 10_000_000, 500_000),
+            ];
+            let mut snap = crate::analyze::testkit::snapshot(chans, Some(806_000));
+            snap.flow = Some(flow_of(&[
+                drains(a, 7_000_000, 800),
+                drains(b, 7_000_000, b_ppm),
+            ]));
+            crate::analyze::analyze(&snap, &settings, previous)
+        };
+        let listed = |plan: &crate::plan::Plan| -> Vec<String> {
+            plan.all_actions()
+                .iter()
+                .filter(|x| x.kind == ActionKind::Rebalance)
+                .map(|x| x.id.to_string())
+                .collect()
+        };
+        let (to_a, to_b) = (
+            format!("rebalance:{src}>{a}"),
+            format!("rebalance:{src}>{b}"),
+        );
+        let first = plan_of(700, None);
+        assert_eq!(listed(&first), std::slice::from_ref(&to_a));
+        // b now nets 1,845 sat against a's 1,800: a fresh look lists b, but a stays listed.
+        assert_eq!(listed(&plan_of(820, None)), std::slice::from_ref(&to_b));
+        let digest = PlanDigest::of(&first);
+        assert_eq!(
+            listed(&plan_of(820, Some(&digest))),
+            std::slice::from_ref(&to_a)
+        );
+        // At 1,100 ppm b nets 2,700 sat, over 25 % more: it takes the place.
+        assert_eq!(listed(&plan_of(1_100, Some(&digest))), [to_b]);
     }
 
     #[test]

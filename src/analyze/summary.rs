@@ -2,12 +2,12 @@
 
 use crate::model::{ChanId, NodeSnapshot, PendingKind};
 use crate::plan::{
-    ratio, Action, ActionKind, AlertCounts, HealthStatus, PendingCounts, Severity, StatusCounts,
-    Summary,
+    ratio, Action, ActionKind, AlertCounts, HealthStatus, PendingCounts, PlanDigest, Severity,
+    StatusCounts, Summary,
 };
 use crate::settings::AnalysisSettings;
 
-use super::{flow, health, ChannelView};
+use super::{flow, health, policy, ChannelView};
 
 /// `part / whole` rounded for the plan, 0 when `whole` is 0.
 pub(super) fn share(part: u64, whole: u64) -> f64 {
@@ -101,6 +101,7 @@ pub(super) fn summarize(snapshot: &NodeSnapshot, views: &[ChannelView<'_>]) -> S
         rebalance_actions_left_out: 0,
         actions_below_min_benefit: 0,
         channels_with_notes_only: 0,
+        channels_needing_attention: 0,
     }
 }
 
@@ -115,10 +116,25 @@ pub(crate) fn protects_funds(kind: ActionKind) -> bool {
 }
 
 /// Keeps the actions that pay for themselves: benefit − cost ≥ `min_action_benefit_sat`, and
-/// those that protect funds. Returns how many were left out.
-pub(super) fn keep_worthwhile(actions: &mut Vec<Action>, settings: &AnalysisSettings) -> u32 {
+/// those that protect funds. A fee rise the previous plan listed stays down to
+/// `(1 − policy::KEEP_MARGIN)` of the minimum (hysteresis). Returns how many were left out.
+pub(super) fn keep_worthwhile(
+    actions: &mut Vec<Action>,
+    settings: &AnalysisSettings,
+    previous: Option<&PlanDigest>,
+) -> u32 {
     let before = actions.len();
-    actions.retain(|a| protects_funds(a.kind) || pays_for_itself(a, settings));
+    let full = settings.min_action_benefit_sat;
+    // `as` saturates; the value is non-negative.
+    let kept = (full as f64 * (1.0 - policy::KEEP_MARGIN)).ceil() as u64;
+    actions.retain(|a| {
+        let floor = if policy::is_kept_fee_up(a, previous) {
+            kept
+        } else {
+            full
+        };
+        protects_funds(a.kind) || nets_at_least(a, floor)
+    });
     count(before - actions.len())
 }
 
@@ -170,8 +186,13 @@ pub(super) fn one_answer_to_demand(splice: &mut Vec<Action>, policy: &[Action]) 
 
 /// Benefit − cost ≥ `min_action_benefit_sat`.
 fn pays_for_itself(action: &Action, settings: &AnalysisSettings) -> bool {
+    nets_at_least(action, settings.min_action_benefit_sat)
+}
+
+/// Benefit − cost ≥ `floor`.
+fn nets_at_least(action: &Action, floor: u64) -> bool {
     action.expected_benefit_sat >= action.expected_cost_sat
-        && action.expected_benefit_sat - action.expected_cost_sat >= settings.min_action_benefit_sat
+        && action.expected_benefit_sat - action.expected_cost_sat >= floor
 }
 
 /// Alerts by severity, for the summary.

@@ -390,3 +390,73 @@ fn empty_node_gives_an_empty_plan() {
     assert_eq!(plan.summary.average_health_score, 0.0);
     assert_eq!(plan.summary.highest_fee_exposure_chan_id, None);
 }
+
+/// The `channel_inactive` alert and the channel's `inactive` issue follow one rule: an offline
+/// peer with nothing pending and uptime not judged low is a note and raises no alert; HTLCs
+/// pending or low uptime keep the issue and raise the warning, which says why.
+#[test]
+fn an_inactive_alert_agrees_with_the_channel_section() {
+    let quiet = {
+        let mut ch = channel(1, 2_000_000, 1_000_000);
+        ch.active = false;
+        ch
+    };
+    let pending = {
+        let mut ch = channel(2, 2_000_000, 1_000_000);
+        ch.active = false;
+        ch.pending_htlcs.push(htlc(0, false, 40_000, 801_000));
+        settle_balances(&mut ch);
+        ch
+    };
+    let flaky = {
+        let mut ch = channel(3, 2_000_000, 1_000_000);
+        ch.active = false;
+        ch.lifetime_secs = 20 * 86_400;
+        ch.uptime_secs = 8 * 86_400;
+        ch
+    };
+    let snap = snapshot(vec![quiet, pending, flaky], Some(800_000));
+    let plan = analyze(&snap, &AnalysisSettings::default(), None);
+    let alert = |chan_id: u64| {
+        plan.alerts
+            .iter()
+            .find(|a| {
+                a.code == crate::plan::AlertCode::ChannelInactive && a.chan_id == Some(chan_id)
+            })
+            .map(|a| a.message.to_string())
+    };
+    for c in &plan.channels {
+        let issue = c.health.issues.contains(&crate::plan::Issue::Inactive);
+        let note = c.notes.iter().any(|n| n.starts_with("inactive"));
+        assert_eq!(
+            issue,
+            alert(c.chan_id).is_some(),
+            "{}: {:?}",
+            c.chan_id,
+            plan.alerts
+        );
+        assert_ne!(
+            issue, note,
+            "{}: {:?} {:?}",
+            c.chan_id, c.health.issues, c.notes
+        );
+    }
+    assert_eq!(alert(1), None);
+    let with_htlc = alert(2).expect("an HTLC pending on an offline channel");
+    assert!(
+        with_htlc.contains("1 pending HTLC (40,000 sat)"),
+        "{with_htlc}"
+    );
+    let low_uptime = alert(3).expect("a peer away 60 % of the time");
+    assert!(
+        low_uptime.contains("online 40% of the 20 days"),
+        "{low_uptime}"
+    );
+    // The text report lists the two with the warning and counts the quiet one as notes only.
+    let text = crate::plan::render_table(&plan);
+    assert_eq!(plan.summary.channels_needing_attention, 2);
+    assert!(
+        text.contains("2 need attention (listed below), 1 with notes only"),
+        "{text}"
+    );
+}

@@ -115,7 +115,6 @@ impl AlertContext<'_> {
             AlertCode::CommitFeeMismatch => {
                 alert_text::commit_fee_mismatch(a.amount_sat?, a.limit_sat?)
             }
-            AlertCode::ChannelInactive => alert_text::CHANNEL_INACTIVE.to_string(),
             AlertCode::ChainNotSynced => alert_text::CHAIN_NOT_SYNCED.to_string(),
             _ => return None,
         })

@@ -89,10 +89,6 @@ pub fn commit_fee_mismatch(computed_sat: u64, reported_sat: u64) -> String {
     )
 }
 
-/// `channel_inactive`.
-pub const CHANNEL_INACTIVE: &str =
-    "the channel is inactive: the peer is offline or not reestablished";
-
 /// `chain_not_synced`.
 pub const CHAIN_NOT_SYNCED: &str =
     "LND is not synced to the chain: block heights and HTLC expiries may be stale";

@@ -186,6 +186,10 @@ pub struct Summary {
     /// Channels with observations (notes) but no issue or action: nothing pays to do there yet.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub channels_with_notes_only: u32,
+    /// Channels with an issue or an action: the text report's CHANNELS NEEDING ATTENTION.
+    /// Not `channels_by_status.attention_needed`, which is a band of the health score.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub channels_needing_attention: u32,
 }
 
 fn is_zero(n: &u32) -> bool {

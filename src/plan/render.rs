@@ -171,17 +171,33 @@ pub fn render_table(plan: &Plan) -> String {
     );
 
     out.push_str("\nSUMMARY\n");
+    // Counted from the channels, so the counts are the list below for a plan of any version.
+    let listed = plan.channels.iter().filter(|c| needs_attention(c)).count();
+    let notes_only = plan
+        .channels
+        .iter()
+        .filter(|c| !needs_attention(c) && !c.notes.is_empty())
+        .count();
+    let quiet = plan.channels.len() - listed - notes_only;
     let rows = [
         (
             "channels",
             format!(
-                "{} ({} active): {} healthy, {} attention_needed, {} unhealthy; average score {:.2}",
-                s.total_channels,
-                s.active_channels,
+                "{} ({} active): {listed} need attention (listed below), {notes_only} with notes only, \
+                 {quiet} with nothing to say",
+                s.total_channels, s.active_channels,
+            ),
+        ),
+        (
+            // The score's bands are not the attention list: a channel can score low with nothing
+            // to do (an idle channel no close pays for) or well with an HTLC near expiry.
+            "health score",
+            format!(
+                "average {:.2}: {} healthy, {} fair, {} poor by score (balance, dust and use; not the attention list)",
+                s.average_health_score,
                 s.channels_by_status.healthy,
                 s.channels_by_status.attention_needed,
                 s.channels_by_status.unhealthy,
-                s.average_health_score
             ),
         ),
         (
@@ -195,13 +211,17 @@ pub fn render_table(plan: &Plan) -> String {
         ),
         (
             "dust",
-            format!(
-                "{} sat ({} of capacity); recoverable {} sat ({})",
-                sat(s.total_dust_sat),
-                percent(s.dust_ratio),
-                sat(s.estimated_recovery_sat),
-                percent(s.optimization_potential)
-            ),
+            if s.total_dust_sat == 0 {
+                "none trimmed now".to_string()
+            } else {
+                format!(
+                    "{} sat ({} of capacity); the actions keep {} sat ({}) of it from miners",
+                    sat(s.total_dust_sat),
+                    percent(s.dust_ratio),
+                    sat(s.estimated_recovery_sat),
+                    percent(s.optimization_potential)
+                )
+            },
         ),
         (
             "highest exposure",
@@ -253,13 +273,6 @@ pub fn render_table(plan: &Plan) -> String {
     ];
     for (count, what) in left_out.iter().filter(|(count, _)| *count > 0) {
         let _ = writeln!(out, "  {:<17} {count} {what}", "left out");
-    }
-    if s.channels_with_notes_only > 0 {
-        let _ = writeln!(
-            out,
-            "  {:<17} {} channels with notes only (idle, lopsided or offline, nothing pays yet): see their notes",
-            "observations", s.channels_with_notes_only
-        );
     }
 
     out.push_str("\nTOP ACTIONS\n");
@@ -378,7 +391,22 @@ pub fn render_table(plan: &Plan) -> String {
                     .local_commitment
                     .fee_exposure_sat
                     .max(c.dust.remote_commitment.fee_exposure_sat);
+                // What puts the channel on the list: its issues, then its actions' kinds.
                 let issues: Vec<&str> = c.health.issues.iter().map(|i| i.as_str()).collect();
+                let mut kinds: Vec<&str> = c
+                    .recommendations
+                    .actions
+                    .iter()
+                    .map(|a| a.kind.as_str())
+                    .collect();
+                kinds.dedup();
+                let reasons = match (issues.is_empty(), kinds.is_empty()) {
+                    (_, true) => issues.join(", "),
+                    (true, false) => format!("actions: {}", kinds.join(", ")),
+                    (false, false) => {
+                        format!("{}; actions: {}", issues.join(", "), kinds.join(", "))
+                    }
+                };
                 vec![
                     c.chan_id.to_string(),
                     if c.peer_alias.is_empty() {
@@ -386,14 +414,13 @@ pub fn render_table(plan: &Plan) -> String {
                     } else {
                         escape(&c.peer_alias).into_owned()
                     },
-                    c.health.status.as_str().to_string(),
                     format!("{:.2}", c.health.health_score),
                     sat(c.capacity_sat),
                     percent(c.health.local_ratio),
                     sat(c.recommendations.dust_at_stake_sat),
                     format!("{} ({})", sat(exposure), percent(c.dust.exposure_ratio)),
                     c.recommendations.implementation_priority.to_string(),
-                    issues.join(", "),
+                    reasons,
                 ]
             })
             .collect();
@@ -402,14 +429,13 @@ pub fn render_table(plan: &Plan) -> String {
             &[
                 ("CHANNEL", Align::Left),
                 ("PEER", Align::Left),
-                ("STATUS", Align::Left),
                 ("SCORE", Align::Right),
                 ("CAPACITY", Align::Right),
                 ("LOCAL", Align::Right),
                 ("DUST", Align::Right),
                 ("EXPOSURE", Align::Right),
                 ("IMPL", Align::Right),
-                ("ISSUES", Align::Left),
+                ("ISSUES AND ACTIONS", Align::Left),
             ],
             &rows,
         );
@@ -421,8 +447,15 @@ pub fn render_table(plan: &Plan) -> String {
             );
         }
     }
-    let quiet = plan.channels.len() - attention.len();
-    let _ = writeln!(out, "  {quiet} channels with nothing to say");
+    if notes_only > 0 {
+        let _ = writeln!(
+            out,
+            "  {notes_only} channels with notes only, nothing pays yet (`dustwatch plan show --channel ID`)"
+        );
+    }
+    if quiet > 0 {
+        let _ = writeln!(out, "  {quiet} channels with nothing to say");
+    }
     out
 }
 
