@@ -39,6 +39,7 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use crate::clock::unix_now;
+use crate::dust::DustMemo;
 use crate::lnd::error::LndError;
 use crate::lnd::source::{ChannelEvents, NodeSource};
 use crate::plan::{Plan, PlanDigest};
@@ -50,8 +51,8 @@ use crate::sink::previous_plan::load_previous_digest;
 use backoff::Backoff;
 use cycle::remove_stale_temps;
 pub use cycle::{
-    plan_is_news, run_cycle, run_cycle_writing, CycleReport, WriteWhen, WrittenPlan,
-    URGENT_PRIORITY,
+    plan_is_news, run_cycle, run_cycle_with_memo, run_cycle_writing, CycleReport, WriteWhen,
+    WrittenPlan, URGENT_PRIORITY,
 };
 use htlc_watch::{HtlcWatch, WithLinkFailures};
 use lnd_state::{lnd_status_of, metric_lnd_state, set_lnd_status};
@@ -121,6 +122,8 @@ struct LoopState<S> {
     cycle_line: CycleLine,
     /// What the plan last written says (`None` until one is, and after a failed write).
     last_written: Option<WrittenPlan>,
+    /// The last cycle's dust results per channel, for the channels that did not change.
+    memo: DustMemo,
 }
 
 /// The cycle line is news only when the cycle logged transitions, or hourly as a heartbeat;
@@ -179,6 +182,7 @@ pub async fn run<S, C, R, N, F>(
         metrics: outputs.metrics,
         cycle_line: CycleLine::default(),
         last_written: None,
+        memo: DustMemo::default(),
         progress: Progress {
             lnd_status: "connecting".into(),
             ..Progress::default()
@@ -395,6 +399,7 @@ where
         node,
         htlc,
         last_written,
+        memo,
         ..
     } = state;
     let Some(source) = source.as_mut() else {
@@ -409,7 +414,15 @@ where
         let when = WriteWhen::Changed {
             last_written: last_written.as_ref(),
         };
-        let work = run_cycle_writing(&mut source, settings, writer, previous.as_ref(), node, when);
+        let work = run_cycle_with_memo(
+            &mut source,
+            settings,
+            writer,
+            previous.as_ref(),
+            node,
+            when,
+            memo,
+        );
         tokio::pin!(work);
         tokio::select! {
             biased;
