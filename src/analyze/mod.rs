@@ -52,7 +52,7 @@ mod tests;
 use rayon::prelude::*;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::dust::{channel_dust, ChannelDust, DustMemo, DustParams};
+use crate::dust::{channel_dust, ChannelDust, DustParams};
 use crate::model::{ChanId, Channel, ForwardingFlow, NodeSnapshot};
 use crate::plan::render::group_thousands;
 use crate::plan::Wording;
@@ -113,17 +113,6 @@ impl<'a> ChannelView<'a> {
         flow: Option<&ForwardingFlow>,
     ) -> Self {
         let dust = channel_dust(channel, block_height, params);
-        Self::with_dust(channel, dust, block_height, settings, flow)
-    }
-
-    /// [`ChannelView::with_flow`] with the dust engine's result for `channel` already known.
-    fn with_dust(
-        channel: &'a Channel,
-        dust: ChannelDust,
-        block_height: Option<u32>,
-        settings: &AnalysisSettings,
-        flow: Option<&ForwardingFlow>,
-    ) -> Self {
         let age_secs = channel_age_secs(channel.chan_id, block_height);
         let flow = flow.map(|f| FlowFacts::of(f, channel.chan_id, age_secs));
         let health = health::assess_with_flow(channel, &dust, settings, flow.as_ref(), age_secs);
@@ -214,53 +203,25 @@ pub fn analyze(
     // handed to the pool and waited for, and the serial parts would run outside it while the
     // pool's threads spin for work on the same cores; so the whole analysis moves to the pool
     // once (a no-op on a pool thread).
-    rayon::scope(|_| analyze_on_pool(snapshot, settings, previous, None))
-}
-
-/// [`analyze`] for a caller that analyses the same node again and again (the daemon): the dust
-/// engine's result of a channel whose inputs are equal to last time's comes from `memo`, which
-/// then remembers this snapshot's. The plan is the same bytes as [`analyze`]'s.
-pub fn analyze_with_memo(
-    snapshot: &NodeSnapshot,
-    settings: &AnalysisSettings,
-    previous: Option<&PlanDigest>,
-    memo: &mut DustMemo,
-) -> Plan {
-    rayon::scope(|_| analyze_on_pool(snapshot, settings, previous, Some(memo)))
+    rayon::scope(|_| analyze_on_pool(snapshot, settings, previous))
 }
 
 fn analyze_on_pool(
     snapshot: &NodeSnapshot,
     settings: &AnalysisSettings,
     previous: Option<&PlanDigest>,
-    memo: Option<&mut DustMemo>,
 ) -> Plan {
     let params = DustParams::from_settings(settings, snapshot.node_exposure_limit);
     let block_height = snapshot.node.block_height;
     // Channels are independent until the recommenders pair them: each is assessed on whichever
     // core is free (rayon keeps the order, so the plan does not depend on the scheduling).
-    let view_of =
-        |ch, dust| ChannelView::with_dust(ch, dust, block_height, settings, snapshot.flow.as_ref());
-    let mut views: Vec<ChannelView<'_>> = match memo {
-        None => snapshot
-            .channels
-            .par_iter()
-            .map(|ch| view_of(ch, channel_dust(ch, block_height, &params)))
-            .collect(),
-        Some(memo) => {
-            let (views, reused): (Vec<_>, Vec<bool>) = snapshot
-                .channels
-                .par_iter()
-                .map(|ch| {
-                    let (dust, reused) = memo.channel_dust(ch, block_height, &params);
-                    (view_of(ch, dust), reused)
-                })
-                .unzip();
-            let dust: Vec<&ChannelDust> = views.iter().map(|v| &v.dust).collect();
-            memo.remember(&snapshot.channels, &dust, &reused, block_height, &params);
-            views
-        }
-    };
+    let mut views: Vec<ChannelView<'_>> = snapshot
+        .channels
+        .par_iter()
+        .map(|ch| {
+            ChannelView::with_flow(ch, block_height, &params, settings, snapshot.flow.as_ref())
+        })
+        .collect();
     mark_top_half_by_flow(&mut views);
     mark_capital_yield(&mut views);
 

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::analyze::analyze_with_memo;
-use crate::dust::DustMemo;
+use crate::analyze::analyze;
 use crate::lnd::error::LndError;
 use crate::lnd::source::NodeSource;
 use crate::plan::{Action, Alert, AlertCode, LndSupport, Plan, PlanDigest, Severity};
@@ -136,26 +135,8 @@ pub async fn run_cycle_writing<S: NodeSource>(
     node_name: &str,
     when: WriteWhen<'_>,
 ) -> Result<CycleReport, LndError> {
-    let mut memo = DustMemo::default();
-    run_cycle_with_memo(
-        source, settings, writer, previous, node_name, when, &mut memo,
-    )
-    .await
-}
-
-/// [`run_cycle_writing`] for the daemon's loop: channels whose inputs did not change since the
-/// last cycle take the dust engine's result from `memo` (the plan is the same bytes).
-pub async fn run_cycle_with_memo<S: NodeSource>(
-    source: &mut S,
-    settings: &Settings,
-    writer: &PlanFileWriter,
-    previous: Option<&PlanDigest>,
-    node_name: &str,
-    when: WriteWhen<'_>,
-    memo: &mut DustMemo,
-) -> Result<CycleReport, LndError> {
     let snapshot = source.fetch_snapshot().await?;
-    let plan = analyze_with_memo(&snapshot, &settings.analysis, previous, memo);
+    let plan = analyze(&snapshot, &settings.analysis, previous);
     let taken_at_unix = snapshot.taken_at_unix;
     drop(snapshot);
     let previous_alerts = previous.map_or(&[][..], PlanDigest::alerts);

@@ -39,7 +39,6 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use crate::clock::unix_now;
-use crate::dust::DustMemo;
 use crate::lnd::error::LndError;
 use crate::lnd::source::{ChannelEvents, NodeSource};
 use crate::plan::{Plan, PlanDigest};
@@ -51,8 +50,8 @@ use crate::sink::previous_plan::load_previous_digest;
 use backoff::Backoff;
 use cycle::remove_stale_temps;
 pub use cycle::{
-    plan_is_news, run_cycle, run_cycle_with_memo, run_cycle_writing, CycleReport, WriteWhen,
-    WrittenPlan, URGENT_PRIORITY,
+    plan_is_news, run_cycle, run_cycle_writing, CycleReport, WriteWhen, WrittenPlan,
+    URGENT_PRIORITY,
 };
 use htlc_watch::{HtlcWatch, WithLinkFailures};
 use lnd_state::{lnd_status_of, metric_lnd_state, set_lnd_status};
@@ -122,8 +121,6 @@ struct LoopState<S> {
     cycle_line: CycleLine,
     /// What the plan last written says (`None` until one is, and after a failed write).
     last_written: Option<WrittenPlan>,
-    /// The last cycle's dust results per channel, for the channels that did not change.
-    memo: DustMemo,
 }
 
 /// The cycle line is news only when the cycle logged transitions, or hourly as a heartbeat;
@@ -182,7 +179,6 @@ pub async fn run<S, C, R, N, F>(
         metrics: outputs.metrics,
         cycle_line: CycleLine::default(),
         last_written: None,
-        memo: DustMemo::default(),
         progress: Progress {
             lnd_status: "connecting".into(),
             ..Progress::default()
@@ -399,7 +395,6 @@ where
         node,
         htlc,
         last_written,
-        memo,
         ..
     } = state;
     let Some(source) = source.as_mut() else {
@@ -414,15 +409,7 @@ where
         let when = WriteWhen::Changed {
             last_written: last_written.as_ref(),
         };
-        let work = run_cycle_with_memo(
-            &mut source,
-            settings,
-            writer,
-            previous.as_ref(),
-            node,
-            when,
-            memo,
-        );
+        let work = run_cycle_writing(&mut source, settings, writer, previous.as_ref(), node, when);
         tokio::pin!(work);
         tokio::select! {
             biased;

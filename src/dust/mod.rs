@@ -20,7 +20,6 @@ pub mod expiry;
 pub mod exposure;
 pub mod fees;
 pub mod force_close;
-pub mod memo;
 
 #[cfg(test)]
 mod proptests;
@@ -42,7 +41,6 @@ pub use fees::{
     htlc_success_fee_sat, htlc_timeout_fee_sat, trim_thresholds, TrimThresholds,
 };
 pub use force_close::{coop_close_fee_sat, ForceCloseCost};
-pub use memo::DustMemo;
 
 use crate::model::{Channel, ExposureLimitSource, NodeExposureLimit};
 use crate::settings::AnalysisSettings;
