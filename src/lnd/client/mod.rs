@@ -14,10 +14,12 @@
 //!   So a replaced `tls.cert` or macaroon is picked up on the next attempt without a restart.
 //!
 //! The folder: `call` (one call's deadline and failure classification, the answers a snapshot
-//! can do without) and `events` (the channel-event and link-failure streams).
+//! can do without), `events` (the channel-event and link-failure streams) and `whole` (the
+//! codec ListChannels is decoded with).
 
 mod call;
 mod events;
+mod whole;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,10 +27,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tonic::client::Grpc;
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use self::call::{note_missing, optional, CallPolicy};
+use self::whole::WholeMessageCodec;
 use crate::clock::unix_now;
 use crate::lnd::convert::{self, SnapshotParts};
 use crate::lnd::convert_flow;
@@ -96,6 +101,8 @@ struct Connection {
     lightning: LightningClient<AuthedChannel>,
     /// `routerrpc.Router` on the same channel (HTLC events).
     router: RouterClient<AuthedChannel>,
+    /// The same channel without a generated stub, for ListChannels (see [`list_channels`]).
+    raw: Grpc<AuthedChannel>,
 }
 
 /// A client for one LND node. Cheap to create; it connects on first use.
@@ -350,14 +357,9 @@ impl LndClient {
         let taken_at_unix = (self.clock)();
         let ln = conn.lightning;
         let policy = &self.policy;
-        let (mut c1, mut c2, mut c3, mut c4, mut c5, mut c6) = (
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-            ln.clone(),
-        );
+        let c2 = conn.raw;
+        let (mut c1, mut c3, mut c4, mut c5, mut c6) =
+            (ln.clone(), ln.clone(), ln.clone(), ln.clone(), ln.clone());
         let (info, channels, pending, fee_report, wallet, debug_info) = tokio::try_join!(
             policy.unary(
                 "GetInfo",
@@ -365,11 +367,14 @@ impl LndClient {
             ),
             policy.unary(
                 "ListChannels",
-                c2.list_channels(policy.request(pb::ListChannelsRequest {
-                    // Plans name peers by alias, as `lncli listchannels` does by default.
-                    peer_alias_lookup: true,
-                    ..Default::default()
-                }))
+                list_channels(
+                    c2,
+                    policy.request(pb::ListChannelsRequest {
+                        // Plans name peers by alias, as `lncli listchannels` does by default.
+                        peer_alias_lookup: true,
+                        ..Default::default()
+                    })
+                )
             ),
             optional(policy.unary(
                 "PendingChannels",
@@ -494,6 +499,8 @@ impl LndClient {
             state: StateClient::new(channel.clone()).max_decoding_message_size(limit),
             router: RouterClient::with_interceptor(channel.clone(), macaroon.clone())
                 .max_decoding_message_size(limit),
+            raw: Grpc::new(InterceptedService::new(channel.clone(), macaroon.clone()))
+                .max_decoding_message_size(limit),
             lightning: LightningClient::with_interceptor(channel, macaroon)
                 .max_decoding_message_size(limit),
         })
@@ -530,6 +537,23 @@ impl NodeSource for LndClient {
 }
 
 /// `host:port`, with an IPv6 literal in brackets.
+/// ListChannels as the generated stub calls it, but decoded with [`WholeMessageCodec`]: the
+/// answer is the node's biggest by far, and decoding it is most of a cycle's fetch.
+async fn list_channels(
+    mut grpc: Grpc<AuthedChannel>,
+    mut request: tonic::Request<pb::ListChannelsRequest>,
+) -> Result<tonic::Response<pb::ListChannelsResponse>, tonic::Status> {
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+    request
+        .extensions_mut()
+        .insert(tonic::GrpcMethod::new("lnrpc.Lightning", "ListChannels"));
+    let path = PathAndQuery::from_static("/lnrpc.Lightning/ListChannels");
+    grpc.unary(request, path, WholeMessageCodec::default())
+        .await
+}
+
 fn authority(host: &str, port: u16) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")

@@ -85,7 +85,8 @@ pub(super) fn edge_policies(
 /// LND reports every id, and hashing 10,000 channel points per cycle would be wasted.
 pub(super) struct FeeReportIndex<'a> {
     fees: &'a [pb::ChannelFeeReport],
-    by_id: HashMap<ChanId, &'a pb::ChannelFeeReport>,
+    /// Sorted by id, one entry per id (binary search: no hashing of 10,000 ids per cycle).
+    by_id: Vec<(ChanId, &'a pb::ChannelFeeReport)>,
     /// Built on the first lookup by channel point (only an old LND's report needs one), by
     /// whichever core asks first.
     by_point: OnceLock<HashMap<&'a str, &'a pb::ChannelFeeReport>>,
@@ -94,10 +95,20 @@ pub(super) struct FeeReportIndex<'a> {
 impl<'a> FeeReportIndex<'a> {
     pub(super) fn new(report: Option<&'a pb::FeeReportResponse>) -> Self {
         let fees = report.map_or(&[][..], |r| r.channel_fees.as_slice());
-        let mut by_id = HashMap::with_capacity(fees.len());
-        for fee in fees.iter().filter(|fee| fee.chan_id != 0) {
-            by_id.insert(fee.chan_id, fee);
-        }
+        let mut by_id: Vec<(ChanId, &pb::ChannelFeeReport)> = fees
+            .iter()
+            .filter(|fee| fee.chan_id != 0)
+            .map(|fee| (fee.chan_id, fee))
+            .collect();
+        // Stable, so equal ids keep the wire order; the last of them wins, as it always did.
+        by_id.sort_by_key(|(id, _)| *id);
+        by_id.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                *kept = *later;
+            }
+            same
+        });
         FeeReportIndex {
             fees,
             by_id,
@@ -110,8 +121,8 @@ impl<'a> FeeReportIndex<'a> {
         chan_id: ChanId,
         channel_point: &str,
     ) -> Option<&'a pb::ChannelFeeReport> {
-        if let Some(fee) = self.by_id.get(&chan_id) {
-            return Some(fee);
+        if let Ok(i) = self.by_id.binary_search_by_key(&chan_id, |(id, _)| *id) {
+            return Some(self.by_id[i].1);
         }
         let fees = self.fees;
         self.by_point

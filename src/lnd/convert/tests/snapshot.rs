@@ -234,6 +234,27 @@ fn fee_report_by_id_first_then_by_channel_point() {
 }
 
 #[test]
+fn fee_report_ids_in_any_order_and_the_last_of_a_repeated_id() {
+    let mut p = parts(vec![pb_channel(1), pb_channel(2), pb_channel(3)]);
+    let fee = |chan_id, base| pb::ChannelFeeReport {
+        chan_id,
+        base_fee_msat: base,
+        ..Default::default()
+    };
+    p.fee_report = Some(pb::FeeReportResponse {
+        channel_fees: vec![fee(3, 30), fee(2, 20), fee(1, 10), fee(2, 21), fee(9, 90)],
+        ..Default::default()
+    });
+    let snap = snapshot(p);
+    let bases: Vec<Option<i64>> = snap
+        .channels
+        .iter()
+        .map(|c| c.local_policy.map(|p| p.fee_base_msat))
+        .collect();
+    assert_eq!(bases, vec![Some(10), Some(21), Some(30)]);
+}
+
+#[test]
 fn negative_edge_min_htlc_is_clamped_and_warned() {
     let mut p = parts(vec![pb_channel(41)]);
     let mut peer_policy = pb_policy(1, 1);
