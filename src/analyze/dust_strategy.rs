@@ -48,7 +48,7 @@ pub fn recommend(
         || par_filter_map(views, |v| raise_min_htlc(v, settings, &seen_before)),
         || par_filter_map(views, |v| hold_off_force_close(v, settings)),
     );
-    let (limit_action, recommended_limit_sat) = exposure_limit(views, settings, params);
+    let (limit_action, recommended_limit_sat) = exposure_limit(views, settings, params, previous);
     let mut actions = Vec::with_capacity(raise.len() + hold_off.len() + 1);
     actions.extend(raise);
     actions.extend(hold_off);
@@ -268,10 +268,15 @@ fn worst_exposure(view: &ChannelView<'_>) -> u64 {
 }
 
 /// The `channel-max-fee-exposure` that fits the node, and an action when the current one does not.
+///
+/// Raising the limit means editing lnd.conf and restarting LND, so a raise is advised only when
+/// a channel is over the limit now or in a fee spike; one the previous plan advised stays while
+/// the worst exposure with its margin still exceeds the limit, so it does not come and go.
 fn exposure_limit(
     views: &[ChannelView<'_>],
     settings: &AnalysisSettings,
     params: &DustParams,
+    previous: Option<&PlanDigest>,
 ) -> (Option<Action>, u64) {
     let s = &settings.dust_strategy;
     // The first channel with the largest worst-case exposure decides (views are sorted by id).
@@ -299,7 +304,12 @@ fn exposure_limit(
     let spike_over = views
         .iter()
         .any(|v| v.dust.fee_spike.iter().any(|f| f.exceeds_limit));
-    let (bucket, priority, benefit_formula, why) = if recommended > current {
+    let raise_id = action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise"));
+    let raised_before =
+        previous.is_some_and(|p| p.action_ids().iter().any(|id| **id == *raise_id));
+    let (bucket, priority, benefit_formula, why) = if recommended > current
+        && (over_now || spike_over || raised_before)
+    {
         (
             "raise",
             if over_now { 8 } else if spike_over { 7 } else { 6 },
@@ -570,6 +580,48 @@ mod tests {
         assert_eq!(a.priority, 7);
         assert_eq!(out.recommended_limit_sat, 830_000);
         assert_eq!(a.text().commands[0].line, "channel-max-fee-exposure=830000");
+    }
+
+    /// A legacy channel whose worst exposure (all `n` HTLCs trimmed in a 10× fee spike) is
+    /// `n` × 30,000 sat plus the spiked commitment fee.
+    fn spiky(chan_id: u64, n: u64, fee_per_kw: u64) -> Channel {
+        let mut ch = channel(chan_id, 5_000_000, 2_000_000);
+        ch.commitment_type = CommitmentType::StaticRemoteKey;
+        ch.fee_per_kw = fee_per_kw;
+        for i in 0..n {
+            ch.pending_htlcs.push(htlc(i, false, 30_000, 801_000));
+        }
+        settle_balances(&mut ch);
+        ch
+    }
+
+    #[test]
+    fn a_raise_needs_a_channel_over_the_limit_and_stays_while_the_margin_needs_it() {
+        let raised = |out: &DustStrategyOutcome| {
+            out.actions
+                .iter()
+                .any(|a| &*a.id == "set_max_fee_exposure:node:raise")
+        };
+        // Worst exposure between 400,000 and 500,000 sat: under LND's 500,000 limit even in
+        // the spike, over it with the 1.25 margin.
+        let near = spiky(2, 5, 41_400);
+        let worst = worst_exposure(&view(&near, Some(800_000)));
+        assert!((400_001..500_000).contains(&worst), "{worst}");
+        let out = run(&[near.clone()], None);
+        assert!(out.recommended_limit_sat > 500_000);
+        assert!(!raised(&out), "no restart of LND for a limit nothing crosses");
+
+        // A spike over the limit advises the raise; the next plan keeps it while the node
+        // still needs the margin, and drops it once it does not.
+        let settings = AnalysisSettings::default();
+        let over = crate::analyze::testkit::snapshot(vec![spiky(2, 10, 50_000)], Some(800_000));
+        let previous = PlanDigest::of(&crate::analyze::analyze(&over, &settings, None));
+        assert!(previous
+            .action_ids()
+            .iter()
+            .any(|id| &**id == "set_max_fee_exposure:node:raise"));
+        assert!(raised(&run(&[near], Some(&previous))));
+        assert!(!raised(&run(&[spiky(2, 1, 41_400)], Some(&previous))));
     }
 
     #[test]
