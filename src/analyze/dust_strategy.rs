@@ -305,8 +305,7 @@ fn exposure_limit(
         .iter()
         .any(|v| v.dust.fee_spike.iter().any(|f| f.exceeds_limit));
     let raise_id = action_id(ActionKind::SetMaxFeeExposure, &[], Some("raise"));
-    let raised_before =
-        previous.is_some_and(|p| p.action_ids().iter().any(|id| **id == *raise_id));
+    let raised_before = previous.is_some_and(|p| p.action_ids().iter().any(|id| **id == *raise_id));
     let (bucket, priority, benefit_formula, why) = if recommended > current
         && (over_now || spike_over || raised_before)
     {
@@ -609,7 +608,10 @@ mod tests {
         assert!((400_001..500_000).contains(&worst), "{worst}");
         let out = run(&[near.clone()], None);
         assert!(out.recommended_limit_sat > 500_000);
-        assert!(!raised(&out), "no restart of LND for a limit nothing crosses");
+        assert!(
+            !raised(&out),
+            "no restart of LND for a limit nothing crosses"
+        );
 
         // A spike over the limit advises the raise; the next plan keeps it while the node
         // still needs the margin, and drops it once it does not.

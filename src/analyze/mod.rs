@@ -59,8 +59,7 @@ use crate::plan::Wording;
 use crate::plan::{
     action_id, first_with_ids_in, Action, ActionKind, ChanIds, ChannelPlan, Complexity,
     ExposureLimit, Health, HtlcExpiryThresholds, LndSupport, Plan, PlanDigest, PlanSource,
-    SourceWarning,
-    PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
+    SourceWarning, PRIORITY_ACTIONS_LIMIT, SCHEMA_VERSION,
 };
 use crate::settings::AnalysisSettings;
 use changes::changes;

@@ -64,12 +64,12 @@ pub fn htlc_expiry(h: &ExpiringHtlcs) -> String {
         String::new()
     };
     let (count, first, blocks, within) = (h.count, h.first_index, h.first_blocks, h.within_blocks);
-    format!(
-        "{count} pending {} ({} sat) {} soon, the first (#{first}) in {blocks} blocks (threshold {within}){dust}",
-        if count == 1 { "HTLC" } else { "HTLCs" },
-        group_thousands(h.sum_sat),
-        if count == 1 { "expires" } else { "expire" },
-    )
+    let sum = group_thousands(h.sum_sat);
+    if count == 1 {
+        format!("1 pending HTLC (#{first}, {sum} sat) expires in {blocks} blocks (threshold {within}){dust}")
+    } else {
+        format!("{count} pending HTLCs ({sum} sat) expire soon, the first (#{first}) in {blocks} blocks (threshold {within}){dust}")
+    }
 }
 
 /// `dust_pending_force_close_risk` while the peer is offline.
