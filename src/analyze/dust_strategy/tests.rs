@@ -228,7 +228,7 @@ fn a_raise_needs_a_channel_over_the_limit_and_stays_while_the_margin_needs_it() 
     let near = spiky(2, 5, 41_400);
     let worst = worst_exposure(&view(&near, Some(800_000)));
     assert!((400_001..500_000).contains(&worst), "{worst}");
-    let out = run(&[near.clone()], None);
+    let out = run(std::slice::from_ref(&near), None);
     assert!(out.recommended_limit_sat > 500_000);
     assert!(
         !raised(&out),
