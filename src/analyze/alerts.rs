@@ -7,7 +7,7 @@
 //! | `fee_exposure_over_limit` | error | a commitment's fee exposure is above the limit: LND fails HTLCs on the channel |
 //! | `fee_exposure_near_limit` | warn | exposure ≥ `exposure_warn_ratio` × limit |
 //! | `fee_spike_over_limit` | warn | exposure would pass the limit at a configured feerate multiplier |
-//! | `htlc_expiry_critical` | error | an HTLC expires within `htlc_expiry_critical_blocks` |
+//! | `htlc_expiry_critical` | error | an HTLC expires within `htlc_expiry_critical_blocks` (warn when worth less than a force close) |
 //! | `htlc_expiry_soon` | warn | an HTLC expires within `htlc_expiry_warn_blocks` |
 //! | `dust_pending_force_close_risk` | warn, error when an HTLC is critical | trimmed HTLCs on our commitment while a force close is plausible (peer offline or HTLC near expiry) |
 //! | `commit_fee_mismatch` | warn | our fees-to-miners differ from LND's `commit_fee` |
@@ -231,6 +231,7 @@ fn channel_alerts(view: &ChannelView<'_>, settings: &AnalysisSettings, out: &mut
                         first_blocks,
                         within_blocks: within,
                         dust_to_miners_sat: dust_to_miners,
+                        below_force_close_cost: worst == ExpiryLevel::Critical && !worth_acting,
                     })
                 }),
             )

@@ -73,6 +73,7 @@ impl AlertContext<'_> {
                 first_blocks: first_blocks.unwrap_or(0),
                 within_blocks,
                 dust_to_miners_sat: channel.dust.local_commitment.trimmed_htlc_sat,
+                below_force_close_cost: false,
             },
             first_blocks,
         })
@@ -106,6 +107,8 @@ impl AlertContext<'_> {
                     sum_sat: a.amount_sat?,
                     first_index: a.htlc_index?,
                     first_blocks: a.blocks_to_expiry.unwrap_or(0),
+                    below_force_close_cost: a.code == AlertCode::HtlcExpiryCritical
+                        && a.severity == Severity::Warn,
                     ..rows
                 })
             }
@@ -125,6 +128,7 @@ impl AlertContext<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Figures {
     code: AlertCode,
+    severity: Severity,
     chan_id: Option<ChanId>,
     amount_sat: Option<u64>,
     limit_sat: Option<u64>,
@@ -136,6 +140,7 @@ impl Figures {
     fn of(a: &Alert) -> Self {
         Figures {
             code: a.code,
+            severity: a.severity,
             chan_id: a.chan_id,
             amount_sat: a.amount_sat,
             limit_sat: a.limit_sat,
@@ -263,6 +268,7 @@ impl AlertRecord {
         };
         let figures = Figures {
             code: self.code,
+            severity: self.severity,
             chan_id: self.chan_id,
             amount_sat: self.amount_sat.flatten().or(rows.map(|r| r.words.sum_sat)),
             limit_sat: self.limit_sat,

@@ -51,6 +51,8 @@ pub struct ExpiringHtlcs {
     pub within_blocks: u32,
     /// Our commitment's trimmed HTLC sum, which a force close gives to miners.
     pub dust_to_miners_sat: u64,
+    /// Within the critical threshold but worth less than a force close costs: a warning.
+    pub below_force_close_cost: bool,
 }
 
 /// `htlc_expiry_critical` and `htlc_expiry_soon`.
@@ -65,10 +67,15 @@ pub fn htlc_expiry(h: &ExpiringHtlcs) -> String {
     };
     let (count, first, blocks, within) = (h.count, h.first_index, h.first_blocks, h.within_blocks);
     let sum = group_thousands(h.sum_sat);
-    if count == 1 {
-        format!("1 pending HTLC (#{first}, {sum} sat) expires in {blocks} blocks (threshold {within}){dust}")
+    let below = if h.below_force_close_cost {
+        "; worth less than a force close costs, so a warning"
     } else {
-        format!("{count} pending HTLCs ({sum} sat) expire soon, the first (#{first}) in {blocks} blocks (threshold {within}){dust}")
+        ""
+    };
+    if count == 1 {
+        format!("1 pending HTLC (#{first}, {sum} sat) expires in {blocks} blocks (threshold {within}){below}{dust}")
+    } else {
+        format!("{count} pending HTLCs ({sum} sat) expire soon, the first (#{first}) in {blocks} blocks (threshold {within}){below}{dust}")
     }
 }
 
