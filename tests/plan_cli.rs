@@ -101,6 +101,27 @@ fn plan_show_prints_a_readable_table() {
 }
 
 #[test]
+fn plan_show_channel_prints_one_channels_full_view() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, _) = plans();
+    let file = write_plan(dir.path(), "a.json", &a);
+    // The busiest channel: its dust, HTLC rows, force close, actions and alerts.
+    let busiest = a
+        .channels
+        .iter()
+        .max_by_key(|c| c.htlcs.len())
+        .expect("fixture has channels");
+    let chan_id = busiest.chan_id;
+    let text = output(|out| plans::show(Some(&file), Some(chan_id), &Settings::default(), out));
+    insta::assert_snapshot!("plan_show_channel", text);
+
+    let mut out = Vec::new();
+    let err = plans::show(Some(&file), Some(1), &Settings::default(), &mut out)
+        .expect_err("no channel 1 in the plan");
+    assert!(err.to_string().contains("no channel 1"), "{err}");
+}
+
+#[test]
 fn plan_show_on_a_directory_reads_latest_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = plans();

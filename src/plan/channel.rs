@@ -129,6 +129,16 @@ impl HealthStatus {
             HealthStatus::Unhealthy => "unhealthy",
         }
     }
+
+    /// The score's band as the text report words it: the bands are not the attention list (a
+    /// channel can score low with nothing to do), so people read `fair`/`poor`, not a verdict.
+    pub fn score_band(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::AttentionNeeded => "fair",
+            HealthStatus::Unhealthy => "poor",
+        }
+    }
 }
 
 /// A named problem of a channel. The declaration order is the order issues are listed in.

@@ -117,9 +117,9 @@ fn header(out: &mut String, c: &ChannelPlan) {
     let issues: Vec<&str> = h.issues.iter().map(|i| i.as_str()).collect();
     let _ = writeln!(
         out,
-        "  health {} ({:.2}): local ratio {:.2}, utilization {:.2}, uptime {}; issues: {}",
-        h.status.as_str(),
+        "  health score {:.2} ({}): local ratio {:.2}, utilization {:.2}, uptime {}; issues: {}",
         h.health_score,
+        h.status.score_band(),
         h.local_ratio,
         h.utilization,
         h.uptime_ratio
@@ -149,14 +149,20 @@ fn commitment(out: &mut String, name: &str, k: &CommitmentReport) {
     );
 }
 
+/// A signed amount grouped by thousands (headroom is negative over the limit).
+fn signed_thousands(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}{}", group_thousands(value.unsigned_abs()))
+}
+
 fn dust(out: &mut String, c: &ChannelPlan) {
     let d = &c.dust;
     let _ = writeln!(
         out,
         "\nDUST (feerate {} sat/kw; exposure {:.1}% of the limit, headroom {} sat)",
-        d.local_commitment.feerate_per_kw,
+        group_thousands(d.local_commitment.feerate_per_kw),
         d.exposure_ratio * 100.0,
-        d.exposure_headroom_sat
+        signed_thousands(d.exposure_headroom_sat)
     );
     commitment(out, "ours", &d.local_commitment);
     commitment(out, "theirs", &d.remote_commitment);
@@ -200,14 +206,14 @@ fn htlcs(out: &mut String, c: &ChannelPlan) {
         };
         let _ = writeln!(
             out,
-            "  #{} {} {} sat, expires at {} ({}, {:?}); {trimmed}",
+            "  #{} {} {} sat, expires at {} ({}, {}); {trimmed}",
             h.htlc_index,
             if h.incoming { "in" } else { "out" },
             group_thousands(h.amount_sat),
             h.expiration_height,
             h.blocks_to_expiry
                 .map_or("unknown".to_string(), |b| format!("in {b} blocks")),
-            h.expiry
+            format!("{:?}", h.expiry).to_lowercase()
         );
     }
 }
