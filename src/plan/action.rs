@@ -42,19 +42,9 @@ impl ActionKind {
 
     /// The kind named `name` (its `snake_case` name), as an action id starts with it.
     pub fn from_name(name: &str) -> Option<Self> {
-        use ActionKind::*;
-        [
-            Rebalance,
-            SpliceIn,
-            SpliceOut,
-            RaiseMinHtlc,
-            HoldOffForceClose,
-            SetMaxFeeExposure,
-            Close,
-            UpdatePolicy,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == name)
+        use serde::de::{value, IntoDeserializer};
+        let name: value::StrDeserializer<'_, value::Error> = name.into_deserializer();
+        Self::deserialize(name).ok()
     }
 
     /// How hard the kind's usual route is: what a v3 plan file takes for an absent `complexity`.
@@ -508,4 +498,22 @@ pub(super) fn serialize_action_ids<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.collect_seq(actions.iter().map(|a| &*a.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ActionKind;
+
+    #[test]
+    fn a_kind_is_found_by_its_schema_name_and_nothing_else_is() {
+        for kind in [
+            ActionKind::Rebalance,
+            ActionKind::HoldOffForceClose,
+            ActionKind::UpdatePolicy,
+        ] {
+            assert_eq!(ActionKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ActionKind::from_name("Rebalance"), None);
+        assert_eq!(ActionKind::from_name("node"), None);
+    }
 }

@@ -222,12 +222,7 @@ fn fee_report_by_id_first_then_by_channel_point() {
         channel_fees: vec![fee(1, "p2:0", 100), fee(0, "p1:0", 200)],
         ..Default::default()
     });
-    let snap = snapshot(p);
-    let bases: Vec<Option<i64>> = snap
-        .channels
-        .iter()
-        .map(|c| c.local_policy.map(|p| p.fee_base_msat))
-        .collect();
+    let bases = base_fees(&snapshot(p));
     // 1: its id wins over the entry with its channel point. 2: no entry with its id, so
     // the one with its channel point. 3: neither.
     assert_eq!(bases, vec![Some(100), Some(100), None]);
@@ -245,12 +240,7 @@ fn fee_report_ids_in_any_order_and_the_last_of_a_repeated_id() {
         channel_fees: vec![fee(3, 30), fee(2, 20), fee(1, 10), fee(2, 21), fee(9, 90)],
         ..Default::default()
     });
-    let snap = snapshot(p);
-    let bases: Vec<Option<i64>> = snap
-        .channels
-        .iter()
-        .map(|c| c.local_policy.map(|p| p.fee_base_msat))
-        .collect();
+    let bases = base_fees(&snapshot(p));
     assert_eq!(bases, vec![Some(10), Some(21), Some(30)]);
 }
 
@@ -346,4 +336,12 @@ fn many_channels_convert_like_one_at_a_time() {
     for id in (7..=count).step_by(7) {
         assert_eq!(warnings_for(&snap.warnings, id).len(), 1, "channel {id}");
     }
+}
+
+/// Each channel's base fee from the fee report, in channel order (`None`: no policy found).
+fn base_fees(snap: &NodeSnapshot) -> Vec<Option<i64>> {
+    snap.channels
+        .iter()
+        .map(|c| c.local_policy.map(|p| p.fee_base_msat))
+        .collect()
 }
